@@ -1,0 +1,60 @@
+"""Findings (what the rules conclude) and the exit codes scripts rely on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, Iterable, List
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class ExitCode:
+    """Documented in the README; never renumber."""
+
+    OK = 0
+    WARNINGS_STRICT = 1
+    ERRORS = 2
+    USAGE = 3
+    POLICY = 4
+
+
+@dataclass
+class Finding:
+    #: stable kebab-case code, listed in the README's table
+    code: str
+    severity: Severity
+    title: str
+    #: why, quoting the facts it rests on
+    detail: str = ""
+    #: concrete commands or steps, in order
+    fix: List[str] = field(default_factory=list)
+    #: driver | gpu | torch | toolkit | cudnn | packages | python | pip | conda | system | env | envcheck
+    section: str = "envcheck"
+    #: the facts the finding quotes, for JSON consumers
+    facts: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.severity = Severity(self.severity)
+
+
+def sort_findings(findings: Iterable[Finding]) -> List[Finding]:
+    """Errors first, then warnings, then info; stable within a severity."""
+    return sorted(findings, key=lambda f: f.severity.rank)
+
+
+def exit_code(findings: Iterable[Finding], strict: bool = False) -> int:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return ExitCode.ERRORS
+    if strict and Severity.WARNING in severities:
+        return ExitCode.WARNINGS_STRICT
+    return ExitCode.OK

@@ -1,0 +1,320 @@
+"""Knowledge: the facts envcheck judges by (torch releases, CUDA driver floors, GPUs, mirrors).
+
+The facts live in data files beside this module (``data/``) and in the top-level ``mirrors/``
+folder, each with its source; this module only loads them into dataclasses. A :class:`Knowledge`
+object is passed to whoever needs it (no module-level cache), and loads each file on first use, so a
+command pays only for the files it reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on the 3.9/3.10 CI legs
+    import tomli as tomllib
+
+from ..versions import dotted, parse_version
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def mirrors_dir() -> Path:
+    """The ``mirrors/`` folder: beside the package in a source tree, inside it in a wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "mirrors", here / "_mirrors"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "mirrors"
+
+
+class KnowledgeError(Exception):
+    """A data file is missing or malformed: a packaging bug, reported clearly."""
+
+
+def load_toml(path: Path) -> Dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"cannot read knowledge file {path}: {exc}") from exc
+
+
+def load_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise KnowledgeError(f"cannot read knowledge file {path}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class CudaDriverFloor:
+    """The oldest driver that runs a CUDA toolkit version."""
+
+    cuda: str
+    linux: Optional[str] = None
+    windows: Optional[str] = None
+
+
+@dataclass
+class MinorCompat:
+    """CUDA minor-version compatibility: a whole major runs on this driver, with limits (no PTX JIT)."""
+
+    major: int
+    linux: Optional[str] = None
+    windows: Optional[str] = None
+
+
+@dataclass
+class GpuSpec:
+    name: str
+    compute_capability: str
+    architecture: str
+    #: lower-case substrings that identify the GPU in nvidia-smi's name
+    match: List[str] = field(default_factory=list)
+    memory_gib: Optional[float] = None
+    #: dense peak TFLOP/s by dtype: fp32, tf32, fp16, bf16 (tensor cores where they exist)
+    tflops: Dict[str, float] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class TorchVariant:
+    #: cu126 | cpu | rocm6.2 | ...
+    tag: str
+    cuda: Optional[str] = None
+    os: List[str] = field(default_factory=list)
+    #: sm_XX entries of torch.cuda.get_arch_list() for this build (Linux x86_64)
+    arch_list: List[str] = field(default_factory=list)
+    cudnn: Optional[str] = None
+    #: True when this is the build `pip install torch` gets from PyPI on Linux x86_64
+    pypi_default: bool = False
+    python: List[str] = field(default_factory=list)
+
+
+@dataclass
+class TorchRelease:
+    version: str
+    torchvision: Optional[str] = None
+    torchaudio: Optional[str] = None
+    #: PEP 440 specifier of the Python versions wheels exist for, e.g. ">=3.10,<3.15"
+    python: Optional[str] = None
+    date: Optional[str] = None
+    triton: Optional[str] = None
+    variants: List[TorchVariant] = field(default_factory=list)
+
+    def variant(self, tag: str) -> Optional[TorchVariant]:
+        for v in self.variants:
+            if v.tag == tag:
+                return v
+        return None
+
+
+@dataclass
+class KnownBad:
+    #: driver | package
+    kind: str
+    name: str
+    #: PEP 440 specifier (packages) or a list of exact versions (drivers)
+    spec: str
+    severity: str
+    defect: str
+    fix: str
+    source: str
+    recorded: str
+
+
+@dataclass
+class HostCompilerRange:
+    """The host compilers an nvcc version accepts (nvcc's host_config.h)."""
+
+    cuda: str
+    gcc_max: Optional[int] = None
+    gcc_min: Optional[int] = None
+    clang_max: Optional[int] = None
+    source: str = ""
+
+
+@dataclass
+class Mirror:
+    name: str
+    title: str
+    pypi: Optional[str] = None
+    #: conda channel name -> URL this mirror serves it at
+    conda_channels: Dict[str, str] = field(default_factory=dict)
+    conda_default_channels: List[str] = field(default_factory=list)
+    #: a PyTorch wheel mirror: URL and layout ("index" for --index-url, "find-links" for -f)
+    torch_wheels: Optional[str] = None
+    torch_wheels_layout: Optional[str] = None
+    #: hosts that identify the mirror in a configured URL
+    hosts: List[str] = field(default_factory=list)
+    official: bool = False
+    notes: str = ""
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+class Knowledge:
+    """Loads knowledge files on first use; one instance per command run."""
+
+    def __init__(self, data_dir: Path = DATA_DIR, mirror_dir: Optional[Path] = None) -> None:
+        self.data_dir = data_dir
+        self.mirror_dir = mirror_dir or mirrors_dir()
+        self._cache: Dict[str, Any] = {}
+
+    def _once(self, key: str, loader):
+        if key not in self._cache:
+            self._cache[key] = loader()
+        return self._cache[key]
+
+    # -- CUDA and drivers
+    def driver_floors(self) -> List[CudaDriverFloor]:
+        def load() -> List[CudaDriverFloor]:
+            data = load_toml(self.data_dir / "cuda_drivers.toml")
+            return [CudaDriverFloor(**row) for row in data.get("cuda", [])]
+        return self._once("driver_floors", load)
+
+    def minor_compat(self) -> List[MinorCompat]:
+        def load() -> List[MinorCompat]:
+            data = load_toml(self.data_dir / "cuda_drivers.toml")
+            return [MinorCompat(**row) for row in data.get("minor_compat", [])]
+        return self._once("minor_compat", load)
+
+    def driver_floor(self, cuda: str) -> Optional[CudaDriverFloor]:
+        """The floor for a CUDA version; a version we do not list takes its nearest older entry."""
+        want = dotted(cuda, 2)
+        if want is None:
+            return None
+        best = None
+        for row in self.driver_floors():
+            have = dotted(row.cuda, 2)
+            if have and have[0] == want[0] and have <= want and (best is None or have > dotted(best.cuda, 2)):
+                best = row
+        return best
+
+    def minor_compat_floor(self, cuda_major: int) -> Optional[MinorCompat]:
+        for row in self.minor_compat():
+            if row.major == cuda_major:
+                return row
+        return None
+
+    def max_cuda_for_driver(self, driver: str, os_name: str = "linux") -> Optional[str]:
+        """The newest CUDA version whose full-compatibility floor this driver meets."""
+        have = dotted(driver)
+        if have is None:
+            return None
+        best = None
+        for row in self.driver_floors():
+            floor = getattr(row, "windows" if os_name == "windows" else "linux")
+            if floor and dotted(floor) <= have and (best is None or dotted(row.cuda, 2) > dotted(best, 2)):
+                best = row.cuda
+        return best
+
+    # -- GPUs
+    def gpus(self) -> List[GpuSpec]:
+        def load() -> List[GpuSpec]:
+            data = load_toml(self.data_dir / "gpus.toml")
+            return [GpuSpec(**row) for row in data.get("gpu", [])]
+        return self._once("gpus", load)
+
+    def gpu_by_name(self, name: Optional[str]) -> Optional[GpuSpec]:
+        """The GPU whose longest match string occurs in ``name`` (so "rtx 4090 d" beats "rtx 4090")."""
+        if not name:
+            return None
+        low = " ".join(name.lower().replace("nvidia", " ").split())
+        best, best_len = None, 0
+        for spec in self.gpus():
+            for pattern in spec.match or [spec.name.lower()]:
+                if pattern in low and len(pattern) > best_len:
+                    best, best_len = spec, len(pattern)
+        return best
+
+    # -- torch releases
+    def torch_releases(self) -> List[TorchRelease]:
+        def load() -> List[TorchRelease]:
+            data = load_json(self.data_dir / "torch_releases.json")
+            releases = []
+            for row in data.get("releases", []):
+                variants = [TorchVariant(**v) for v in row.get("variants", [])]
+                rest = {k: v for k, v in row.items() if k != "variants"}
+                releases.append(TorchRelease(variants=variants, **rest))
+            releases.sort(key=lambda r: parse_version(r.version), reverse=True)
+            return releases
+        return self._once("torch_releases", load)
+
+    def torch_release(self, version: Optional[str]) -> Optional[TorchRelease]:
+        """The release of a torch version; local tags ("+cu130") are ignored."""
+        v = parse_version(version)
+        if v is None:
+            return None
+        for rel in self.torch_releases():
+            if parse_version(rel.version) == parse_version(v.public):
+                return rel
+        return None
+
+    # -- defects and compilers
+    def known_bad(self) -> List[KnownBad]:
+        def load() -> List[KnownBad]:
+            data = load_toml(self.data_dir / "known_bad.toml")
+            return [KnownBad(**row) for row in data.get("entry", [])]
+        return self._once("known_bad", load)
+
+    def host_compiler_ranges(self) -> List[HostCompilerRange]:
+        def load() -> List[HostCompilerRange]:
+            data = load_toml(self.data_dir / "host_compilers.toml")
+            return [HostCompilerRange(**row) for row in data.get("nvcc", [])]
+        return self._once("host_compilers", load)
+
+    def host_compiler_range(self, cuda: Optional[str]) -> Optional[HostCompilerRange]:
+        want = dotted(cuda, 2)
+        if want is None:
+            return None
+        best = None
+        for row in self.host_compiler_ranges():
+            have = dotted(row.cuda, 2)
+            if have and have <= want and (best is None or have > dotted(best.cuda, 2)):
+                best = row
+        return best
+
+    # -- mirrors
+    def mirrors(self) -> List[Mirror]:
+        def load() -> List[Mirror]:
+            found = []
+            for path in sorted(self.mirror_dir.glob("*.toml")):
+                data = load_toml(path)
+                try:
+                    found.append(Mirror(**data))
+                except TypeError as exc:
+                    raise KnowledgeError(f"mirror file {path}: {exc}") from exc
+            order = {"tuna": 0}
+            found.sort(key=lambda m: (m.official, order.get(m.name, 1), m.name))
+            return found
+        return self._once("mirrors", load)
+
+    def mirror(self, name: str) -> Optional[Mirror]:
+        for m in self.mirrors():
+            if m.name == name.lower():
+                return m
+        return None
+
+    def recognise_mirror(self, url: Optional[str]) -> Optional[str]:
+        """The name of the mirror a configured URL points at, if any."""
+        if not url:
+            return None
+        low = url.lower()
+        for m in self.mirrors():
+            if any(h in low for h in m.hosts):
+                return m.name
+        return None
+

@@ -1,0 +1,74 @@
+"""Probes: each module collects raw facts about one part of the machine and never judges.
+
+Every probe takes a :class:`ProbeContext` (the environment as the user's shell sees it, the
+timeout, the target interpreter, and a filesystem root that tests can point at a fake tree) and
+returns snapshot dataclasses. External commands go through :func:`envcheck.runner.run` only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..runner import DEFAULT_TIMEOUT_S, CommandResult, run, which
+from ..snapshot import ProbeIssue
+
+
+@dataclass
+class ProbeContext:
+    env: Dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    timeout: float = DEFAULT_TIMEOUT_S
+    #: the interpreter whose torch we judge (already resolved to an existing file)
+    python: Optional[str] = None
+    #: how it was chosen: --python | CONDA_PREFIX | VIRTUAL_ENV | PATH
+    python_chosen_by: Optional[str] = None
+    fast: bool = False
+    #: "/" on a real machine; tests point it at a fake tree holding proc/, sys/, usr/, ...
+    root: str = "/"
+    #: the user's home, for config files (tests use a temporary one)
+    home: Optional[str] = None
+
+    def path(self, absolute: str) -> Path:
+        """A system path under this context's root ("/proc/x" -> root/proc/x)."""
+        if self.root in ("", "/"):
+            return Path(absolute)
+        return Path(self.root) / absolute.lstrip("/")
+
+    def home_dir(self) -> Path:
+        return Path(self.home or self.env.get("HOME") or os.path.expanduser("~"))
+
+    def run(self, argv: List[str], timeout: Optional[float] = None) -> CommandResult:
+        return run(argv, timeout=self.timeout if timeout is None else timeout, env=self.env)
+
+    def which(self, name: str) -> Optional[str]:
+        return which(name, self.env)
+
+
+def read_text(path: Path, limit: int = 1 << 20) -> Optional[str]:
+    """A small text file's content, or None when it cannot be read (missing, denied, binary junk)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def issue_from(probe: str, result: CommandResult, kind: Optional[str] = None) -> ProbeIssue:
+    """A ProbeIssue describing how a command went wrong."""
+    if kind is None:
+        if result.not_found:
+            kind = "not-found"
+        elif result.timed_out:
+            kind = "timeout"
+        elif result.signal:
+            kind = "crashed"
+        else:
+            kind = "error"
+    message = result.describe()
+    tail = result.output.strip()
+    if tail and not result.timed_out:
+        message += ": " + tail[-400:]
+    return ProbeIssue(probe=probe, kind=kind, message=message, command=list(result.argv),
+                      duration_s=round(result.duration_s, 3))

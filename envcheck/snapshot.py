@@ -1,0 +1,386 @@
+"""The snapshot: every raw fact the probes collected, as plain data.
+
+Probes fill it, rules read it, renderers show it; it round-trips through JSON (``doctor --save`` /
+``--from``) with ``schema_version`` 1. ``None`` always means *unknown*, never *absent*: rules stay
+silent about what was not observed. Keys documented in the README are stable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from .serde import from_data, to_data
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ProbeIssue:
+    """A probe that could not do its job: which tool, how it failed, and what it said."""
+
+    probe: str
+    #: not-found | timeout | crashed | garbage | error | no-driver-comm | driver-library-mismatch | no-devices
+    kind: str
+    message: str = ""
+    command: List[str] = field(default_factory=list)
+    duration_s: Optional[float] = None
+
+
+# --------------------------------------------------------------------------- NVIDIA driver & GPUs
+
+
+@dataclass
+class GpuProcess:
+    pid: Optional[int] = None
+    name: Optional[str] = None
+    used_memory_mib: Optional[int] = None
+    type: Optional[str] = None
+
+
+@dataclass
+class Gpu:
+    index: int = 0
+    name: Optional[str] = None
+    uuid: Optional[str] = None
+    bus_id: Optional[str] = None
+    #: "9.0"; from nvidia-smi's compute_cap, else the GPU table, else torch
+    compute_capability: Optional[str] = None
+    compute_capability_source: Optional[str] = None
+    architecture: Optional[str] = None
+    memory_total_mib: Optional[int] = None
+    memory_used_mib: Optional[int] = None
+    persistence_mode: Optional[str] = None
+    #: "Enabled" / "Disabled" as nvidia-smi says it; None when the GPU has no MIG
+    mig_mode: Optional[str] = None
+    mig_devices: int = 0
+    ecc_mode: Optional[str] = None
+    ecc_uncorrected_volatile: Optional[int] = None
+    ecc_uncorrected_aggregate: Optional[int] = None
+    remapped_rows_pending: Optional[bool] = None
+    remapped_rows_failure: Optional[bool] = None
+    retired_pages_pending: Optional[bool] = None
+    #: active clock-event (throttle) reasons, normalised: "hw_thermal_slowdown", "sw_power_cap", ...
+    clock_event_reasons: List[str] = field(default_factory=list)
+    pcie_gen_current: Optional[int] = None
+    pcie_gen_max: Optional[int] = None
+    pcie_width_current: Optional[int] = None
+    pcie_width_max: Optional[int] = None
+    temperature_c: Optional[float] = None
+    power_draw_w: Optional[float] = None
+    power_limit_w: Optional[float] = None
+    power_limit_default_w: Optional[float] = None
+    sm_clock_mhz: Optional[int] = None
+    sm_clock_max_mhz: Optional[int] = None
+    compute_mode: Optional[str] = None
+    driver_model: Optional[str] = None
+    processes: List[GpuProcess] = field(default_factory=list)
+
+
+@dataclass
+class PciDevice:
+    """An NVIDIA function on the PCI bus, seen in /sys even when no driver is loaded."""
+
+    address: str = ""
+    device_id: Optional[str] = None
+    pci_class: Optional[str] = None
+    driver: Optional[str] = None
+
+
+@dataclass
+class Driver:
+    #: ok | not-found | no-driver-comm | driver-library-mismatch | no-devices | timeout | garbage | error
+    status: Optional[str] = None
+    status_message: Optional[str] = None
+    version: Optional[str] = None
+    #: the newest CUDA the driver supports, as nvidia-smi prints it ("13.0")
+    cuda_version: Optional[str] = None
+    #: the loaded kernel module, from /proc/driver/nvidia/version
+    kernel_module_version: Optional[str] = None
+    kernel_module_kind: Optional[str] = None
+    smi_path: Optional[str] = None
+    smi_candidates: List[str] = field(default_factory=list)
+    #: the NVML / nvidia-smi library version when it differs from what it reports for the driver
+    nvml_version: Optional[str] = None
+    pci_devices: List[PciDevice] = field(default_factory=list)
+    #: False when /sys could not be read (not Linux, sandbox): then "no PCI device" means unknown
+    pci_scanned: bool = False
+
+
+# --------------------------------------------------------------------------- CUDA toolkits, cuDNN
+
+
+@dataclass
+class CudaToolkit:
+    #: major.minor, "13.0"
+    version: Optional[str] = None
+    full_version: Optional[str] = None
+    #: the toolkit root (CUDA_HOME-like)
+    path: Optional[str] = None
+    nvcc: Optional[str] = None
+    #: PATH | CUDA_HOME | CUDA_PATH | /usr/local/cuda | glob | conda | pip
+    source: Optional[str] = None
+    #: the nvcc a plain ``nvcc`` on PATH runs
+    active: bool = False
+    #: the toolkit torch.utils.cpp_extension would build extensions with
+    used_by_torch_extensions: bool = False
+    error: Optional[str] = None
+
+
+@dataclass
+class CudnnCopy:
+    version: Optional[str] = None
+    path: Optional[str] = None
+    #: pip | ldconfig | header | conda | toolkit
+    source: Optional[str] = None
+
+
+@dataclass
+class Cudnn:
+    #: the copy torch ships with (the nvidia-cudnn-cuXX wheel), from metadata
+    bundled: Optional[CudnnCopy] = None
+    system: List[CudnnCopy] = field(default_factory=list)
+    conda: List[CudnnCopy] = field(default_factory=list)
+    #: what torch really loaded (live probe, from /proc/self/maps)
+    loaded: Optional[CudnnCopy] = None
+    #: torch.backends.cudnn.version() as "9.19.0"
+    torch_reported: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- torch and packages
+
+
+@dataclass
+class LoadedLibrary:
+    """A shared library the target process had mapped after CUDA init."""
+
+    name: str = ""
+    path: str = ""
+    version: Optional[str] = None
+
+
+@dataclass
+class TorchDevice:
+    index: int = 0
+    name: Optional[str] = None
+    capability: Optional[str] = None
+    memory_total_mib: Optional[int] = None
+    multi_processor_count: Optional[int] = None
+
+
+@dataclass
+class Torch:
+    #: torch.__version__ ("2.11.0+cu130"); from torch/version.py when not imported
+    version: Optional[str] = None
+    #: the distribution's version as pip sees it ("2.11.0")
+    dist_version: Optional[str] = None
+    #: torch.version.cuda ("13.0"); None for CPU and ROCm builds
+    cuda: Optional[str] = None
+    hip: Optional[str] = None
+    git_version: Optional[str] = None
+    debug: Optional[bool] = None
+    #: torch.backends.cudnn.version() as "9.19.0"
+    cudnn: Optional[str] = None
+    nccl: Optional[str] = None
+    arch_list: Optional[List[str]] = None
+    cuda_available: Optional[bool] = None
+    device_count: Optional[int] = None
+    devices: List[TorchDevice] = field(default_factory=list)
+    location: Optional[str] = None
+    #: pip | conda | uv | ... from the INSTALLER file, "conda" when conda-meta owns it
+    installer: Optional[str] = None
+    #: every torch package importable from the target, in sys.path order (first wins)
+    copies: List[str] = field(default_factory=list)
+    #: import or CUDA-init failure: the exception text, or "killed by SIGSEGV"
+    error: Optional[str] = None
+    #: import | cuda-init | signal | timeout | probe
+    error_kind: Optional[str] = None
+    #: torch's own warning when is_available() is False ("CUDA initialization: ...")
+    cuda_warning: Optional[str] = None
+    loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
+    #: True when the live (import) probe ran; False under --fast
+    live: bool = False
+    import_s: Optional[float] = None
+    cuda_init_s: Optional[float] = None
+
+
+@dataclass
+class Package:
+    name: str = ""
+    version: Optional[str] = None
+    location: Optional[str] = None
+    installer: Optional[str] = None
+    #: from the package's version.py when it has one ("0.26.0+cu130")
+    build_version: Optional[str] = None
+    #: CUDA the package was built for (torchvision.version.cuda)
+    cuda: Optional[str] = None
+
+
+@dataclass
+class Python:
+    executable: Optional[str] = None
+    version: Optional[str] = None
+    implementation: Optional[str] = None
+    #: how the target was chosen: --python | CONDA_PREFIX | VIRTUAL_ENV | PATH
+    chosen_by: Optional[str] = None
+    prefix: Optional[str] = None
+    base_prefix: Optional[str] = None
+    is_venv: Optional[bool] = None
+    conda_env: Optional[str] = None
+    conda_prefix: Optional[str] = None
+    user_site: Optional[str] = None
+    user_site_enabled: Optional[bool] = None
+    #: distributions in the user site that also exist in the environment (user site wins)
+    user_site_shadowing: List[str] = field(default_factory=list)
+    sys_path: List[str] = field(default_factory=list)
+    #: torch, torchvision, torchaudio, triton, nvidia-*, ... keyed by normalised name
+    packages: Dict[str, Package] = field(default_factory=dict)
+    error: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- pip and conda
+
+
+@dataclass
+class PipSetting:
+    key: str = ""
+    value: str = ""
+    #: the file path or the variable name it came from
+    origin: str = ""
+    #: the mirror this URL belongs to, by name ("tuna"), if known
+    mirror: Optional[str] = None
+
+
+@dataclass
+class PipConfig:
+    files: List[str] = field(default_factory=list)
+    #: index-url, extra-index-url, find-links, trusted-host, ... in pip's precedence order
+    settings: List[PipSetting] = field(default_factory=list)
+    index_url: Optional[str] = None
+    extra_index_urls: List[str] = field(default_factory=list)
+    find_links: List[str] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+
+
+@dataclass
+class CondaRc:
+    path: str = ""
+    ok: bool = True
+    error: Optional[str] = None
+    channels: Optional[List[str]] = None
+    default_channels: Optional[List[str]] = None
+    custom_channels: Optional[Dict[str, str]] = None
+    channel_alias: Optional[str] = None
+    channel_priority: Optional[str] = None
+    show_channel_urls: Optional[bool] = None
+
+
+@dataclass
+class CondaPackage:
+    name: str = ""
+    version: Optional[str] = None
+    build: Optional[str] = None
+    channel: Optional[str] = None
+
+
+@dataclass
+class Conda:
+    executable: Optional[str] = None
+    #: PATH | CONDA_EXE | install-dir
+    found_via: Optional[str] = None
+    #: False when conda is installed but the shell was never initialised (conda not on PATH)
+    initialized: Optional[bool] = None
+    version: Optional[str] = None
+    root_prefix: Optional[str] = None
+    active_env: Optional[str] = None
+    active_prefix: Optional[str] = None
+    condarc: List[CondaRc] = field(default_factory=list)
+    #: merged view, later files win as conda merges them
+    channels: List[str] = field(default_factory=list)
+    default_channels: List[str] = field(default_factory=list)
+    custom_channels: Dict[str, str] = field(default_factory=dict)
+    channel_priority: Optional[str] = None
+    #: pytorch, pytorch-cuda, cpuonly, pytorch-mutex, cudatoolkit, ... from conda-meta of the target env
+    packages: Dict[str, CondaPackage] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- system and environment
+
+
+@dataclass
+class Compiler:
+    name: str = ""
+    path: Optional[str] = None
+    version: Optional[str] = None
+
+
+@dataclass
+class System:
+    os: Optional[str] = None
+    distro: Optional[str] = None
+    kernel: Optional[str] = None
+    machine: Optional[str] = None
+    glibc: Optional[str] = None
+    hostname: Optional[str] = None
+    cpu_model: Optional[str] = None
+    cpu_count: Optional[int] = None
+    ram_total_mib: Optional[int] = None
+    ram_available_mib: Optional[int] = None
+    disk_free_mib: Optional[int] = None
+    disk_path: Optional[str] = None
+    container: Optional[str] = None
+    wsl: Optional[bool] = None
+    shm_total_mib: Optional[int] = None
+    compilers: List[Compiler] = field(default_factory=list)
+    ninja: Optional[str] = None
+
+
+@dataclass
+class Meta:
+    envcheck_version: Optional[str] = None
+    created_at: Optional[str] = None
+    duration_s: Optional[float] = None
+    fast: bool = False
+    #: doctor | analyze | from-file
+    origin: str = "doctor"
+    probe_durations_s: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    schema_version: int = SCHEMA_VERSION
+    meta: Meta = field(default_factory=Meta)
+    driver: Driver = field(default_factory=Driver)
+    gpus: List[Gpu] = field(default_factory=list)
+    cuda_toolkits: List[CudaToolkit] = field(default_factory=list)
+    cudnn: Cudnn = field(default_factory=Cudnn)
+    torch: Torch = field(default_factory=Torch)
+    python: Python = field(default_factory=Python)
+    pip: PipConfig = field(default_factory=PipConfig)
+    conda: Conda = field(default_factory=Conda)
+    system: System = field(default_factory=System)
+    #: the variables that matter (CUDA_*, LD_LIBRARY_PATH, NCCL_*, ...), secrets redacted
+    env: Dict[str, str] = field(default_factory=dict)
+    probe_issues: List[ProbeIssue] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return to_data(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Snapshot":
+        if not isinstance(data, dict):
+            raise ValueError("a snapshot is a JSON object")
+        if "snapshot" in data and isinstance(data["snapshot"], dict):  # a whole doctor --json report
+            data = data["snapshot"]
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"snapshot schema_version {version!r} is not supported (this envcheck reads {SCHEMA_VERSION})")
+        return from_data(cls, data)
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Snapshot":
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,105 @@
+"""The one way envcheck parses and compares versions.
+
+Package versions follow PEP 440 (``packaging``); CUDA, driver and compute-capability versions are
+dotted integers ("13.0", "580.159.04", "8.6") compared as tuples. Nothing else in the code base
+splits a version string by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+from packaging.version import InvalidVersion, Version
+
+_DOTTED = re.compile(r"(\d+(?:\.\d+)*)")
+
+
+def parse_version(text: Optional[str]) -> Optional[Version]:
+    """PEP 440 version of a package ("2.11.0+cu130" keeps its local part), or None."""
+    if not text:
+        return None
+    try:
+        return Version(str(text).strip())
+    except InvalidVersion:
+        match = _DOTTED.search(str(text))
+        if not match:
+            return None
+        try:
+            return Version(match.group(1))
+        except InvalidVersion:
+            return None
+
+
+def public_version(text: Optional[str]) -> Optional[str]:
+    """"2.11.0+cu130" -> "2.11.0"; None when the text is no version."""
+    v = parse_version(text)
+    return v.public if v is not None else None
+
+
+def local_tag(text: Optional[str]) -> Optional[str]:
+    """"2.11.0+cu130" -> "cu130"; None without a local part."""
+    v = parse_version(text)
+    return v.local if v is not None else None
+
+
+def dotted(text: Optional[str], parts: Optional[int] = None) -> Optional[Tuple[int, ...]]:
+    """First dotted-integer run in ``text`` as a tuple: "release 13.0, V13.0.88" -> (13, 0)."""
+    if text is None:
+        return None
+    match = _DOTTED.search(str(text))
+    if not match:
+        return None
+    nums = tuple(int(p) for p in match.group(1).split("."))
+    if parts is not None:
+        nums = (nums + (0,) * parts)[:parts]
+    return nums
+
+
+def major_minor(text: Optional[str]) -> Optional[str]:
+    """"13.0.88" -> "13.0"; "12" -> "12.0"; None when there is no number."""
+    nums = dotted(text, 2)
+    return f"{nums[0]}.{nums[1]}" if nums else None
+
+
+def cuda_tag(cuda: Optional[str]) -> Optional[str]:
+    """"12.6" -> "cu126", the tag PyTorch uses for its wheel indexes."""
+    nums = dotted(cuda, 2)
+    return f"cu{nums[0]}{nums[1]}" if nums else None
+
+
+def cuda_from_tag(tag: Optional[str]) -> Optional[str]:
+    """"cu126" -> "12.6", "cu92" -> "9.2"; None for "cpu", "rocm6.2" and other tags."""
+    if not tag:
+        return None
+    match = re.fullmatch(r"cu(\d+)(\d)", tag.strip().lower())
+    if not match:
+        return None
+    return f"{int(match.group(1))}.{match.group(2)}"
+
+
+def capability(text: Optional[str]) -> Optional[Tuple[int, int]]:
+    """Compute capability "8.6", "sm_86", "86" or (8, 6) -> (8, 6)."""
+    if text is None:
+        return None
+    if isinstance(text, (tuple, list)) and len(text) >= 2:
+        return int(text[0]), int(text[1])
+    s = str(text).strip().lower()
+    match = re.fullmatch(r"(?:sm_|compute_)?(\d+)([0-9])([a-z]?)", s)
+    if match and "." not in s:
+        return int(match.group(1)), int(match.group(2))
+    nums = dotted(s, 2)
+    return (nums[0], nums[1]) if nums else None
+
+
+def capability_str(cc: Optional[Tuple[int, int]]) -> Optional[str]:
+    return f"{cc[0]}.{cc[1]}" if cc else None
+
+
+def at_least(have: Optional[str], need: Optional[str]) -> Optional[bool]:
+    """Dotted comparison ``have >= need``; None when either side is unknown."""
+    a, b = dotted(have), dotted(need)
+    if a is None or b is None:
+        return None
+    width = max(len(a), len(b))
+    return a + (0,) * (width - len(a)) >= b + (0,) * (width - len(b))
