@@ -1,0 +1,123 @@
+"""Run every probe at once and assemble the snapshot.
+
+Doctor's wall time is its slowest probe, not the sum: each independent probe runs on its own thread
+(``runner.run_parallel``), and the few that need the target interpreter's prefix (pip, conda) run
+right after the static target probe on the same thread. A probe that dies or outlives the deadline
+becomes a ``ProbeIssue``, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Any, Callable, Dict, Optional
+
+from . import __version__
+from .knowledge import Knowledge
+from .probes import ProbeContext
+from .runner import run_parallel
+from .snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
+
+#: the live torch probe may take this long at least (importing torch alone takes 2-5 s)
+LIVE_TIMEOUT_FLOOR_S = 30.0
+#: extra time the collector waits past the slowest probe's own timeout before giving up on it
+DEADLINE_SLACK_S = 2.0
+
+
+def live_timeout(ctx: ProbeContext) -> float:
+    return max(ctx.timeout, LIVE_TIMEOUT_FLOOR_S) if ctx.timeout >= 10 else max(ctx.timeout * 3, ctx.timeout)
+
+
+def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Callable[[], Any]:
+    def wrapper() -> Any:
+        start = time.monotonic()
+        try:
+            return fn()
+        finally:
+            durations[key] = round(time.monotonic() - start, 3)
+    return wrapper
+
+
+def collect(ctx: ProbeContext, knowledge: Knowledge) -> Snapshot:
+    """Probe the machine and return a complete snapshot."""
+    from .probes import conda, cudnn, envvars, nvidia, pip_config, system, target, toolkits
+
+    started = time.monotonic()
+    durations: Dict[str, float] = {}
+
+    def target_static_and_configs():
+        py, torch_static, cudnn_bundled, issues = target.probe_static(ctx)
+        prefix = py.prefix
+        pip = pip_config.probe(ctx, prefix, knowledge)
+        conda_facts = conda.probe(ctx, py.conda_prefix or prefix)
+        return py, torch_static, cudnn_bundled, issues, pip, conda_facts
+
+    tasks: Dict[str, Callable[[], Any]] = {
+        "nvidia": lambda: nvidia.probe(ctx),
+        "toolkits": lambda: toolkits.probe(ctx),
+        "cudnn": lambda: cudnn.probe(ctx),
+        "system": lambda: system.probe(ctx),
+        "env": lambda: envvars.probe(ctx),
+        "target-static": target_static_and_configs,
+    }
+    if not ctx.fast:
+        tasks["target-live"] = lambda: target.probe_live(ctx)
+    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items()}
+
+    deadline = (live_timeout(ctx) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
+    results, errors = run_parallel(tasks, deadline)
+
+    snap = Snapshot()
+    issues = snap.probe_issues
+
+    if "nvidia" in results:
+        snap.driver, snap.gpus, more = results["nvidia"]
+        issues.extend(more)
+    if "toolkits" in results:
+        snap.cuda_toolkits, more = results["toolkits"]
+        issues.extend(more)
+    system_cudnn = Cudnn()
+    if "cudnn" in results:
+        system_cudnn, more = results["cudnn"]
+        issues.extend(more)
+    if "system" in results:
+        snap.system = results["system"]
+    if "env" in results:
+        snap.env = results["env"]
+
+    torch_static: Optional[Torch] = None
+    bundled = Cudnn()
+    if "target-static" in results:
+        snap.python, torch_static, bundled, more, snap.pip, snap.conda = results["target-static"]
+        issues.extend(more)
+    torch_live: Optional[Torch] = None
+    loaded = Cudnn()
+    if "target-live" in results:
+        torch_live, loaded, more = results["target-live"]
+        issues.extend(more)
+
+    snap.torch = target.merge_torch(torch_static or Torch(), torch_live)
+    snap.cudnn = Cudnn(
+        bundled=bundled.bundled,
+        system=system_cudnn.system,
+        conda=system_cudnn.conda,
+        loaded=loaded.loaded,
+        torch_reported=loaded.torch_reported,
+    )
+
+    for key, message in errors.items():
+        kind = "timeout" if message.startswith("timeout") else "error"
+        issues.append(ProbeIssue(probe=key, kind=kind, message=message))
+        if key == "target-live" and snap.torch.error is None and kind == "timeout":
+            snap.torch.error = message
+            snap.torch.error_kind = "timeout"
+
+    snap.meta = Meta(
+        envcheck_version=__version__,
+        created_at=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        duration_s=round(time.monotonic() - started, 3),
+        fast=ctx.fast,
+        origin="doctor",
+        probe_durations_s=dict(sorted(durations.items())),
+    )
+    return snap

@@ -1,0 +1,225 @@
+"""The torch resolver: which torch build fits a machine, and why.
+
+Picks the newest release that has a build whose CUDA the driver runs (minor-version compatibility
+allowed and said so, with the strict alternative named), that carries a cubin for every GPU, and
+that has wheels for the Python and OS. doctor's fixes and ``install-cmd`` both call :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, arch_support, driver_support, sm_name
+from .knowledge import Knowledge, TorchRelease, TorchVariant
+from .snapshot import Snapshot
+from .versions import dotted, major_minor, parse_version
+
+
+@dataclass
+class Target:
+    """What the resolver needs to know about a machine; every field can come from flags."""
+
+    os: str = "linux"
+    arch: str = "x86_64"
+    python: Optional[str] = None
+    driver: Optional[str] = None
+    #: the newest CUDA the driver supports, as nvidia-smi says ("13.0")
+    driver_cuda: Optional[str] = None
+    capabilities: List[str] = field(default_factory=list)
+    gpu_names: List[str] = field(default_factory=list)
+    no_gpu: bool = False
+    #: keep this torch version and pair the rest
+    torch: Optional[str] = None
+    #: "12.6" / "cu126" / "cpu"
+    cuda: Optional[str] = None
+
+
+@dataclass
+class Choice:
+    release: TorchRelease
+    variant: TorchVariant
+    reasons: List[str] = field(default_factory=list)
+    alternatives: List[str] = field(default_factory=list)
+    minor_compat: bool = False
+
+
+class NoFit(Exception):
+    """Nothing fits; ``reasons`` says why and the way out."""
+
+    def __init__(self, reasons: List[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def target_from_snapshot(snap: Snapshot) -> Target:
+    """The resolver's view of a probed machine."""
+    os_name = (snap.system.os or "linux").lower()
+    if os_name == "darwin":
+        os_name = "macos"
+    caps = [g.compute_capability for g in snap.gpus if g.compute_capability]
+    if not caps:
+        caps = [d.capability for d in snap.torch.devices if d.capability]
+    has_nvidia = bool(snap.gpus or snap.driver.version or snap.driver.pci_devices)
+    return Target(
+        os=os_name,
+        arch=snap.system.machine or "x86_64",
+        python=major_minor(snap.python.version),
+        driver=snap.driver.version,
+        driver_cuda=snap.driver.cuda_version,
+        capabilities=caps,
+        gpu_names=[g.name for g in snap.gpus if g.name],
+        no_gpu=not has_nvidia,
+    )
+
+
+def _python_fits(release: TorchRelease, variant: TorchVariant, python: Optional[str]) -> bool:
+    if not python:
+        return True
+    if variant.python:
+        return python in variant.python
+    if release.python:
+        try:
+            return SpecifierSet(release.python).contains(f"{python}.0", prereleases=True)
+        except InvalidSpecifier:
+            return True
+    return True
+
+
+def _wanted_tag(cuda: Optional[str]) -> Optional[str]:
+    if not cuda:
+        return None
+    low = cuda.strip().lower()
+    if low == "cpu" or low.startswith("cu") or low.startswith("rocm"):
+        return low
+    nums = dotted(low, 2)
+    return f"cu{nums[0]}{nums[1]}" if nums else low
+
+
+def _cuda_variants(release: TorchRelease, os_name: str) -> List[TorchVariant]:
+    found = [v for v in release.variants if v.cuda and os_name in v.os]
+    return sorted(found, key=lambda v: dotted(v.cuda, 2), reverse=True)
+
+
+def _covers_gpus(variant: TorchVariant, caps: List[str]) -> Tuple[bool, List[str]]:
+    """(all GPUs have a cubin, the capabilities that do not); an unknown arch list covers nothing we can prove."""
+    if not variant.arch_list:
+        return True, []
+    missing = [c for c in caps if arch_support(variant.arch_list, c) != CUBIN]
+    return not missing, missing
+
+
+def resolve(target: Target, knowledge: Knowledge) -> Choice:
+    """The best build for ``target``; raises NoFit with reasons when none exists."""
+    releases = knowledge.torch_releases()
+    if target.torch:
+        want = parse_version(target.torch)
+        releases = [r for r in releases if want is not None and parse_version(r.version) == parse_version(want.public)]
+        if not releases:
+            raise NoFit([f"torch {target.torch} is not a release envcheck knows "
+                         f"(known: {knowledge.torch_releases()[-1].version} to {knowledge.torch_releases()[0].version})"])
+    tag = _wanted_tag(target.cuda)
+    use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
+    rejected: List[str] = []
+    minor_compat_choice: Optional[Choice] = None
+
+    for release in releases:
+        if use_cpu:
+            variant = release.variant("cpu")
+            if variant and target.os in variant.os and _python_fits(release, variant, target.python):
+                why = "no NVIDIA GPU here" if target.no_gpu and tag is None else "a CPU build was asked for"
+                if target.os == "macos":
+                    why = "macOS builds are CPU/MPS only"
+                return Choice(release, variant, [f"torch {release.version} is the newest release with a CPU build "
+                                                 f"for Python {target.python or 'any'} on {target.os} ({why})"])
+            continue
+        candidates = [release.variant(tag)] if tag else _cuda_variants(release, target.os)
+        for variant in [v for v in candidates if v is not None]:
+            if target.os not in variant.os:
+                rejected.append(f"torch {release.version} {variant.tag}: no {target.os} build")
+                continue
+            if not _python_fits(release, variant, target.python):
+                rejected.append(f"torch {release.version}: no wheel for Python {target.python} ({release.python})")
+                break
+            covers, missing = _covers_gpus(variant, target.capabilities)
+            if not covers:
+                rejected.append(f"torch {release.version} {variant.tag}: no kernel for "
+                                + ", ".join(sm_name(c) for c in missing))
+                continue
+            support = driver_support(variant.cuda, target.driver, target.driver_cuda, knowledge, target.os)
+            reasons = _reasons(release, variant, target, support.rule)
+            if support.status in (FULL, UNKNOWN):
+                if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
+                    floor = knowledge.driver_floor(variant.cuda or "")
+                    need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
+                    reasons.append(f"driver unknown: {variant.tag} needs an NVIDIA driver >= {need or '?'}")
+                choice = Choice(release, variant, reasons)
+                if minor_compat_choice is not None:
+                    mc = minor_compat_choice
+                    choice.alternatives.append(
+                        f"torch {mc.release.version} {mc.variant.tag} is newer but runs only under CUDA minor-version "
+                        f"compatibility on this driver (no PTX JIT); upgrade the driver to use it fully")
+                _add_alternatives(choice, knowledge, target)
+                return choice
+            if support.status == MINOR_COMPAT and minor_compat_choice is None:
+                minor_compat_choice = Choice(release, variant, reasons + [
+                    "runs under CUDA minor-version compatibility: kernels shipped in the build work, PTX JIT does not"],
+                    minor_compat=True)
+            rejected.append(f"torch {release.version} {variant.tag}: {support.rule}")
+    if minor_compat_choice is not None:
+        _add_alternatives(minor_compat_choice, knowledge, target)
+        return minor_compat_choice
+    raise NoFit(_no_fit_reasons(target, knowledge, rejected))
+
+
+def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str) -> List[str]:
+    reasons = [f"torch {release.version} is the newest release with a build that fits this machine"]
+    if driver_rule:
+        reasons.append(f"{variant.tag}: {driver_rule}")
+    if variant.arch_list and target.capabilities:
+        gpus = ", ".join(sorted({sm_name(c) for c in target.capabilities}))
+        reasons.append(f"{variant.tag}'s kernels ({', '.join(variant.arch_list)}) cover {gpus}")
+    elif target.capabilities:
+        reasons.append(f"{variant.tag}'s arch list is not recorded; envcheck could not check it against the GPUs")
+    if target.python:
+        reasons.append(f"wheels exist for Python {target.python} ({release.python or 'range not recorded'})")
+    return reasons
+
+
+def _add_alternatives(choice: Choice, knowledge: Knowledge, target: Target) -> None:
+    others = [v for v in choice.release.variants if v.tag != choice.variant.tag and target.os in v.os]
+    for v in others:
+        if v.cuda is None:
+            continue
+        support = driver_support(v.cuda, target.driver, target.driver_cuda, knowledge, target.os)
+        covers, _ = _covers_gpus(v, target.capabilities)
+        if support.status in (FULL, UNKNOWN) and covers:
+            choice.alternatives.append(f"torch {choice.release.version} {v.tag} also fits")
+    cpu = choice.release.variant("cpu")
+    if cpu and choice.variant.tag != "cpu":
+        choice.alternatives.append(f"torch {choice.release.version} cpu: no GPU use, smaller download")
+
+
+def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[str]) -> List[str]:
+    reasons = []
+    for cc in sorted(set(target.capabilities)):
+        first = None
+        for release in reversed(knowledge.torch_releases()):
+            for v in release.variants:
+                if v.arch_list and arch_support(v.arch_list, cc) == CUBIN:
+                    first = (release, v)
+                    break
+            if first:
+                break
+        if first is None:
+            reasons.append(f"no known torch build has a kernel for {sm_name(cc)}")
+        else:
+            rel, v = first
+            reasons.append(f"{sm_name(cc)} needs torch >= {rel.version} ({v.tag}), which needs Python "
+                           f"{rel.python or '?'} and a driver for CUDA {v.cuda}")
+    reasons.extend(rejected[:8])
+    if not reasons:
+        reasons.append("no release in envcheck's data matches these constraints")
+    return reasons

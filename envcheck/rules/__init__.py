@@ -1,0 +1,50 @@
+"""Rules: pure functions from a snapshot to findings.
+
+Each rule reads the snapshot (and the knowledge data) and returns findings; none probes, prints or
+runs anything. An unknown fact (``None``) never produces a finding. A rule that raises is reported
+as an internal finding instead of sinking the whole report.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, List
+
+from ..findings import Finding, Severity, sort_findings
+from ..knowledge import Knowledge
+from ..snapshot import Snapshot
+from .base import RuleContext
+from .codes import CODES
+from . import conda_rules, driver, env, gpu, packages, system, toolkit, torch_rules
+
+Rule = Callable[[RuleContext], Iterable[Finding]]
+
+RULES: List[Rule] = [
+    *driver.RULES,
+    *gpu.RULES,
+    *torch_rules.RULES,
+    *packages.RULES,
+    *toolkit.RULES,
+    *env.RULES,
+    *conda_rules.RULES,
+    *system.RULES,
+]
+
+
+def evaluate(snap: Snapshot, knowledge: Knowledge) -> List[Finding]:
+    """All findings for a snapshot, errors first."""
+    ctx = RuleContext(snap, knowledge)
+    findings: List[Finding] = []
+    for rule in RULES:
+        try:
+            produced = list(rule(ctx))
+            unknown = [f.code for f in produced if f.code not in CODES]
+            if unknown:
+                raise ValueError(f"unknown finding code(s) {unknown}")
+        except Exception as exc:  # a rule bug must not hide the other findings
+            produced = [Finding(
+                code="probe-failed", severity=Severity.INFO, section="envcheck",
+                title=f"envcheck's rule {rule.__name__} failed: please report this",
+                detail=f"{type(exc).__name__}: {exc}",
+            )]
+        findings.extend(produced)
+    return sort_findings(findings)

@@ -1,0 +1,57 @@
+"""The catalogue of finding codes: one place that names every code, its usual severity and section.
+
+The README's findings table is checked against this catalogue by a test, and every finding a rule
+emits must use a code listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str
+    section: str
+    summary: str
+
+
+_CODES = [
+    Code("driver-not-loaded", "error", "driver", "An NVIDIA GPU is on the PCI bus but no NVIDIA kernel driver answers."),
+    Code("driver-library-mismatch", "error", "driver", "The NVIDIA user-space library and the loaded kernel module differ (NVML mismatch)."),
+    Code("no-devices", "error", "driver", "The driver is loaded but reports no GPU."),
+    Code("no-nvidia-gpu", "info", "driver", "No NVIDIA GPU and no driver on this machine: torch can only use the CPU."),
+    Code("smi-driver-skew", "info", "driver", "nvidia-smi/NVML and the kernel module report different driver versions."),
+    Code("driver-too-old", "error", "driver", "torch's CUDA needs a newer driver (or runs only under minor-version compatibility)."),
+    Code("gpu-arch-unsupported", "error", "gpu", "A GPU's compute capability has no kernel (cubin) in this torch build."),
+    Code("mig-enabled", "info", "gpu", "MIG is on: processes see MIG slices, not the whole GPU."),
+    Code("gpu-health", "warning", "gpu", "ECC errors, pending row remaps, throttling, a degraded PCIe link or memory held by other processes."),
+    Code("torch-not-installed", "warning", "torch", "The target interpreter has no torch."),
+    Code("torch-import-failed", "error", "torch", "`import torch` fails (exception, crash or hang) in the target interpreter."),
+    Code("torch-cpu-only", "error", "torch", "A CPU-only torch build on a machine with an NVIDIA GPU or driver."),
+    Code("cuda-unavailable", "error", "torch", "A CUDA build of torch, a working driver, and still torch.cuda.is_available() is False."),
+    Code("undefined-symbol", "error", "torch", "A library fails to load with `undefined symbol`: mixed builds of torch and its libraries."),
+    Code("torchvision-mismatch", "error", "packages", "torchvision is not the release paired with this torch (version or CUDA build)."),
+    Code("torchaudio-mismatch", "error", "packages", "torchaudio is not the release paired with this torch (version or CUDA build)."),
+    Code("duplicate-torch", "warning", "packages", "More than one torch is importable; the first on sys.path wins."),
+    Code("user-site-shadowing", "warning", "python", "Packages in the user site (~/.local) shadow the environment's own."),
+    Code("known-bad-version", "warning", "packages", "A driver or package version with a documented defect."),
+    Code("nvcc-torch-mismatch", "error", "toolkit", "nvcc's CUDA differs from torch's CUDA: extensions fail (major) or risk trouble (minor)."),
+    Code("nvcc-newer-than-driver", "warning", "toolkit", "nvcc is newer than the CUDA the driver supports: code it builds may not run."),
+    Code("multiple-cuda-toolkits", "info", "toolkit", "Several CUDA toolkits are installed; which one builds extensions matters."),
+    Code("build-toolchain", "warning", "toolkit", "Building CUDA extensions would fail: nvcc, host compiler or ninja."),
+    Code("cudnn-missing", "error", "cudnn", "torch cannot find or load the cuDNN it needs."),
+    Code("cudnn-system-differs", "info", "cudnn", "A system cuDNN differs from the one torch really loads."),
+    Code("ld-library-path-shadowing", "warning", "env", "LD_LIBRARY_PATH makes torch load CUDA libraries other than its own."),
+    Code("cuda-visible-devices-invalid", "error", "env", "CUDA_VISIBLE_DEVICES hides GPUs or names ones that do not exist."),
+    Code("device-order-mismatch", "info", "env", "CUDA numbers mixed GPUs differently from nvidia-smi unless CUDA_DEVICE_ORDER=PCI_BUS_ID."),
+    Code("conda-channel-conflict", "warning", "conda", "conda channels that conflict or a CPU pin (cpuonly / pytorch-mutex cpu)."),
+    Code("conda-not-initialized", "info", "conda", "conda is installed but the shell was never initialised."),
+    Code("shm-too-small", "warning", "system", "In a container /dev/shm is under 512 MiB: DataLoader workers die with \"bus error\"."),
+    Code("tool-timeout", "warning", "envcheck", "A tool did not answer in time and was abandoned."),
+    Code("probe-failed", "info", "envcheck", "A probe could not collect its facts (crash, garbage output); they stay unknown."),
+]
+
+CODES: Dict[str, Code] = {c.code: c for c in _CODES}

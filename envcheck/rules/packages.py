@@ -1,0 +1,104 @@
+"""Rules about the packages around torch: pairing, duplicates, shadowing, known defects."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from ..commands import PYTORCH_INDEX
+from ..findings import Finding
+from ..snapshot import Package
+from ..versions import local_tag, parse_version, public_version
+from .base import RuleContext, finding
+
+
+def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
+    t = ctx.snap.torch
+    pkg: Optional[Package] = ctx.snap.python.packages.get(name)
+    torch_version = t.version or t.dist_version
+    if pkg is None or not pkg.version or not torch_version:
+        return
+    release = ctx.knowledge.torch_release(torch_version)
+    expected = getattr(release, name, None) if release else None
+    code = f"{name}-mismatch"
+    have_public = public_version(pkg.build_version or pkg.version)
+    torch_tag = local_tag(t.version)
+    pkg_tag = local_tag(pkg.build_version or pkg.version)
+    index = f" --index-url {PYTORCH_INDEX}/{torch_tag}" if torch_tag else ""
+    fix_cmd = f"pip install {name}=={expected}{index}" if expected else None
+    if expected and parse_version(have_public) != parse_version(expected):
+        yield finding(code, f"{name} {have_public} does not match torch {public_version(torch_version)} (needs {expected})",
+                      f"torch {public_version(torch_version)} is paired with {name} {expected}; {name} {have_public} was "
+                      "built against another torch. Expect errors such as 'operator torchvision::nms does not exist' "
+                      "or undefined symbols.",
+                      [fix_cmd] if fix_cmd else [], have=have_public, expected=expected)
+        return
+    pkg_cuda, torch_cuda = pkg.cuda, t.cuda
+    mismatch_tag = torch_tag and pkg_tag and torch_tag != pkg_tag
+    mismatch_cuda = pkg_cuda and torch_cuda and pkg_cuda != torch_cuda
+    if mismatch_tag or mismatch_cuda:
+        yield finding(code, f"{name} is a {pkg_tag or 'CUDA ' + str(pkg_cuda)} build, torch a {torch_tag or 'CUDA ' + str(torch_cuda)} build",
+                      f"{name} {pkg.build_version or pkg.version} and torch {t.version} come from different indexes; "
+                      "their compiled operators will not load together.",
+                      [fix_cmd or f"pip install --force-reinstall {name}{index}"],
+                      have=pkg.build_version or pkg.version, torch=t.version)
+
+
+def torchvision_mismatch(ctx: RuleContext) -> Iterator[Finding]:
+    yield from _companion(ctx, "torchvision")
+
+
+def torchaudio_mismatch(ctx: RuleContext) -> Iterator[Finding]:
+    yield from _companion(ctx, "torchaudio")
+
+
+def duplicate_torch(ctx: RuleContext) -> Iterator[Finding]:
+    copies = ctx.snap.torch.copies
+    if len(copies) > 1:
+        yield finding("duplicate-torch", f"{len(copies)} copies of torch are importable",
+                      "In sys.path order: " + "; ".join(copies) + f". Python imports the first ({copies[0]}); "
+                      "the others confuse pip and tools that read metadata.",
+                      [f"Remove the copies you do not want, e.g. pip uninstall torch (repeat until none is left), "
+                       "then install once; check PYTHONPATH and ~/.local."], copies=copies)
+
+
+def user_site_shadowing(ctx: RuleContext) -> Iterator[Finding]:
+    py = ctx.snap.python
+    if not py.user_site_shadowing or py.user_site_enabled is False:
+        return
+    names = py.user_site_shadowing
+    yield finding("user-site-shadowing", f"{len(names)} package(s) in the user site override the environment's",
+                  f"{py.user_site} holds {', '.join(names[:10])}, which also exist in {py.prefix}; "
+                  "the user-site copy is imported first.",
+                  [f"pip uninstall --user {' '.join(names[:10])}   # outside the environment, with the same python",
+                   "or export PYTHONNOUSERSITE=1"], packages=names)
+
+
+def _matches(spec: str, version: Optional[str]) -> bool:
+    v = parse_version(version)
+    if v is None:
+        return False
+    try:
+        return SpecifierSet(spec).contains(v.public, prereleases=True)
+    except InvalidSpecifier:
+        return False
+
+
+def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
+    try:
+        entries = ctx.knowledge.known_bad()
+    except Exception:
+        return
+    installed = {name: pkg.version for name, pkg in ctx.snap.python.packages.items()}
+    if ctx.snap.torch.dist_version or ctx.snap.torch.version:
+        installed.setdefault("torch", ctx.snap.torch.dist_version or ctx.snap.torch.version)
+    for entry in entries:
+        version = ctx.snap.driver.version if entry.kind == "driver" else installed.get(entry.name)
+        if version and _matches(entry.spec, version):
+            yield finding("known-bad-version", f"{entry.name} {version}: {entry.defect.split('.')[0]}",
+                          f"{entry.defect} (recorded {entry.recorded}; source: {entry.source})", [entry.fix],
+                          severity=entry.severity, name=entry.name, version=version, source=entry.source)
+
+
+RULES = [torchvision_mismatch, torchaudio_mismatch, duplicate_torch, user_site_shadowing, known_bad_version]
