@@ -25,6 +25,8 @@ class ExitCode:
     ERRORS = 2
     USAGE = 3
     POLICY = 4
+    #: a bug in envcheck itself (reported as one line, never a traceback)
+    INTERNAL = 70
 
 
 @dataclass

@@ -1,0 +1,160 @@
+"""The command-line layer: parse options, call the core, pick a renderer, set the exit code.
+
+Kept thin on purpose: probing lives in ``collect``, judging in ``rules``, output in ``render``.
+Heavy modules are imported inside the commands so ``envcheck --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .findings import ExitCode
+
+app = typer.Typer(
+    name="envcheck",
+    help="Is this PyTorch/CUDA machine sound? What is wrong, and which commands fix it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UsageProblem(Exception):
+    """envcheck could not run as asked (exit 3)."""
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"envcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print envcheck's version and exit."),
+) -> None:
+    """envcheck: diagnose, explain and fix PyTorch/CUDA environments."""
+
+
+def _stdout_console():
+    from rich.console import Console
+    return Console(soft_wrap=False)
+
+
+def _read_snapshot(path: Path):
+    from .snapshot import Snapshot
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return Snapshot.from_json(text)
+    except (ValueError, TypeError) as exc:
+        raise UsageProblem(f"{path} is not an envcheck snapshot: {exc}") from exc
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, so a crash never leaves half a file."""
+    import os
+    import tempfile
+    path = path.expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@app.command()
+def doctor(
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                         help="Judge this interpreter (or env prefix) instead of the active one."),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1,
+                                  help="Per-command timeout in seconds."),
+    fast: bool = typer.Option(False, "--fast", help="Skip the live check that imports torch (static facts only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown for a GitHub issue."),
+    save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help="Also save the snapshot as JSON."),
+    from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE",
+                                             help="Judge a saved snapshot instead of probing this machine."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings (and no errors)."),
+    facts: bool = typer.Option(True, "--facts/--no-facts", help="Show the facts after the findings."),
+) -> None:
+    """Inspect driver, GPUs, CUDA toolkits, cuDNN, torch and its packages, pip and conda; report findings."""
+    if as_json and markdown:
+        raise UsageProblem("choose one of --json and --markdown")
+    from .findings import exit_code
+    from .knowledge import Knowledge
+    from .render.report import Report, render_json
+    from .rules import evaluate
+
+    knowledge = Knowledge()
+    if from_file is not None:
+        snap = _read_snapshot(from_file)
+    else:
+        snap = _probe(python, timeout, fast, knowledge)
+    findings = evaluate(snap, knowledge)
+    report = Report(snap, findings)
+    if save is not None:
+        from .redact import redact_data
+        _write_atomic(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
+    if as_json:
+        sys.stdout.write(render_json(report) + "\n")
+    elif markdown:
+        from .render.markdown import render_markdown
+        sys.stdout.write(render_markdown(report))
+    else:
+        from .render.terminal import render_terminal
+        render_terminal(report, _stdout_console(), show_facts=facts)
+    raise typer.Exit(exit_code(findings, strict=strict))
+
+
+def _probe(python: Optional[str], timeout: float, fast: bool, knowledge):
+    import os
+    from .collect import collect
+    from .probes import ProbeContext
+    from .probes.target import TargetNotFound, resolve_target
+
+    env = dict(os.environ)
+    try:
+        target, chosen_by = resolve_target(python, env)
+    except TargetNotFound as exc:
+        raise UsageProblem(str(exc)) from exc
+    ctx = ProbeContext(env=env, timeout=timeout, python=target, python_chosen_by=chosen_by, fast=fast)
+    return collect(ctx, knowledge)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: maps every way out to a documented exit code, never a traceback."""
+    try:
+        code = app(args=argv, prog_name="envcheck", standalone_mode=False)
+    except UsageProblem as exc:
+        typer.echo(f"envcheck: {exc}", err=True)
+        code = ExitCode.USAGE
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("envcheck: interrupted", err=True)
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's UsageError / BadParameter
+            exc.show()
+            code = ExitCode.USAGE
+        else:  # the promise: whatever the machine, a message, not a traceback
+            typer.echo(f"envcheck: internal error: {type(exc).__name__}: {exc} "
+                       "(please report it with `envcheck doctor --json`)", err=True)
+            code = ExitCode.INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)
