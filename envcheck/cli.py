@@ -45,8 +45,12 @@ def _root(
 
 
 def _stdout_console():
+    """rich's console; NO_COLOR (https://no-color.org) turns off every escape code, not just colours."""
+    import os
     from rich.console import Console
-    return Console(soft_wrap=False)
+    if os.environ.get("NO_COLOR"):
+        return Console(color_system=None, highlight=False)
+    return Console(highlight=False)
 
 
 def _read_snapshot(path: Path):

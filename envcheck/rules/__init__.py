@@ -14,7 +14,7 @@ from ..knowledge import Knowledge
 from ..snapshot import Snapshot
 from .base import RuleContext
 from .codes import CODES
-from . import conda_rules, driver, env, gpu, packages, system, toolkit, torch_rules
+from . import conda_rules, cudnn_rules, driver, env, gpu, packages, system, toolkit, torch_rules
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
@@ -24,6 +24,7 @@ RULES: List[Rule] = [
     *torch_rules.RULES,
     *packages.RULES,
     *toolkit.RULES,
+    *cudnn_rules.RULES,
     *env.RULES,
     *conda_rules.RULES,
     *system.RULES,

@@ -1,0 +1,168 @@
+"""End-to-end: the real `envcheck` process against fake tools on PATH (hang, NVML mismatch, garbage, crash)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from builders import H100, h100
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_tool(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def envcheck(*args: str, env_extra: dict = None, path_dirs=(), timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")}
+    env["PATH"] = os.pathsep.join([str(d) for d in path_dirs] + ["/usr/bin", "/bin"])
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=str(ROOT))
+
+
+def report(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_json_report_shape_on_this_machine():
+    proc = envcheck("doctor", "--fast", "--json", "--python", sys.executable)
+    data = report(proc)
+    assert set(data) >= {"schema_version", "snapshot", "findings"}
+    assert data["schema_version"] == 1
+    snap = data["snapshot"]
+    for key in ("driver", "gpus", "cuda_toolkits", "torch", "python", "pip", "conda", "system", "env"):
+        assert key in snap
+    assert snap["driver"]["status"] == "not-found"
+    assert snap["python"]["executable"] == sys.executable
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode in (0, 2)
+
+
+def test_hanging_nvidia_smi_is_abandoned(tmp_path):
+    bin_dir = tmp_path / "bin"
+    pidfile = tmp_path / "pids"
+    # a grandchild in its own session keeps the pipes open: the runner must not wait for it
+    write_tool(bin_dir, "nvidia-smi", f"setsid sleep 30 & echo $! >> {pidfile}\nsleep 30")
+    start = time.monotonic()
+    try:
+        proc = envcheck("doctor", "--fast", "--json", "--timeout", "1", path_dirs=[bin_dir])
+    finally:
+        for pid in pidfile.read_text().split() if pidfile.exists() else []:
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+    elapsed = time.monotonic() - start
+    assert elapsed < 15, elapsed
+    data = report(proc)
+    assert data["snapshot"]["driver"]["status"] == "timeout"
+    assert "tool-timeout" in {f["code"] for f in data["findings"]}
+
+
+def test_nvml_mismatch_exits_2(tmp_path):
+    bin_dir = tmp_path / "bin"
+    write_tool(bin_dir, "nvidia-smi", "echo 'Failed to initialize NVML: Driver/library version mismatch'\n"
+                                      "echo 'NVML library version: 535.183'\nexit 18")
+    proc = envcheck("doctor", "--fast", "--json", path_dirs=[bin_dir])
+    data = report(proc)
+    assert proc.returncode == 2
+    f = {f["code"]: f for f in data["findings"]}["driver-library-mismatch"]
+    assert "535.183" in f["detail"]
+
+
+def test_garbage_nvidia_smi_is_a_finding_not_a_crash(tmp_path):
+    bin_dir = tmp_path / "bin"
+    write_tool(bin_dir, "nvidia-smi", "head -c 300 /dev/urandom; exit 0")
+    proc = envcheck("doctor", "--fast", path_dirs=[bin_dir])
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "envcheck doctor" in proc.stdout
+
+
+def test_crashing_interpreter(tmp_path):
+    fake = write_tool(tmp_path, "python3", "kill -SEGV $$")
+    proc = envcheck("doctor", "--json", "--python", str(fake), "--timeout", "5")
+    data = report(proc)
+    assert "Traceback" not in proc.stderr
+    assert data["snapshot"]["torch"]["error_kind"] == "signal"
+    assert "SIGSEGV" in data["snapshot"]["torch"]["error"]
+    assert proc.returncode == 2
+
+
+def test_missing_python_is_a_usage_error():
+    proc = envcheck("doctor", "--python", "/nonexistent/bin/python")
+    assert proc.returncode == 3
+    assert "nonexistent" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_option_is_a_usage_error():
+    proc = envcheck("doctor", "--no-such-option")
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+
+
+def test_save_then_from_round_trip(tmp_path):
+    saved = tmp_path / "snap.json"
+    first = envcheck("doctor", "--fast", "--json", "--save", str(saved))
+    again = envcheck("doctor", "--json", "--from", str(saved))
+    assert again.returncode == first.returncode
+    a, b = report(first), report(again)
+    assert [f["code"] for f in a["findings"]] == [f["code"] for f in b["findings"]]
+    assert b["snapshot"] == a["snapshot"]
+
+
+def test_from_h100_fixture_snapshot(tmp_path):
+    saved = tmp_path / "h100.json"
+    saved.write_text(h100().to_json())
+    proc = envcheck("doctor", "--from", str(saved), "--markdown")
+    assert proc.returncode == 0
+    assert "cudnn-system-differs" in proc.stdout and "<details>" in proc.stdout
+    assert "NVIDIA H100 80GB HBM3" in proc.stdout
+    term = envcheck("doctor", "--from", str(saved), env_extra={"NO_COLOR": "1", "FORCE_COLOR": "1", "TERM": "xterm"})
+    assert "\x1b[" not in term.stdout and "sound" in term.stdout
+
+
+@pytest.mark.parametrize("content", ["not json at all", "[]", '{"schema_version": 99}', '{"driver": "oops"}'])
+def test_bad_snapshot_file(tmp_path, content):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    proc = envcheck("doctor", "--from", str(bad))
+    assert proc.returncode == 3
+    assert "Traceback" not in proc.stderr and str(bad) in proc.stderr
+
+
+def test_secrets_never_leave(tmp_path):
+    env = {"PIP_INDEX_URL": "https://alice:s3cr3tpw@pypi.example.com/simple",
+           "NCCL_IB_SECRET": "topsecretvalue", "HF_TOKEN": "hf_abcdefsecret"}
+    saved = tmp_path / "s.json"
+    outputs = [envcheck("doctor", "--fast", "--json", "--save", str(saved), env_extra=env).stdout,
+               envcheck("doctor", "--fast", "--markdown", env_extra=env).stdout,
+               envcheck("doctor", "--fast", env_extra=env).stdout]
+    outputs.append(saved.read_text())
+    for text in outputs:
+        assert "s3cr3tpw" not in text and "topsecretvalue" not in text and "hf_abcdefsecret" not in text
+    assert "pypi.example.com" in outputs[0]
+
+
+def test_real_fixture_output_is_parsed_end_to_end(tmp_path):
+    """The recorded nvidia-smi of the H100 box, served by a fake nvidia-smi, gives the real GPU facts."""
+    bin_dir = tmp_path / "bin"
+    xml = H100 / "nvidia-smi-q-x.xml"
+    write_tool(bin_dir, "nvidia-smi", f'case "$*" in *-x*) cat {xml};; *compute_cap*) '
+                                      'echo "0, GPU-ed6ac0e0-8b93-9e42-3f24-840158633ab4, 9.0";; *) exit 1;; esac')
+    data = report(envcheck("doctor", "--fast", "--json", path_dirs=[bin_dir]))
+    gpu = data["snapshot"]["gpus"][0]
+    assert gpu["name"] == "NVIDIA H100 80GB HBM3" and gpu["compute_capability"] == "9.0"
+    assert data["snapshot"]["driver"]["cuda_version"] == "13.0"
