@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, arch_support, driver_support, sm_name
 from .knowledge import Knowledge, TorchRelease, TorchVariant
 from .snapshot import Snapshot
-from .versions import dotted, major_minor, parse_version
+from .versions import dotted, in_specifier, major_minor, parse_version
 
 
 @dataclass
@@ -81,10 +79,7 @@ def _python_fits(release: TorchRelease, variant: TorchVariant, python: Optional[
     if variant.python:
         return python in variant.python
     if release.python:
-        try:
-            return SpecifierSet(release.python).contains(f"{python}.0", prereleases=True)
-        except InvalidSpecifier:
-            return True
+        return in_specifier(f"{python}.0", release.python) is not False
     return True
 
 

@@ -103,3 +103,16 @@ def at_least(have: Optional[str], need: Optional[str]) -> Optional[bool]:
         return None
     width = max(len(a), len(b))
     return a + (0,) * (width - len(a)) >= b + (0,) * (width - len(b))
+
+
+def in_specifier(version: Optional[str], spec: Optional[str]) -> Optional[bool]:
+    """Does ``version`` (its public part) satisfy the PEP 440 ``spec``? None when either is unusable."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # 7 ms: only when a rule asks
+
+    v = parse_version(version)
+    if v is None or not spec:
+        return None
+    try:
+        return SpecifierSet(spec).contains(v.public, prereleases=True)
+    except InvalidSpecifier:
+        return None

@@ -14,11 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on the 3.9/3.10 CI legs
-    import tomli as tomllib
-
 from ..versions import dotted, parse_version
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -38,6 +33,10 @@ class KnowledgeError(Exception):
 
 
 def load_toml(path: Path) -> Dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.9/3.10
+        import tomli as tomllib
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Optional
 from ..commands import pip_command
 from ..findings import Finding, Severity
 from ..knowledge import Knowledge
-from ..resolve import NoFit, Target, resolve, target_from_snapshot
 from ..snapshot import Snapshot
 from .codes import CODES
 
@@ -50,7 +49,9 @@ class RuleContext:
         """The command that installs the right torch for this machine (the resolver's choice)."""
         key = "install_fix:" + repr(sorted(overrides.items()))
         if key not in self._memo:
-            target: Target = target_from_snapshot(self.snap)
+            from ..resolve import NoFit, resolve, target_from_snapshot
+
+            target = target_from_snapshot(self.snap)
             for name, value in overrides.items():
                 setattr(target, name, value)
             try:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 from ..commands import PYTORCH_INDEX
 from ..findings import Finding
 from ..snapshot import Package
-from ..versions import local_tag, parse_version, public_version
+from ..versions import in_specifier, local_tag, parse_version, public_version
 from .base import RuleContext, finding
 
 
@@ -76,13 +74,7 @@ def user_site_shadowing(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _matches(spec: str, version: Optional[str]) -> bool:
-    v = parse_version(version)
-    if v is None:
-        return False
-    try:
-        return SpecifierSet(spec).contains(v.public, prereleases=True)
-    except InvalidSpecifier:
-        return False
+    return bool(in_specifier(version, spec))
 
 
 def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
