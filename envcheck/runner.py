@@ -130,6 +130,39 @@ def run(
     return result
 
 
+class Started:
+    """A command already running on a daemon thread; :meth:`result` collects it.
+
+    Lets the slowest probe (importing torch in the target) start before envcheck has even finished
+    importing its own modules, so its seconds overlap everything else.
+    """
+
+    def __init__(self, argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = None,
+                 cwd: Optional[str] = None) -> None:
+        self.argv = [str(a) for a in argv]
+        self.timeout = timeout
+        self._box: list[CommandResult] = []
+        self._thread = threading.Thread(target=lambda: self._box.append(run(self.argv, timeout, env, cwd)),
+                                        daemon=True, name="started-command")
+        self._started_at = time.monotonic()
+        self._thread.start()
+
+    def result(self) -> CommandResult:
+        """The command's result; a timed-out result if even the runner's own kill path hung."""
+        remaining = self._started_at + self.timeout + KILL_GRACE_S + 1.0 - time.monotonic()
+        self._thread.join(max(0.0, remaining))
+        if self._box:
+            return self._box[0]
+        return CommandResult(argv=self.argv, timed_out=True, abandoned=True,
+                             duration_s=time.monotonic() - self._started_at)
+
+
+def start(argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT_S, env: Optional[Mapping[str, str]] = None,
+          cwd: Optional[str] = None) -> Started:
+    """Start ``argv`` now and collect it later with ``.result()``."""
+    return Started(argv, timeout, env, cwd)
+
+
 def _kill_tree(proc: subprocess.Popen) -> None:
     try:
         if os.name == "posix":
