@@ -82,6 +82,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 @app.command()
 def doctor(
+    ctx: typer.Context,
     python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
                                          help="Judge this interpreter (or env prefix) instead of the active one."),
     timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1,
@@ -107,7 +108,8 @@ def doctor(
     if from_file is not None:
         snap = _read_snapshot(from_file)
     else:
-        snap = _probe(python, timeout, fast, knowledge)
+        live = (ctx.obj or {}).get("live") if not fast else None
+        snap = _probe(python, timeout, fast, knowledge, live)
     findings = evaluate(snap, knowledge)
     report = Report(snap, findings)
     if save is not None:
@@ -124,7 +126,7 @@ def doctor(
     raise typer.Exit(exit_code(findings, strict=strict))
 
 
-def _probe(python: Optional[str], timeout: float, fast: bool, knowledge):
+def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, live=None):
     import os
     from .collect import collect
     from .probes import ProbeContext
@@ -136,13 +138,16 @@ def _probe(python: Optional[str], timeout: float, fast: bool, knowledge):
     except TargetNotFound as exc:
         raise UsageProblem(str(exc)) from exc
     ctx = ProbeContext(env=env, timeout=timeout, python=target, python_chosen_by=chosen_by, fast=fast)
-    return collect(ctx, knowledge)
+    return collect(ctx, knowledge, live=live)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point: maps every way out to a documented exit code, never a traceback."""
+def main(argv: Optional[List[str]] = None, live=None) -> None:
+    """Run the CLI; every way out is a documented exit code, never a traceback.
+
+    ``live``: the live torch probe, already started by ``envcheck.entry`` (an optimisation only).
+    """
     try:
-        code = app(args=argv, prog_name="envcheck", standalone_mode=False)
+        code = app(args=argv, prog_name="envcheck", standalone_mode=False, obj={"live": live})
     except UsageProblem as exc:
         typer.echo(f"envcheck: {exc}", err=True)
         code = ExitCode.USAGE

@@ -14,18 +14,12 @@ from typing import Any, Callable, Dict, Optional
 
 from . import __version__
 from .knowledge import Knowledge
-from .probes import ProbeContext
-from .runner import run_parallel
+from .probes import ProbeContext, conda, cudnn, envvars, nvidia, pip_config, system, target, toolkits
+from .runner import Started, run_parallel
 from .snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
 
-#: the live torch probe may take this long at least (importing torch alone takes 2-5 s)
-LIVE_TIMEOUT_FLOOR_S = 30.0
 #: extra time the collector waits past the slowest probe's own timeout before giving up on it
 DEADLINE_SLACK_S = 2.0
-
-
-def live_timeout(ctx: ProbeContext) -> float:
-    return max(ctx.timeout, LIVE_TIMEOUT_FLOOR_S) if ctx.timeout >= 10 else max(ctx.timeout * 3, ctx.timeout)
 
 
 def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Callable[[], Any]:
@@ -38,10 +32,11 @@ def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Call
     return wrapper
 
 
-def collect(ctx: ProbeContext, knowledge: Knowledge) -> Snapshot:
-    """Probe the machine and return a complete snapshot."""
-    from .probes import conda, cudnn, envvars, nvidia, pip_config, system, target, toolkits
+def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = None) -> Snapshot:
+    """Probe the machine and return a complete snapshot.
 
+    ``live``: the live torch probe, if the caller already started it (see ``envcheck.entry``).
+    """
     started = time.monotonic()
     durations: Dict[str, float] = {}
 
@@ -61,10 +56,10 @@ def collect(ctx: ProbeContext, knowledge: Knowledge) -> Snapshot:
         "target-static": target_static_and_configs,
     }
     if not ctx.fast:
-        tasks["target-live"] = lambda: target.probe_live(ctx)
+        tasks["target-live"] = lambda: target.probe_live(ctx, timeout=target.live_timeout(ctx.timeout), started=live)
     tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items()}
 
-    deadline = (live_timeout(ctx) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
+    deadline = (target.live_timeout(ctx.timeout) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
     results, errors = run_parallel(tasks, deadline)
 
     snap = Snapshot()
