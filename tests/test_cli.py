@@ -166,3 +166,36 @@ def test_real_fixture_output_is_parsed_end_to_end(tmp_path):
     gpu = data["snapshot"]["gpus"][0]
     assert gpu["name"] == "NVIDIA H100 80GB HBM3" and gpu["compute_capability"] == "9.0"
     assert data["snapshot"]["driver"]["cuda_version"] == "13.0"
+
+
+def test_doctor_on_a_real_cpu_torch_venv(torch_venv):
+    """--python pointing at a real venv with the CPU wheel: the live probe imports it for real."""
+    from conftest import venv_python
+    python = str(venv_python(torch_venv))
+    data = report(envcheck("doctor", "--json", "--python", python))
+    torch = data["snapshot"]["torch"]
+    assert torch["version"] == "2.13.0+cpu" and torch["live"] is True
+    assert torch["cuda"] is None and torch["cuda_available"] is False and torch["error"] is None
+    assert torch["import_s"] > 0
+    codes = {f["code"] for f in data["findings"]}
+    assert codes == {"no-nvidia-gpu"}  # CPU torch, no GPU: nothing wrong; nvcc 13 is not "mismatched"
+    fast = report(envcheck("doctor", "--json", "--fast", "--python", python))
+    assert fast["snapshot"]["torch"]["version"] == "2.13.0+cpu" and fast["snapshot"]["torch"]["live"] is False
+
+
+def test_doctor_on_a_bare_venv(bare_venv):
+    from conftest import venv_python
+    data = report(envcheck("doctor", "--json", "--python", str(venv_python(bare_venv))))
+    codes = {f["code"] for f in data["findings"]}
+    assert "torch-not-installed" in codes and "torch-import-failed" not in codes
+
+
+def test_early_start_only_for_plain_doctor_runs():
+    from envcheck.entry import early_live_probe
+    assert early_live_probe(["doctor", "--fast"]) is None
+    assert early_live_probe(["doctor", "--from", "x.json"]) is None
+    assert early_live_probe(["install-cmd"]) is None
+    assert early_live_probe(["doctor", "--python", "/nonexistent/python"]) is None
+    handle = early_live_probe(["doctor", f"--python={sys.executable}", "--timeout", "5"])
+    assert handle is not None and handle.argv[0] == sys.executable and handle.timeout == 15
+    assert handle.result().returncode == 0
