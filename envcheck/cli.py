@@ -141,6 +141,40 @@ def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, live=No
     return collect(ctx, knowledge, live=live)
 
 
+@app.command("install-cmd")
+def install_cmd(
+    os_name: Optional[str] = typer.Option(None, "--os", metavar="linux|windows|macos", help="Target OS."),
+    arch: Optional[str] = typer.Option(None, "--arch", metavar="ARCH", help="CPU architecture (x86_64, aarch64)."),
+    python: Optional[str] = typer.Option(None, "--python", metavar="X.Y|PATH",
+                                         help="Target Python version, or an interpreter to probe."),
+    driver: Optional[str] = typer.Option(None, "--driver", metavar="VER", help="NVIDIA driver version, e.g. 535.104.05."),
+    no_gpu: bool = typer.Option(False, "--no-gpu", help="Prepare for a machine without an NVIDIA GPU."),
+    gpu: List[str] = typer.Option([], "--gpu", metavar="NAME", help="A GPU by name (repeatable), e.g. 'RTX 4090'."),
+    compute_capability: List[str] = typer.Option([], "--compute-capability", metavar="X.Y",
+                                                 help="A GPU by compute capability (repeatable)."),
+    torch_version: Optional[str] = typer.Option(None, "--torch", metavar="VER", help="Keep this torch; pair the rest."),
+    cuda: Optional[str] = typer.Option(None, "--cuda", metavar="X.Y|cpu", help="Ask for this CUDA build (or cpu)."),
+    manager: List[str] = typer.Option([], "--manager", metavar="pip|uv|conda", help="Which commands (repeatable)."),
+    mirror: Optional[str] = typer.Option(None, "--mirror", metavar="NAME", help="Use a mirror (tuna, aliyun, ...)."),
+    from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Use a saved doctor snapshot."),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1, help="Per-command timeout in seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The matching pip / uv / conda commands for this machine (or for the constraints given), and why."""
+    from .knowledge import Knowledge
+    from .install_cli import InstallRequest, run_install_cmd
+
+    request = InstallRequest(os_name=os_name, arch=arch, python=python, driver=driver, no_gpu=no_gpu, gpus=gpu,
+                             capabilities=compute_capability, torch=torch_version, cuda=cuda,
+                             managers=manager or ["pip", "uv", "conda"], mirror=mirror, timeout=timeout)
+    try:
+        code = run_install_cmd(request, Knowledge(), _read_snapshot(from_file) if from_file else None,
+                               as_json, _stdout_console)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    raise typer.Exit(code)
+
+
 def main(argv: Optional[List[str]] = None, live=None) -> None:
     """Run the CLI; every way out is a documented exit code, never a traceback.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Set
 
 from . import __version__
 from .knowledge import Knowledge
@@ -32,10 +32,12 @@ def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Call
     return wrapper
 
 
-def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = None) -> Snapshot:
+def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = None,
+            only: Optional[Set[str]] = None) -> Snapshot:
     """Probe the machine and return a complete snapshot.
 
     ``live``: the live torch probe, if the caller already started it (see ``envcheck.entry``).
+    ``only``: run just these probes (install-cmd needs nvidia, system and target-static).
     """
     started = time.monotonic()
     durations: Dict[str, float] = {}
@@ -57,7 +59,7 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = N
     }
     if not ctx.fast:
         tasks["target-live"] = lambda: target.probe_live(ctx, timeout=target.live_timeout(ctx.timeout), started=live)
-    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items()}
+    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items() if only is None or key in only}
 
     deadline = (target.live_timeout(ctx.timeout) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
     results, errors = run_parallel(tasks, deadline)

@@ -22,6 +22,8 @@ class ExitCode:
 
     OK = 0
     WARNINGS_STRICT = 1
+    #: install-cmd: no torch build fits the constraints
+    NO_FIT = 1
     ERRORS = 2
     USAGE = 3
     POLICY = 4

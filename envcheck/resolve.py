@@ -116,6 +116,8 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
             raise NoFit([f"torch {target.torch} is not a release envcheck knows "
                          f"(known: {knowledge.torch_releases()[-1].version} to {knowledge.torch_releases()[0].version})"])
     tag = _wanted_tag(target.cuda)
+    if tag and tag != "cpu" and not any(r.variant(tag) for r in releases):
+        raise NoFit(_no_such_variant(tag, releases, knowledge))
     use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
     rejected: List[str] = []
     minor_compat_choice: Optional[Choice] = None
@@ -167,6 +169,30 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
         _add_alternatives(minor_compat_choice, knowledge, target)
         return minor_compat_choice
     raise NoFit(_no_fit_reasons(target, knowledge, rejected))
+
+
+def _no_such_variant(tag: str, releases: List[TorchRelease], knowledge: Knowledge) -> List[str]:
+    """A build that never existed (cu112, pytorch-cuda=11.2): say no, and name the nearest real ones."""
+    want = dotted(tag.replace("cu", ""), 3)
+    published = {}
+    for rel in knowledge.torch_releases():
+        for v in rel.variants:
+            if v.cuda:
+                published.setdefault(v.tag, []).append(rel.version)
+    scope = f"torch {releases[0].version}" if len(releases) == 1 else "any torch release envcheck knows"
+    reasons = [f"PyTorch never published a {tag} build for {scope}"]
+    if want:
+        nearest = sorted(published, key=lambda t: abs(_cuda_number(t) - _cuda_number(tag)))[:3]
+        for t in nearest:
+            versions = published[t]
+            reasons.append(f"nearest real choice: {t} (torch {versions[-1]} to {versions[0]}): --cuda {t}")
+    return reasons
+
+
+def _cuda_number(tag: str) -> float:
+    nums = dotted(tag.replace("cu", "").strip()) or (0,)
+    text = str(nums[0])
+    return float(text[:-1] + "." + text[-1]) if len(text) > 1 else float(text)
 
 
 def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str) -> List[str]:
