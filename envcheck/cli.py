@@ -175,6 +175,16 @@ def install_cmd(
     raise typer.Exit(code)
 
 
+def _register_more() -> None:
+    from . import cli_analyze, cli_mirrors
+
+    cli_analyze.register(app)
+    cli_mirrors.register(app)
+
+
+_register_more()
+
+
 def main(argv: Optional[List[str]] = None, live=None) -> None:
     """Run the CLI; every way out is a documented exit code, never a traceback.
 
