@@ -127,17 +127,13 @@ def doctor(
 
 
 def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, live=None):
-    import os
     from .collect import collect
-    from .probes import ProbeContext
-    from .probes.target import TargetNotFound, resolve_target
+    from .probes.target import TargetNotFound, context_for
 
-    env = dict(os.environ)
     try:
-        target, chosen_by = resolve_target(python, env)
+        ctx = context_for(python, timeout, fast)
     except TargetNotFound as exc:
         raise UsageProblem(str(exc)) from exc
-    ctx = ProbeContext(env=env, timeout=timeout, python=target, python_chosen_by=chosen_by, fast=fast)
     return collect(ctx, knowledge, live=live)
 
 

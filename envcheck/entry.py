@@ -8,7 +8,6 @@ the CLI runs the probe itself, as it always would.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import List, Optional
 
@@ -30,12 +29,9 @@ def early_live_probe(argv: List[str]):
         return None
     try:
         timeout = float(_option(argv, "--timeout") or 10.0)
-        from .probes import ProbeContext
         from .probes import target
 
-        env = dict(os.environ)
-        python, chosen_by = target.resolve_target(_option(argv, "--python"), env)
-        ctx = ProbeContext(env=env, timeout=timeout, python=python, python_chosen_by=chosen_by)
+        ctx = target.context_for(_option(argv, "--python"), timeout)
         return target.start_live(ctx, target.live_timeout(timeout))
     except Exception:  # never let the optimisation decide the outcome
         return None

@@ -41,15 +41,12 @@ class InstallRequest:
 
 def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge) -> Snapshot:
     from .collect import collect
-    from .probes import ProbeContext
-    from .probes.target import TargetNotFound, resolve_target
+    from .probes.target import TargetNotFound, context_for
 
-    env = dict(os.environ)
     try:
-        target, chosen_by = resolve_target(python_path, env)
+        ctx = context_for(python_path, timeout, fast=True)
     except TargetNotFound as exc:
         raise ValueError(str(exc)) from exc
-    ctx = ProbeContext(env=env, timeout=timeout, python=target, python_chosen_by=chosen_by, fast=True)
     return collect(ctx, knowledge, only={"nvidia", "system", "target-static"})
 
 

@@ -119,6 +119,16 @@ def resolve_target(python: Optional[str], env: Mapping[str, str]) -> Tuple[str, 
 # --------------------------------------------------------------------------- running the script
 
 
+def context_for(python: Optional[str], timeout: float, fast: bool = False) -> ProbeContext:
+    """The probe context for a run: this environment, and the target interpreter resolved.
+
+    Raises :class:`TargetNotFound` when ``--python`` names nothing runnable.
+    """
+    env = dict(os.environ)
+    path, chosen_by = resolve_target(python, env)
+    return ProbeContext(env=env, timeout=timeout, python=path, python_chosen_by=chosen_by, fast=fast)
+
+
 def script_source() -> str:
     return SCRIPT_PATH.read_text(encoding="utf-8")
 
