@@ -171,6 +171,38 @@ def install_cmd(
     raise typer.Exit(code)
 
 
+@app.command()
+def smoke(
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help="Interpreter whose torch runs the test."),
+    device: List[int] = typer.Option([], "--device", metavar="N", help="Only this CUDA device (repeatable)."),
+    no_multi: bool = typer.Option(False, "--no-multi", help="Skip the peer-access and NCCL all-reduce test."),
+    timeout: float = typer.Option(120.0, "--timeout", metavar="S", min=1, help="Limit for the whole test."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown."),
+) -> None:
+    """A matmul (fp32/tf32/fp16/bf16) and bandwidth test on every GPU, held against the GPU's peak."""
+    if as_json and markdown:
+        raise UsageProblem("choose one of --json and --markdown")
+    from .findings import exit_code
+    from .knowledge import Knowledge
+    from .probes import nvidia
+    from .probes.target import TargetNotFound, context_for
+    from .render.smoke import render_smoke
+    from .smoke import build_report, judge, make_config, parse_output, run_script
+
+    try:
+        ctx = context_for(python, min(timeout, 10.0), fast=True)
+    except TargetNotFound as exc:
+        raise UsageProblem(str(exc)) from exc
+    knowledge = Knowledge()
+    _driver, gpus, _issues = nvidia.probe(ctx)
+    config = make_config(gpus, knowledge, list(device) or None, not no_multi)
+    report = build_report(parse_output(run_script(ctx, config, timeout)), knowledge)
+    findings = judge(report, gpus)
+    render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", _stdout_console)
+    raise typer.Exit(exit_code(findings))
+
+
 def _register_more() -> None:
     from . import cli_analyze, cli_mirrors
 

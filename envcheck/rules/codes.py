@@ -50,6 +50,10 @@ _CODES = [
     Code("conda-channel-conflict", "warning", "conda", "conda channels that conflict or a CPU pin (cpuonly / pytorch-mutex cpu)."),
     Code("conda-not-initialized", "info", "conda", "conda is installed but the shell was never initialised."),
     Code("shm-too-small", "warning", "system", "In a container /dev/shm is under 512 MiB: DataLoader workers die with \"bus error\"."),
+    Code("smoke-wrong-result", "error", "smoke", "A GPU matrix product disagrees with the float64 reference beyond the dtype's tolerance."),
+    Code("smoke-slow", "warning", "smoke", "A GPU reaches less than half its dense peak TFLOP/s in the smoke test."),
+    Code("smoke-failed", "error", "smoke", "The smoke test itself failed on a GPU (CUDA error, allocation, hang)."),
+    Code("smoke-skipped", "info", "smoke", "No smoke test ran: no GPU, no torch, or a CPU-only torch."),
     Code("tool-timeout", "warning", "envcheck", "A tool did not answer in time and was abandoned."),
     Code("probe-failed", "info", "envcheck", "A probe could not collect its facts (crash, garbage output); they stay unknown."),
 ]

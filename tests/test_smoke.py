@@ -1,0 +1,107 @@
+"""smoke on the CPU machine: the skip paths for real, and the arithmetic against the real H100 figures.
+
+The H100 figures (fixtures README: 8192^3 bf16 799 TFLOP/s, fp32 52, tf32 388, fp16 771, mean of 20
+after 5 warm-ups) are turned back into the milliseconds the script would report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import h100
+from envcheck.findings import Severity
+from envcheck.knowledge import Knowledge
+from envcheck.smoke import build_report, gbps, judge, parse_output, plan_iters, tflops
+from envcheck.runner import CommandResult
+
+ROOT = Path(__file__).resolve().parent.parent
+K = Knowledge()
+H100_8192 = {"fp32": 52, "tf32": 388, "fp16": 771, "bf16": 799}
+
+
+def ms_for(rate_tflops: float, n: int = 8192, iters: int = 20) -> float:
+    return 2 * n ** 3 * iters / (rate_tflops * 1e12) * 1000
+
+
+def h100_raw(rates=H100_8192, error=1e-3) -> dict:
+    matmul = {d: {"n": 8192, "iters": 20, "ms": ms_for(r), "max_rel_error": error / 100 if d == "fp32" else error,
+                  "finite": True} for d, r in rates.items()}
+    return {"ok": True, "skipped": None, "torch": "2.11.0+cu130", "devices": [{
+        "index": 0, "name": "NVIDIA H100 80GB HBM3", "capability": "9.0", "init_s": 0.15, "alloc_ok": True,
+        "matmul": matmul,
+        "bandwidth": {"bytes": 256 * 2 ** 20, "h2d_ms": 256 * 2 ** 20 / 55e9 * 1000,
+                      "d2h_ms": 256 * 2 ** 20 / 50e9 * 1000, "d2d_ms": 2 * 256 * 2 ** 20 / 2979e9 * 1000}}]}
+
+
+def test_arithmetic_matches_the_recorded_rates():
+    assert tflops(8192, 20, ms_for(799)) == pytest.approx(799)
+    assert gbps(2 ** 30, 1000.0) == pytest.approx(1.073741824)
+    rep = build_report(h100_raw(), K)
+    bf16 = {r.dtype: r for r in rep.devices[0].matmul}["bf16"]
+    assert bf16.tflops == pytest.approx(799) and bf16.peak_tflops == pytest.approx(989.4, rel=0.02)
+    assert 0.75 < bf16.ratio < 0.85
+    assert rep.devices[0].h2d_gbps == pytest.approx(55) and rep.devices[0].d2d_gbps == pytest.approx(2979)
+
+
+def test_healthy_h100_has_no_findings():
+    assert judge(build_report(h100_raw(), K), h100().gpus) == []
+
+
+def test_slow_gpu_names_likely_causes():
+    snap = h100()
+    snap.gpus[0].clock_event_reasons = ["sw_power_cap", "hw_thermal_slowdown"]
+    snap.gpus[0].power_limit_w = 300.0
+    snap.gpus[0].power_limit_default_w = 700.0
+    rates = dict(H100_8192, bf16=300, fp16=290)
+    findings = judge(build_report(h100_raw(rates), K), snap.gpus)
+    slow = [f for f in findings if f.code == "smoke-slow"]
+    assert {f.facts["dtype"] for f in slow} == {"bf16", "fp16"}
+    assert "hw_thermal_slowdown" in slow[0].detail and "power cap 300 W" in slow[0].detail
+    assert slow[0].severity == Severity.WARNING
+
+
+def test_wrong_result_is_an_error():
+    findings = judge(build_report(h100_raw(error=0.5), K), h100().gpus)
+    wrong = {f.facts["dtype"] for f in findings if f.code == "smoke-wrong-result"}
+    assert wrong >= {"fp16", "bf16", "tf32"}
+    assert all(f.severity == Severity.ERROR for f in findings if f.code == "smoke-wrong-result")
+
+
+def test_plan_saturates_fast_gpus_and_bounds_slow_ones():
+    h100_plan = plan_iters(K.gpu_by_name("NVIDIA H100 80GB HBM3").tflops)
+    assert h100_plan["bf16"] == 50 and h100_plan["fp32"] >= 20
+    assert plan_iters({}) == {"fp32": 5, "tf32": 10, "fp16": 20, "bf16": 20}
+
+
+def test_hang_and_garbage_become_failures():
+    hung = parse_output(CommandResult(argv=["python"], timed_out=True, duration_s=120))
+    assert "no answer within 120 s" in hung["error"]
+    junk = parse_output(CommandResult(argv=["python"], returncode=-11, signal=11, stdout="garbage", stderr="boom"))
+    findings = judge(build_report(junk, K), [])
+    assert findings[0].code == "smoke-failed" and "SIGSEGV" in findings[0].detail
+
+
+def smoke_cli(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "envcheck", "smoke", *args], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=str(ROOT))
+
+
+def test_cpu_only_torch_is_skipped_cleanly(torch_venv):
+    from conftest import venv_python
+    proc = smoke_cli("--json", "--python", str(venv_python(torch_venv)))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert "CPU-only build" in data["smoke"]["skipped"] and data["findings"][0]["code"] == "smoke-skipped"
+
+
+def test_no_torch_is_skipped_cleanly(bare_venv):
+    from conftest import venv_python
+    proc = smoke_cli("--python", str(venv_python(bare_venv)))
+    assert proc.returncode == 0 and "skipped" in proc.stdout and "Traceback" not in proc.stderr + proc.stdout
