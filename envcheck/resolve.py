@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, arch_support, driver_support, sm_name
+from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, DriverSupport, arch_support, driver_support, sm_name
 from .knowledge import Knowledge, TorchRelease, TorchVariant
 from .snapshot import Snapshot
 from .versions import dotted, in_specifier, major_minor, parse_version
@@ -120,10 +120,8 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
         raise NoFit(_no_such_variant(tag, releases, knowledge))
     use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
     rejected: List[str] = []
-    minor_compat_choice: Optional[Choice] = None
-
-    for release in releases:
-        if use_cpu:
+    if use_cpu:
+        for release in releases:
             variant = release.variant("cpu")
             if variant and target.os in variant.os and _python_fits(release, variant, target.python):
                 why = "no NVIDIA GPU here" if target.no_gpu and tag is None else "a CPU build was asked for"
@@ -131,44 +129,61 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
                     why = "macOS builds are CPU/MPS only"
                 return Choice(release, variant, [f"torch {release.version} is the newest release with a CPU build "
                                                  f"for Python {target.python or 'any'} on {target.os} ({why})"])
+        raise NoFit([f"no CPU build for Python {target.python} on {target.os} in the releases envcheck knows"])
+
+    choice: Optional[Choice] = None
+    for release in releases:
+        fits = _fitting_variants(release, tag, target, knowledge, rejected)
+        if not fits:
             continue
-        candidates = [release.variant(tag)] if tag else _cuda_variants(release, target.os)
-        for variant in [v for v in candidates if v is not None]:
-            if target.os not in variant.os:
-                rejected.append(f"torch {release.version} {variant.tag}: no {target.os} build")
-                continue
-            if not _python_fits(release, variant, target.python):
-                rejected.append(f"torch {release.version}: no wheel for Python {target.python} ({release.python})")
+        # Within one release a build the driver fully supports beats a newer CUDA under minor-version compat.
+        full = [(v, s) for v, s in fits if s.status in (FULL, UNKNOWN)]
+        variant, support = (full or fits)[0]
+        if choice is None:
+            choice = Choice(release, variant, _reasons(release, variant, target, support.rule),
+                            minor_compat=support.status == MINOR_COMPAT)
+            if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
+                floor = knowledge.driver_floor(variant.cuda or "")
+                need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
+                choice.reasons.append(f"driver unknown: {variant.tag} needs an NVIDIA driver >= {need or '?'}")
+            if not choice.minor_compat:
                 break
-            covers, missing = _covers_gpus(variant, target.capabilities)
-            if not covers:
-                rejected.append(f"torch {release.version} {variant.tag}: no kernel for "
-                                + ", ".join(sm_name(c) for c in missing))
-                continue
-            support = driver_support(variant.cuda, target.driver, target.driver_cuda, knowledge, target.os)
-            reasons = _reasons(release, variant, target, support.rule)
-            if support.status in (FULL, UNKNOWN):
-                if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
-                    floor = knowledge.driver_floor(variant.cuda or "")
-                    need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
-                    reasons.append(f"driver unknown: {variant.tag} needs an NVIDIA driver >= {need or '?'}")
-                choice = Choice(release, variant, reasons)
-                if minor_compat_choice is not None:
-                    mc = minor_compat_choice
-                    choice.alternatives.append(
-                        f"torch {mc.release.version} {mc.variant.tag} is newer but runs only under CUDA minor-version "
-                        f"compatibility on this driver (no PTX JIT); upgrade the driver to use it fully")
-                _add_alternatives(choice, knowledge, target)
-                return choice
-            if support.status == MINOR_COMPAT and minor_compat_choice is None:
-                minor_compat_choice = Choice(release, variant, reasons + [
-                    "runs under CUDA minor-version compatibility: kernels shipped in the build work, PTX JIT does not"],
-                    minor_compat=True)
+            choice.reasons.append("allowed under CUDA minor-version compatibility: the kernels shipped in the build "
+                                  "run; PTX JIT and the newest CUDA APIs do not")
+        elif full:
+            v, _ = full[0]
+            choice.alternatives.append(f"strict alternative: torch {release.version} {v.tag}, which this driver "
+                                       "supports fully (no reliance on minor-version compatibility)")
+            break
+    if choice is None:
+        raise NoFit(_no_fit_reasons(target, knowledge, rejected))
+    _add_alternatives(choice, knowledge, target)
+    return choice
+
+
+def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target, knowledge: Knowledge,
+                      rejected: List[str]) -> List[Tuple[TorchVariant, DriverSupport]]:
+    """The CUDA builds of ``release`` that fit the OS, Python, GPUs and driver, newest CUDA first."""
+    out = []
+    candidates = [release.variant(tag)] if tag else _cuda_variants(release, target.os)
+    for variant in [v for v in candidates if v is not None]:
+        if target.os not in variant.os:
+            rejected.append(f"torch {release.version} {variant.tag}: no {target.os} build")
+            continue
+        if not _python_fits(release, variant, target.python):
+            rejected.append(f"torch {release.version}: no wheel for Python {target.python} ({release.python})")
+            break
+        covers, missing = _covers_gpus(variant, target.capabilities)
+        if not covers:
+            rejected.append(f"torch {release.version} {variant.tag}: no kernel for "
+                            + ", ".join(sm_name(c) for c in missing))
+            continue
+        support = driver_support(variant.cuda, target.driver, target.driver_cuda, knowledge, target.os)
+        if support.status in (FULL, UNKNOWN, MINOR_COMPAT):
+            out.append((variant, support))
+        else:
             rejected.append(f"torch {release.version} {variant.tag}: {support.rule}")
-    if minor_compat_choice is not None:
-        _add_alternatives(minor_compat_choice, knowledge, target)
-        return minor_compat_choice
-    raise NoFit(_no_fit_reasons(target, knowledge, rejected))
+    return out
 
 
 def _no_such_variant(tag: str, releases: List[TorchRelease], knowledge: Knowledge) -> List[str]:
