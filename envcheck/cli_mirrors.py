@@ -1,9 +1,134 @@
-"""`envcheck mirrors`: command registration (kept apart so the main CLI module stays thin)."""
+"""`envcheck mirrors`: command registration (kept apart so the main CLI module stays thin).
+
+The work is in :mod:`envcheck.mirrors_cmd`; this module only declares the options and turns the
+commands' answers into exit codes. Heavy modules are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import List, Optional
+
 import typer
+
+_PLATFORM_HELP = "Act as on this platform (sys.platform value: linux, darwin, win32); for tests."
+
+
+def _platform(value: Optional[str]) -> str:
+    return value or sys.platform
+
+
+def _context():
+    from .probes import ProbeContext
+
+    return ProbeContext(env=dict(os.environ))
+
+
+def _console():
+    from .cli import _stdout_console
+
+    return _stdout_console()
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal (or read a y/n line from stdin); no answer means no."""
+    try:
+        return bool(typer.confirm(question, default=False))
+    except (typer.Abort, EOFError):
+        typer.echo("\nno answer: nothing changed (pass --yes to apply without asking)", err=True)
+        return False
+
+
+def _usage(exc: Exception):
+    from .cli import UsageProblem
+
+    return UsageProblem(str(exc))
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `mirrors` command(s) to the main app."""
+    """Add the `mirrors` command group to the main app."""
+    mirrors = typer.Typer(
+        name="mirrors",
+        help="Package mirrors for pip, conda and uv: list them, see what is used, switch, undo, test.",
+        no_args_is_help=True,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @mirrors.command("list")
+    def list_cmd(
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Every known mirror: PyPI index, conda channels, PyTorch wheels and their layout, notes, sources."""
+        from .knowledge import Knowledge
+        from .mirrors_cmd.commands import run_list
+
+        raise typer.Exit(run_list(Knowledge(), as_json, _console))
+
+    @mirrors.command("status")
+    def status_cmd(
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
+    ) -> None:
+        """What pip, conda and uv use now, from which file or variable, which mirror, and problems."""
+        from .knowledge import Knowledge
+        from .mirrors_cmd.commands import run_status
+
+        raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _console))
+
+    @mirrors.command("use")
+    def use_cmd(
+        name: str = typer.Argument(..., metavar="NAME", help="A mirror from `envcheck mirrors list` (e.g. tuna)."),
+        pip: bool = typer.Option(False, "--pip", help="Change pip's user config (pip.conf / pip.ini)."),
+        conda: bool = typer.Option(False, "--conda", help="Change ~/.condarc."),
+        uv: bool = typer.Option(False, "--uv", help="Change uv's user uv.toml."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Only show the changes."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
+        platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
+    ) -> None:
+        """Point pip, conda and uv (all the mirror serves, or those named) at a mirror; backs up first.
+
+        Only the keys a mirror needs change; every other key and comment stays. The diff is shown
+        first. `envcheck mirrors restore` puts the files back as they were.
+        """
+        from .knowledge import Knowledge
+        from .mirrors_cmd.commands import UsageError, run_use
+
+        wanted: List[str] = [t for t, on in (("pip", pip), ("conda", conda), ("uv", uv)) if on]
+        try:
+            code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform),
+                           _console, _confirm)
+        except UsageError as exc:
+            raise _usage(exc) from exc
+        raise typer.Exit(code)
+
+    @mirrors.command("restore")
+    def restore_cmd(
+        yes: bool = typer.Option(False, "--yes", "-y", help="Restore without asking."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be restored."),
+        platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
+    ) -> None:
+        """Put back, byte for byte, every file as it was before envcheck first changed it."""
+        from .mirrors_cmd.commands import run_restore
+
+        raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _console, _confirm))
+
+    @mirrors.command("test")
+    def test_cmd(
+        timeout: float = typer.Option(5.0, "--timeout", metavar="S", min=0.1, help="Per-request timeout in seconds."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        url: List[str] = typer.Option([], "--url", hidden=True, metavar="NAME=URL",
+                                      help="Test these URLs instead of the known mirrors (repeatable)."),
+    ) -> None:
+        """Measure every mirror's latency and a small download at once, and rank them."""
+        from .knowledge import Knowledge
+        from .mirrors_cmd.commands import UsageError, run_test
+
+        try:
+            code = run_test(Knowledge(), timeout, url, as_json, _console)
+        except UsageError as exc:
+            raise _usage(exc) from exc
+        raise typer.Exit(code)
+
+    app.add_typer(mirrors, name="mirrors")

@@ -1,0 +1,164 @@
+"""Planned file changes, atomic writes and diffs, shared by the pip, conda and uv editors.
+
+An :class:`Edit` is computed first (nothing touched), shown as a diff, and only then written by
+:func:`atomic_write`: a temporary file in the same folder, flushed and fsync'ed, given the old
+file's mode, then ``os.replace``'d over the original, so a crash leaves either the old or the new
+file and never half of one. A symlinked config (dotfile managers) is written through the link:
+the link stays, its target changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from ..redact import redact_url
+
+#: config files larger than this are not ours to rewrite
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class EditRefused(Exception):
+    """A file envcheck will not change (cannot parse it, or cannot edit it without side effects)."""
+
+
+@dataclass
+class Edit:
+    """The change one command wants to make to one file."""
+
+    #: pip | conda | uv
+    tool: str
+    path: Path
+    #: the file's bytes now; None when it does not exist
+    before: Optional[bytes]
+    #: the bytes to write; None when the file is left as it is (refused, or nothing to do)
+    after: Optional[bytes] = None
+    #: why the file is left untouched (cannot parse, cannot edit safely)
+    error: Optional[str] = None
+    #: things the user should know about this change
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return self.error is None and self.after is not None and self.after != self.before
+
+    @property
+    def creates(self) -> bool:
+        return self.before is None and self.changes
+
+
+def read_bytes(path: Path) -> Optional[bytes]:
+    """A config file's bytes, or None when it does not exist; OSError for one we cannot read."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError as exc:
+        raise EditRefused(f"{path} is a folder, not a file") from exc
+    except OSError as exc:
+        raise EditRefused(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise EditRefused(f"{path} is larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file envcheck edits")
+    return data
+
+
+def decode(path: Path, data: bytes) -> str:
+    """UTF-8 text of a config file (a BOM stays part of the text, as the tools read it)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EditRefused(f"{path} contains bytes that are not UTF-8") from exc
+
+
+def newline_of(text: str) -> str:
+    """The line ending a file already uses ("\\r\\n" for a Windows-style file), "\\n" otherwise."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
+
+
+def sha256(data: Optional[bytes]) -> Optional[str]:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def default_mode() -> int:
+    """The mode a new file gets from this process's umask (0o644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def file_mode(path: Path) -> Optional[int]:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def write_target(path: Path) -> Path:
+    """Where writing ``path`` really lands: a symlink's target, else the path itself."""
+    if os.path.islink(path):
+        return Path(os.path.realpath(path))
+    return path
+
+
+def ensure_dir(folder: Path) -> List[Path]:
+    """Create ``folder`` and missing parents; return the folders created, outermost first."""
+    missing: List[Path] = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    created: List[Path] = []
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        created.append(path)
+    return created
+
+
+def atomic_write(path: Path, data: bytes, mode: Optional[int] = None) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its mode (``mode`` for a new file)."""
+    target = write_target(path)
+    keep = file_mode(target)
+    mode = keep if keep is not None else (mode if mode is not None else default_mode())
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".envcheck-tmp", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def diff_lines(path: Path, before: Optional[bytes], after: Optional[bytes]) -> List[str]:
+    """A unified diff (no line endings, URL credentials hidden) of one planned change."""
+    old = _text_lines(before)
+    new = _text_lines(after)
+    old_name = str(path) if before is not None else "/dev/null"
+    lines = difflib.unified_diff(old, new, fromfile=old_name, tofile=str(path), lineterm="", n=2)
+    return [redact_url(line) for line in lines]
+
+
+def _text_lines(data: Optional[bytes]) -> List[str]:
+    if not data:
+        return []
+    text = data.decode("utf-8", errors="replace")
+    return [line.rstrip("\r\n") for line in text.splitlines(keepends=True)]
