@@ -136,7 +136,7 @@ def render_plan(plan: Plan, target: Target, console) -> None:
     if target.python:
         machine.append(f"Python {target.python}")
     if target.driver or target.driver_cuda:
-        machine.append(f"driver {target.driver or '?'} (CUDA {target.driver_cuda or '?'})")
+        machine.append(f"driver {target.driver or '?'}" + (f" (CUDA {target.driver_cuda})" if target.driver_cuda else ""))
     if target.capabilities:
         machine.append("GPUs " + ", ".join(f"cc {c}" for c in target.capabilities))
     elif target.no_gpu:
@@ -151,7 +151,7 @@ def render_plan(plan: Plan, target: Target, console) -> None:
     for c in plan.commands:
         label = c.manager + (f" via {c.mirror}" if c.mirror else "")
         console.print(Text(f"# {label}: {c.note}", style="dim"))
-        console.print(Text(c.command, style="green"))
+        console.print(Text(c.command, style="green"), soft_wrap=True)  # never wrapped: it gets copied
     for w in plan.warnings:
         console.print(Text(f"! {w}", style="yellow"))
     if plan.alternatives:

@@ -41,7 +41,8 @@ def render_terminal(report: Report, console: Optional[Console] = None, show_fact
         if f.detail:
             body.append(Text(f.detail))
         for step in f.fix:
-            body.append(Text.assemble(("  $ " if _looks_like_command(step) else "  → ", "green"), step))
+            body.append(Text.assemble(("  $ " if _looks_like_command(step) else "  → ", "green"), step,
+                                      no_wrap=_looks_like_command(step), overflow="ignore"))
         console.print(mark)
         if body:
             console.print(Padding(Group(*body), (0, 0, 1, 4)))
