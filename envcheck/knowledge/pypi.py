@@ -17,13 +17,15 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 USER_AGENT = "envcheck-knowledge-refresh (+https://pypi.org/simple; stdlib urllib)"
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 #: how much of a wheel's end to read first: the zip end records and, usually, the whole directory
 _TAIL_BYTES = 1 << 20
+#: the most a server that ignores range requests may send back whole
+_WHOLE_FILE_LIMIT = 64 << 20
 _WHEEL_NAME = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-(?P<build>\d[^-]*))?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
 )
@@ -58,6 +60,7 @@ class IndexFile:
 
     @property
     def wheel(self) -> Optional[WheelName]:
+        """The parsed wheel name; None for sdists and other files."""
         return parse_wheel_filename(self.filename)
 
 
@@ -91,10 +94,13 @@ def parse_metadata(text: str) -> Metadata:
     )
 
 
-def _open(url: str, timeout: float, headers: Optional[Dict[str, str]] = None):
+def _open(url: str, timeout: float, headers: Optional[Dict[str, str]] = None) -> Any:
+    """An open HTTP response; every failure becomes IndexUnavailable naming the URL."""
+    if not url.startswith(("https://", "http://")):
+        raise IndexUnavailable(f"{url}: only http(s) URLs are read")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
     try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - https URLs only
+        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - scheme checked above
     except urllib.error.HTTPError as exc:
         raise IndexUnavailable(f"{url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -151,20 +157,27 @@ class RemoteZip:
         self._members: Optional[Dict[str, Tuple[int, int, int]]] = None
 
     def _range(self, start: int, end: Optional[int] = None) -> Tuple[bytes, Optional[int]]:
-        spec = f"bytes={start}-" if end is None else f"bytes={start}-{end}"
-        if start < 0:
-            spec = f"bytes={start}"
+        """Bytes ``start..end`` (a negative start: the last -start bytes) and the file's total size."""
+        spec = f"bytes={start}" if start < 0 else f"bytes={start}-" if end is None else f"bytes={start}-{end}"
         with _open(self.url, self.timeout, {"Range": spec}) as response:
-            if response.status != 206:
-                raise IndexUnavailable(f"{self.url}: the server ignored the range request (HTTP {response.status})")
-            total = None
+            total: Optional[int] = None
             content_range = response.headers.get("Content-Range") or ""
             if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
                 total = int(content_range.rsplit("/", 1)[1])
+            if response.status == 200:  # the server ignored the range: take the body, if it is small
+                length = int(response.headers.get("Content-Length") or 0)
+                if length > _WHOLE_FILE_LIMIT:
+                    raise IndexUnavailable(f"{self.url}: the server ignored the range request ({length} bytes)")
+            elif response.status != 206:
+                raise IndexUnavailable(f"{self.url}: unexpected HTTP {response.status} to a range request")
             try:
-                return response.read(), total
+                data = response.read()
             except (OSError, ValueError) as exc:
                 raise IndexUnavailable(f"{self.url}: read failed: {exc}") from exc
+        if response.status == 200:
+            total = len(data)
+            data = data[start:] if start < 0 else data[start:None if end is None else end + 1]
+        return data, total
 
     def members(self) -> Dict[str, Tuple[int, int, int]]:
         """name -> (compression method, compressed size, local header offset), from the central directory."""
