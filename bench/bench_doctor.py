@@ -57,9 +57,8 @@ def main() -> None:
         "doctor": [python, "-m", "envcheck", "doctor", "--python", python, "--json"],
         "doctor --fast": [python, "-m", "envcheck", "doctor", "--python", python, "--fast", "--json"],
         "import torch": [python, "-c", "import torch"],
+        "install-cmd": [python, "-m", "envcheck", "install-cmd", "--python", python, "--json"],
     }
-    if (ROOT / "envcheck" / "install_cmd.py").exists():
-        commands["install-cmd"] = [python, "-m", "envcheck", "install-cmd", "--json"]
     # one warm-up round so every command starts with the same page cache
     for argv in commands.values():
         timed(argv, env)

@@ -108,8 +108,7 @@ def doctor(
     if from_file is not None:
         snap = _read_snapshot(from_file)
     else:
-        live = (ctx.obj or {}).get("live") if not fast else None
-        snap = _probe(python, timeout, fast, knowledge, live)
+        snap = _probe(python, timeout, fast, knowledge, (ctx.obj or {}).get("early"))
     findings = evaluate(snap, knowledge)
     report = Report(snap, findings)
     if save is not None:
@@ -126,7 +125,7 @@ def doctor(
     raise typer.Exit(exit_code(findings, strict=strict))
 
 
-def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, live=None):
+def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, early=None):
     from .collect import collect
     from .probes.target import TargetNotFound, context_for
 
@@ -134,11 +133,12 @@ def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, live=No
         ctx = context_for(python, timeout, fast)
     except TargetNotFound as exc:
         raise UsageProblem(str(exc)) from exc
-    return collect(ctx, knowledge, live=live)
+    return collect(ctx, knowledge, early=early)
 
 
 @app.command("install-cmd")
 def install_cmd(
+    ctx: typer.Context,
     os_name: Optional[str] = typer.Option(None, "--os", metavar="linux|windows|macos", help="Target OS."),
     arch: Optional[str] = typer.Option(None, "--arch", metavar="ARCH", help="CPU architecture (x86_64, aarch64)."),
     python: Optional[str] = typer.Option(None, "--python", metavar="X.Y|PATH",
@@ -165,7 +165,7 @@ def install_cmd(
                              managers=manager or ["pip", "uv", "conda"], mirror=mirror, timeout=timeout)
     try:
         code = run_install_cmd(request, Knowledge(), _read_snapshot(from_file) if from_file else None,
-                               as_json, _stdout_console)
+                               as_json, _stdout_console, (ctx.obj or {}).get("early"))
     except ValueError as exc:
         raise UsageProblem(str(exc)) from exc
     raise typer.Exit(code)
@@ -213,13 +213,13 @@ def _register_more() -> None:
 _register_more()
 
 
-def main(argv: Optional[List[str]] = None, live=None) -> None:
+def main(argv: Optional[List[str]] = None, early=None) -> None:
     """Run the CLI; every way out is a documented exit code, never a traceback.
 
-    ``live``: the live torch probe, already started by ``envcheck.entry`` (an optimisation only).
+    ``early``: target probes already started by ``envcheck.entry`` (an optimisation only).
     """
     try:
-        code = app(args=argv, prog_name="envcheck", standalone_mode=False, obj={"live": live})
+        code = app(args=argv, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
     except UsageProblem as exc:
         typer.echo(f"envcheck: {exc}", err=True)
         code = ExitCode.USAGE

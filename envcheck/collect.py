@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional, Set
 
 from . import __version__
 from .knowledge import Knowledge
-from .probes import ProbeContext, conda, cudnn, envvars, nvidia, pip_config, system, target, toolkits
+from .probes import ProbeContext, target
 from .runner import Started, run_parallel
 from .snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
 
@@ -32,18 +32,21 @@ def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Call
     return wrapper
 
 
-def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = None,
+def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, Started]] = None,
             only: Optional[Set[str]] = None) -> Snapshot:
     """Probe the machine and return a complete snapshot.
 
-    ``live``: the live torch probe, if the caller already started it (see ``envcheck.entry``).
+    ``early``: target probes the caller already started ("static", "live"; see ``envcheck.entry``).
     ``only``: run just these probes (install-cmd needs nvidia, system and target-static).
     """
     started = time.monotonic()
+    early = early or {}
     durations: Dict[str, float] = {}
 
+    from .probes import conda, cudnn, envvars, nvidia, pip_config, system, toolkits  # noqa: F401 (used below)
+
     def target_static_and_configs():
-        py, torch_static, cudnn_bundled, issues = target.probe_static(ctx)
+        py, torch_static, cudnn_bundled, issues = target.probe_static(ctx, started=early.get("static"))
         prefix = py.prefix
         pip = pip_config.probe(ctx, prefix, knowledge)
         conda_facts = conda.probe(ctx, py.conda_prefix or prefix)
@@ -54,12 +57,14 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = N
         "toolkits": lambda: toolkits.probe(ctx),
         "cudnn": lambda: cudnn.probe(ctx),
         "system": lambda: system.probe(ctx),
+        "system-basic": lambda: system.basic(ctx),
         "env": lambda: envvars.probe(ctx),
         "target-static": target_static_and_configs,
     }
     if not ctx.fast:
-        tasks["target-live"] = lambda: target.probe_live(ctx, timeout=target.live_timeout(ctx.timeout), started=live)
-    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items() if only is None or key in only}
+        tasks["target-live"] = lambda: target.probe_live(ctx, timeout=target.live_timeout(ctx.timeout), started=early.get("live"))
+    wanted = only if only is not None else set(tasks) - {"system-basic"}
+    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items() if key in wanted}
 
     deadline = (target.live_timeout(ctx.timeout) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
     results, errors = run_parallel(tasks, deadline)
@@ -77,8 +82,8 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, live: Optional[Started] = N
     if "cudnn" in results:
         system_cudnn, more = results["cudnn"]
         issues.extend(more)
-    if "system" in results:
-        snap.system = results["system"]
+    if "system" in results or "system-basic" in results:
+        snap.system = results.get("system") or results["system-basic"]
     if "env" in results:
         snap.env = results["env"]
 

@@ -1,4 +1,4 @@
-"""The console-script entry point: starts the slowest probe first, then hands over to the CLI.
+"""The console-script entry point: starts the target probes first, then hands over to the CLI.
 
 `doctor`'s wall time is dominated by importing torch in the target interpreter. Starting that
 probe here, before envcheck imports typer, rich and its rules, lets those imports overlap it. The
@@ -8,8 +8,9 @@ the CLI runs the probe itself, as it always would.
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 
 def _option(argv: List[str], name: str) -> Optional[str]:
@@ -21,25 +22,31 @@ def _option(argv: List[str], name: str) -> Optional[str]:
     return None
 
 
-def early_live_probe(argv: List[str]):
-    """The live torch probe, started now, when ``argv`` is a plain `doctor` run that will need it."""
-    if not argv or argv[0] != "doctor":
-        return None
-    if any(a in ("--fast", "-h", "--help") or a.startswith("--from") for a in argv):
-        return None
+def early_probes(argv: List[str]) -> Dict[str, object]:
+    """Target probes started now for a run that will need them: {"static": ..., "live": ...}."""
+    if not argv or argv[0] not in ("doctor", "install-cmd"):
+        return {}
+    if any(a in ("-h", "--help") or a.startswith("--from") for a in argv):
+        return {}
+    python = _option(argv, "--python")
+    if argv[0] == "install-cmd" and python and os.sep not in python and not os.path.exists(python):
+        python = None  # --python 3.10 is a version for install-cmd, not an interpreter
     try:
         timeout = float(_option(argv, "--timeout") or 10.0)
         from .probes import target
 
-        ctx = target.context_for(_option(argv, "--python"), timeout)
-        return target.start_live(ctx, target.live_timeout(timeout))
+        ctx = target.context_for(python, timeout)
+        early = {"static": target.start_script(ctx, "static", timeout)}
+        if argv[0] == "doctor" and "--fast" not in argv:
+            early["live"] = target.start_script(ctx, "live", target.live_timeout(timeout))
+        return early
     except Exception:  # never let the optimisation decide the outcome
-        return None
+        return {}
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    live = early_live_probe(args)
+    early = early_probes(args)
     from .cli import main as cli_main
 
-    cli_main(args, live=live)
+    cli_main(args, early=early)

@@ -39,7 +39,7 @@ class InstallRequest:
     timeout: float = 10.0
 
 
-def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge) -> Snapshot:
+def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge, early=None) -> Snapshot:
     from .collect import collect
     from .probes.target import TargetNotFound, context_for
 
@@ -47,7 +47,7 @@ def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowle
         ctx = context_for(python_path, timeout, fast=True)
     except TargetNotFound as exc:
         raise ValueError(str(exc)) from exc
-    return collect(ctx, knowledge, only={"nvidia", "system", "target-static"})
+    return collect(ctx, knowledge, early=early, only={"nvidia", "system-basic", "target-static"})
 
 
 def build_target(req: InstallRequest, snap: Optional[Snapshot], knowledge: Knowledge) -> Target:
@@ -97,7 +97,7 @@ def _is_path(value: str) -> bool:
 
 
 def run_install_cmd(req: InstallRequest, knowledge: Knowledge, snap: Optional[Snapshot], as_json: bool,
-                    console_factory: Callable) -> int:
+                    console_factory: Callable, early=None) -> int:
     bad = [m for m in req.managers if m not in _MANAGERS]
     if bad:
         raise ValueError(f"--manager {bad[0]!r}: choose pip, uv or conda")
@@ -108,7 +108,8 @@ def run_install_cmd(req: InstallRequest, knowledge: Knowledge, snap: Optional[Sn
             known = ", ".join(m.name for m in knowledge.mirrors())
             raise ValueError(f"--mirror {req.mirror!r} is not a mirror envcheck knows ({known})")
     if snap is None:
-        snap = _probe_machine(req.python if req.python and _is_path(req.python) else None, req.timeout, knowledge)
+        snap = _probe_machine(req.python if req.python and _is_path(req.python) else None, req.timeout, knowledge,
+                              early)
     target = build_target(req, snap, knowledge)
     try:
         choice = resolve(target, knowledge)

@@ -190,12 +190,14 @@ def test_doctor_on_a_bare_venv(bare_venv):
     assert "torch-not-installed" in codes and "torch-import-failed" not in codes
 
 
-def test_early_start_only_for_plain_doctor_runs():
-    from envcheck.entry import early_live_probe
-    assert early_live_probe(["doctor", "--fast"]) is None
-    assert early_live_probe(["doctor", "--from", "x.json"]) is None
-    assert early_live_probe(["install-cmd"]) is None
-    assert early_live_probe(["doctor", "--python", "/nonexistent/python"]) is None
-    handle = early_live_probe(["doctor", f"--python={sys.executable}", "--timeout", "5"])
-    assert handle is not None and handle.argv[0] == sys.executable and handle.timeout == 15
-    assert handle.result().returncode == 0
+def test_early_start_only_for_runs_that_need_it():
+    from envcheck.entry import early_probes
+    assert set(early_probes(["doctor", "--fast"])) == {"static"}
+    assert early_probes(["doctor", "--from", "x.json"]) == {}
+    assert early_probes(["mirrors", "list"]) == {}
+    assert early_probes(["doctor", "--python", "/nonexistent/python"]) == {}
+    assert set(early_probes(["install-cmd", "--python", "3.10"])) == {"static"}
+    early = early_probes(["doctor", f"--python={sys.executable}", "--timeout", "5"])
+    live = early["live"]
+    assert live.argv[0] == sys.executable and live.timeout == 15
+    assert live.result().returncode == 0 and early["static"].result().returncode == 0

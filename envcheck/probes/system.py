@@ -16,7 +16,6 @@ import socket
 import sys
 from typing import Dict, List, Optional, Tuple
 
-import psutil
 
 from ..runner import CommandResult, run_parallel
 from ..snapshot import Compiler, System
@@ -180,6 +179,8 @@ def _mib(value: Optional[int]) -> Optional[int]:
 
 
 def _memory(system: System, ctx: ProbeContext) -> None:
+    import psutil  # 8 ms: only for the full probe, not system.basic()
+
     try:
         vm = psutil.virtual_memory()
         system.ram_total_mib, system.ram_available_mib = _mib(vm.total), _mib(vm.available)
@@ -214,6 +215,11 @@ def _tools(ctx: ProbeContext) -> Tuple[List[Compiler], Optional[str]]:
     compilers = [Compiler(name=name, path=paths[name], version=version(name))
                  for name in COMPILERS if paths[name]]
     return compilers, version("ninja") if paths["ninja"] else None
+
+
+def basic(ctx: ProbeContext) -> System:
+    """Only what picking a torch build needs (OS, architecture, distro): no commands run."""
+    return System(os=platform.system() or None, machine=platform.machine() or None, distro=_distro(ctx))
 
 
 def probe(ctx: ProbeContext) -> System:

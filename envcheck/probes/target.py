@@ -201,13 +201,23 @@ def script_argv(python: str, mode: str) -> List[str]:
     return [python, "-c", script_source(), mode]
 
 
-def start_live(ctx: ProbeContext, timeout: Optional[float] = None) -> Started:
-    """Start the live probe now (it takes as long as ``import torch``); pass it to probe_live later."""
+def start_script(ctx: ProbeContext, mode: str, timeout: float) -> Started:
+    """Start the probe script now ("static" or "live"); hand it to probe_static/probe_live later.
+
+    The live probe takes as long as ``import torch``: started before envcheck's own imports, it
+    overlaps them.
+    """
     python_path, _, _ = _target(ctx)
     if python_path is None:
         raise TargetNotFound("no target interpreter")
-    limit = timeout if timeout is not None else max(ctx.timeout, LIVE_MIN_TIMEOUT_S)
-    return start(script_argv(python_path, "live"), timeout=limit, env=ctx.env)
+    return start(script_argv(python_path, mode), timeout=timeout, env=ctx.env)
+
+
+def _collected(started: Optional[Started], python_path: str, mode: str) -> Optional[CommandResult]:
+    """The early-started run's result, if it is the same command."""
+    if started is None or started.argv != script_argv(python_path, mode):
+        return None
+    return started.result()
 
 
 def _ask(ctx: ProbeContext, python: str, mode: str, timeout: float, probe: str,
@@ -381,14 +391,14 @@ def _bundled_cudnn(data: Dict[str, Any], torch_cuda: Optional[str]) -> Optional[
     return CudnnCopy(version=_three(_str(chosen.get("version"))), path=_str(chosen.get("lib_dir")), source="pip")
 
 
-def probe_static(ctx: ProbeContext) -> Tuple[Python, Torch, Cudnn, List[ProbeIssue]]:
+def probe_static(ctx: ProbeContext, started: Optional[Started] = None) -> Tuple[Python, Torch, Cudnn, List[ProbeIssue]]:
     """Facts from the target without importing torch: Python, packages, torch's version.py, cuDNN wheel."""
     python_path, chosen_by, missing = _target(ctx)
     if python_path is None:
         error = missing or "no target interpreter"
         issue = ProbeIssue(probe=STATIC_PROBE, kind="not-found", message=error)
         return Python(error=error), Torch(error=error, error_kind="probe"), Cudnn(), [issue]
-    answer = _ask(ctx, python_path, "static", ctx.timeout, STATIC_PROBE)
+    answer = _ask(ctx, python_path, "static", ctx.timeout, STATIC_PROBE, _collected(started, python_path, "static"))
     payload = answer.payload
     if payload is None:
         python = Python(executable=python_path, chosen_by=chosen_by, error=answer.error)
@@ -454,15 +464,14 @@ def probe_live(
 
     ``timeout`` defaults to max(ctx.timeout, 30 s): importing torch alone takes seconds.
     ``conda_prefix`` (the target's, from the static probe) only labels where cuDNN came from.
-    ``started``: the same probe already launched by :func:`start_live`, collected here.
+    ``started``: the same probe already launched by :func:`start_script`, collected here.
     """
     python_path, _, missing = _target(ctx)
     if python_path is None:
         error = missing or "no target interpreter"
         return Torch(error=error, error_kind="probe"), Cudnn(), [ProbeIssue(probe=LIVE_PROBE, kind="not-found", message=error)]
     limit = timeout if timeout is not None else max(ctx.timeout, LIVE_MIN_TIMEOUT_S)
-    early = started.result() if started is not None and started.argv[0] == python_path else None
-    answer = _ask(ctx, python_path, "live", limit, LIVE_PROBE, early)
+    answer = _ask(ctx, python_path, "live", limit, LIVE_PROBE, _collected(started, python_path, "live"))
     payload = answer.payload
     if payload is None:
         return Torch(error=answer.error, error_kind=answer.error_kind), Cudnn(), answer.issues
