@@ -201,3 +201,16 @@ def test_early_start_only_for_runs_that_need_it():
     live = early["live"]
     assert live.argv[0] == sys.executable and live.timeout == 15
     assert live.result().returncode == 0 and early["static"].result().returncode == 0
+
+
+def test_broken_condarc_and_pip_conf_do_not_break_doctor(tmp_path):
+    home = tmp_path / "home"
+    (home / ".config" / "pip").mkdir(parents=True)
+    (home / ".condarc").write_text("channels: [defaults\n  - : : nope\n\x00\x01")
+    (home / ".config" / "pip" / "pip.conf").write_text("[global\nindex-url = \n\xff")
+    proc = envcheck("doctor", "--fast", "--json", env_extra={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    data = report(proc)
+    assert "Traceback" not in proc.stderr
+    rcs = [rc for rc in data["snapshot"]["conda"]["condarc"] if rc["path"].endswith(".condarc")]
+    assert rcs and rcs[0]["ok"] is False and rcs[0]["error"]
+    assert data["snapshot"]["pip"]["errors"]

@@ -108,6 +108,13 @@ SCENARIOS = [
     ("Windows without GPU", dict(os="windows", no_gpu=True, python="3.11"), lambda c: c.variant.tag == "cpu"),
     ("RTX 4090 on driver 580", dict(driver="580.65.06", capabilities=["8.9"], python="3.12"),
      lambda c: c.variant.cuda is not None),
+    ("Python 3.15 on an H100", dict(driver="580.159.04", capabilities=["9.0"], python="3.15"),
+     lambda c: in_specifier("3.15.0", c.release.python) is not False),
+    ("Python 3.14 without GPU", dict(no_gpu=True, python="3.14"), lambda c: c.variant.tag == "cpu"),
+    ("Windows with an RTX 5090", dict(os="windows", driver="576.02", capabilities=["12.0"], python="3.12"),
+     lambda c: "windows" in c.variant.os and arch_support(c.variant.arch_list, "12.0") == CUBIN),
+    ("H20 (sm_90) on driver 550", dict(driver="550.127.05", capabilities=["9.0"], python="3.11"),
+     lambda c: dotted(c.variant.cuda)[0] == 12),
 ]
 
 
