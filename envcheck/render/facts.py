@@ -58,7 +58,8 @@ def sections(snap: Snapshot) -> List[Section]:
     absent = not installed and not t.error and snap.python.executable
     rows = [
         ("torch", "not installed" if absent else _v(installed) + (f" at {t.location}" if t.location else "")),
-        ("built for CUDA", _v(t.cuda) if t.version else UNKNOWN),
+        ("built for CUDA", _v(t.cuda) if t.cuda else (f"none (ROCm {t.hip})" if t.hip else
+                                                       "none (CPU build)" if t.version else UNKNOWN)),
         ("installer", _v(t.installer)),
     ]
     if t.live:

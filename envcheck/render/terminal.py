@@ -5,10 +5,10 @@ rich decides about colour: none when the output is not a terminal or NO_COLOR is
 
 from __future__ import annotations
 
+import textwrap
 from typing import Optional
 
-from rich.console import Console, Group
-from rich.padding import Padding
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -37,17 +37,15 @@ def render_terminal(report: Report, console: Optional[Console] = None, show_fact
     for f in r.findings:
         mark = Text.assemble((f"{_MARK[f.severity]} {f.severity.value.upper():7} ", _STYLE[f.severity]),
                              (f"[{f.code}] ", "dim"), (f.title, "bold"))
-        body = []
-        if f.detail:
-            body.append(Text(f.detail))
-        for step in f.fix:
-            body.append(Text.assemble(("  $ " if _looks_like_command(step) else "  → ", "green"), step,
-                                      no_wrap=_looks_like_command(step), overflow="ignore"))
         console.print(mark)
-        if body:
-            console.print(Padding(Group(*body), (0, 0, 1, 4)))
-        else:
-            console.print()
+        width = max(40, console.width - 4)
+        if f.detail:
+            console.print(Text(textwrap.fill(f.detail, width, initial_indent="    ", subsequent_indent="    ",
+                                             break_on_hyphens=False, break_long_words=False)), soft_wrap=True)
+        for step in f.fix:
+            command = _looks_like_command(step)
+            console.print(Text.assemble(("      $ " if command else "      → ", "green"), step), soft_wrap=command)
+        console.print()
     if not r.findings:
         console.print(Text("No problems found.", style="green"))
         console.print()
