@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from ..probes import ProbeContext
 from ..probes.pip_config import INDEX_KEYS, _normalize_name, _user_dir
-from .fileio import Edit, EditRefused, decode, newline_of, read_bytes
+from .fileio import Edit, EditRefused, decode, newline_of, plan_edit
 
 #: configparser's section header (matched against the stripped line, as configparser does)
 _SECTION = re.compile(r"\[(?P<header>.+)\]")
@@ -50,16 +50,7 @@ def user_config_path(ctx: ProbeContext, platform: str = sys.platform) -> Path:
 
 def plan(path: Path, index_url: str, mirror_name: str = "") -> Edit:
     """The edit that makes ``path`` set ``index_url``; refused (error set) when unsafe."""
-    try:
-        before = read_bytes(path)
-    except EditRefused as exc:
-        return Edit("pip", path, None, error=str(exc))
-    edit = Edit("pip", path, before)
-    try:
-        edit.after = edited(path, before, index_url, mirror_name)
-    except EditRefused as exc:
-        edit.error = str(exc)
-    return edit
+    return plan_edit("pip", path, lambda before: edited(path, before, index_url, mirror_name))
 
 
 def edited(path: Path, before: Optional[bytes], index_url: str, mirror_name: str = "") -> bytes:

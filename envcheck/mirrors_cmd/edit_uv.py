@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..probes import ProbeContext
-from .fileio import Edit, EditRefused, decode, newline_of, read_bytes
+from .fileio import Edit, EditRefused, decode, newline_of, plan_edit
 
 _TABLE = re.compile(r"^[ \t]*\[(?P<array>\[)?[ \t]*(?P<name>[^\[\]]+?)[ \t]*\]\]?[ \t]*(#.*)?$")
 _KEY_VALUE = re.compile(r"""^(?P<lead>[ \t]*(?P<key>[A-Za-z0-9_-]+|"[^"]*")[ \t]*=[ \t]*)"""
@@ -60,16 +60,8 @@ def load_toml_text(path: Path, text: str) -> Dict[str, Any]:
 
 
 def plan(path: Path, index_url: str, mirror_name: str = "") -> Edit:
-    try:
-        before = read_bytes(path)
-    except EditRefused as exc:
-        return Edit("uv", path, None, error=str(exc))
-    edit = Edit("uv", path, before)
-    try:
-        edit.after = edited(path, before, index_url, mirror_name)
-    except EditRefused as exc:
-        edit.error = str(exc)
-    return edit
+    """The edit that makes ``path`` set ``index_url``; refused (error set) when unsafe."""
+    return plan_edit("uv", path, lambda before: edited(path, before, index_url, mirror_name))
 
 
 def edited(path: Path, before: Optional[bytes], index_url: str, mirror_name: str = "") -> bytes:

@@ -16,7 +16,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from ..redact import redact_url
 
@@ -51,6 +51,20 @@ class Edit:
     @property
     def creates(self) -> bool:
         return self.before is None and self.changes
+
+
+def plan_edit(tool: str, path: Path, make_after: Callable[[Optional[bytes]], bytes]) -> Edit:
+    """Read ``path`` and compute its new bytes; a refusal at either step is recorded, not raised."""
+    try:
+        before = read_bytes(path)
+    except EditRefused as exc:
+        return Edit(tool, path, None, error=str(exc))
+    edit = Edit(tool, path, before)
+    try:
+        edit.after = make_after(before)
+    except EditRefused as exc:
+        edit.error = str(exc)
+    return edit
 
 
 def read_bytes(path: Path) -> Optional[bytes]:
