@@ -95,13 +95,26 @@ def doctor(
                                              help="Judge a saved snapshot instead of probing this machine."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings (and no errors)."),
     facts: bool = typer.Option(True, "--facts/--no-facts", help="Show the facts after the findings."),
+    require: List[str] = typer.Option([], "--require", metavar="EXPR",
+                                      help="A requirement (repeatable): torch>=2.3, cuda, gpus>=8, gpu-memory>=70GiB, "
+                                           "driver>=535, compute-capability>=8.0, no-warnings, smoke-bf16>=500, "
+                                           "no-finding=CODE. Unmet: exit 4."),
+    policy: Optional[Path] = typer.Option(None, "--policy", metavar="FILE",
+                                          help="A TOML file with require = [...] (as --require)."),
 ) -> None:
     """Inspect driver, GPUs, CUDA toolkits, cuDNN, torch and its packages, pip and conda; report findings."""
     if as_json and markdown:
         raise UsageProblem("choose one of --json and --markdown")
+    requirements = []
+    if require or policy is not None:
+        from .policy import parse_requirements
+        try:
+            requirements = parse_requirements(list(require), policy)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from exc
     from .findings import exit_code
     from .knowledge import Knowledge
-    from .render.report import Report, render_json
+    from .render.report import Report
     from .rules import evaluate
 
     knowledge = Knowledge()
@@ -111,18 +124,39 @@ def doctor(
         snap = _probe(python, timeout, fast, knowledge, (ctx.obj or {}).get("early"))
     findings = evaluate(snap, knowledge)
     report = Report(snap, findings)
+    policy_result = None
+    if requirements:
+        from .policy import evaluate as evaluate_policy, smoke_runner
+        runner = None if from_file is not None else smoke_runner(requirements, python, snap.gpus, knowledge)
+        policy_result = evaluate_policy(requirements, snap, findings, runner)
     if save is not None:
         from .redact import redact_data
         _write_atomic(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
     if as_json:
-        sys.stdout.write(render_json(report) + "\n")
+        from .render.report import report_data
+        data = report_data(report)
+        if policy_result is not None:
+            from .policy import policy_data
+            from .redact import redact_data
+            data["policy"] = redact_data(policy_data(policy_result))
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     elif markdown:
         from .render.markdown import render_markdown
         sys.stdout.write(render_markdown(report))
+        if policy_result is not None:
+            from .policy import policy_markdown
+            sys.stdout.write("\n" + policy_markdown(policy_result))
     else:
         from .render.terminal import render_terminal
         render_terminal(report, _stdout_console(), show_facts=facts)
-    raise typer.Exit(exit_code(findings, strict=strict))
+    code = exit_code(findings, strict=strict)
+    if policy_result is not None:
+        from .policy import policy_lines
+        for line in policy_lines(policy_result):
+            typer.echo(line, err=True)
+        if not policy_result.ok:
+            code = ExitCode.POLICY
+    raise typer.Exit(code)
 
 
 def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, early=None):
@@ -204,10 +238,11 @@ def smoke(
 
 
 def _register_more() -> None:
-    from . import cli_analyze, cli_mirrors
+    from . import cli_analyze, cli_fleet, cli_mirrors
 
     cli_analyze.register(app)
     cli_mirrors.register(app)
+    cli_fleet.register(app)
 
 
 _register_more()

@@ -1,0 +1,135 @@
+"""Reading many reports: files, folders (recursively), and streams of JSON on stdin.
+
+A file or stream may hold one JSON object, JSON lines, or pretty-printed objects one after another
+(what ``srun envcheck doctor --json`` prints from many nodes). Anything that is not an envcheck
+report is skipped and counted, never fatal: one broken node must not hide the other 9,999.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple
+
+_WS = re.compile(r"[ \t\n\r]*")
+#: a file inside a folder is read when its name says JSON: x.json, x.jsonl, x.ndjson, and rpdcp's x.json.node01
+_JSON_NAME = re.compile(r"json", re.I)
+_SUFFIXES = re.compile(r"(\.(json|jsonl|ndjson))+$", re.I)
+_KIND_SUFFIX = re.compile(r"[._-](smoke|doctor|envcheck|report)$", re.I)
+
+
+@dataclass
+class Record:
+    """One report as read: its JSON object and where it came from."""
+
+    data: Dict[str, Any]
+    #: "reports/node01.json", "stdin", ...
+    source: str
+    #: position of the object in its source (0-based)
+    position: int = 0
+    #: the node name the source's file name suggests (used when the report carries no hostname)
+    name_hint: Optional[str] = None
+
+
+@dataclass
+class Skipped:
+    source: str
+    reason: str
+
+
+@dataclass
+class LoadStats:
+    read: int = 0
+    skipped: List[Skipped] = field(default_factory=list)
+
+
+def node_name_from_path(path: Path) -> str:
+    """"reports/gpu-a01.smoke.json" -> "gpu-a01"; rpdcp's "report.json.gpu-a01" -> "gpu-a01"."""
+    name = path.name
+    m = re.search(r"\.json[^.]*\.(.+)$", name, re.I)
+    if m:  # pdcp/rpdcp append ".HOST" to the copied file's name
+        return m.group(1)
+    stem = _SUFFIXES.sub("", name)
+    stem = _KIND_SUFFIX.sub("", stem) or stem
+    return stem or name
+
+
+def iter_json_values(text: str) -> Iterator[Tuple[Optional[Any], Optional[str]]]:
+    """Every JSON value in ``text``: (value, None), or (None, error) for a part that does not parse.
+
+    After a bad part, reading resumes at the next line that starts with ``{`` (the start of the next
+    JSON line, or of the next pretty-printed object), so one corrupt record costs one count.
+    """
+    decoder = json.JSONDecoder()
+    pos, end = 0, len(text)
+    while True:
+        pos = _WS.match(text, pos).end()
+        if pos >= end:
+            return
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            nxt = text.find("\n{", pos + 1)
+            yield None, f"not JSON ({exc.msg} at line {text.count(chr(10), 0, pos) + 1})"
+            if nxt < 0:
+                return
+            pos = nxt + 1
+            continue
+        yield value, None
+
+
+def _files_under(folder: Path) -> List[Path]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if not f.startswith(".") and _JSON_NAME.search(f):
+                out.append(Path(root) / f)
+    return out
+
+
+def _records_from_text(text: str, source: str, hint: Optional[str], stats: LoadStats) -> Iterator[Record]:
+    position = 0
+    for value, error in iter_json_values(text):
+        if error is not None:
+            stats.skipped.append(Skipped(source, error))
+            continue
+        if not isinstance(value, dict):
+            stats.skipped.append(Skipped(f"{source}#{position}", f"a JSON {type(value).__name__}, not a report"))
+        else:
+            stats.read += 1
+            yield Record(value, source, position, hint)
+        position += 1
+
+
+def load_records(sources: Iterable[str], stdin: Optional[IO[str]] = None,
+                 stats: Optional[LoadStats] = None) -> Iterator[Record]:
+    """Every JSON object in the sources ("-" is stdin); unreadable parts land in ``stats.skipped``."""
+    stats = stats if stats is not None else LoadStats()
+    for src in sources:
+        if src == "-":
+            stream = stdin if stdin is not None else sys.stdin
+            yield from _records_from_text(stream.read(), "stdin", None, stats)
+            continue
+        path = Path(src).expanduser()
+        if path.is_dir():
+            files = _files_under(path)
+            if not files:
+                stats.skipped.append(Skipped(str(path), "no *.json files in this folder"))
+        elif path.exists():
+            files = [path]
+        else:
+            stats.skipped.append(Skipped(str(path), "no such file or folder"))
+            continue
+        for f in files:
+            try:
+                with open(f, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                stats.skipped.append(Skipped(str(f), f"cannot read: {exc.strerror or exc}"))
+                continue
+            yield from _records_from_text(text, str(f), node_name_from_path(f), stats)

@@ -1,0 +1,555 @@
+"""Pre-flight policies: `doctor --require EXPR` and `--policy FILE`, judged against a snapshot.
+
+A requirement is a short expression (``torch>=2.3``, ``cuda``, ``gpus>=8``, ``gpu-memory>=70GiB``,
+``driver>=535``, ``compute-capability>=8.0``, ``no-warnings``, ``smoke-bf16>=500``,
+``no-finding=CODE``). :func:`parse_requirements` turns expressions (and a TOML file's
+``require = [...]``) into :class:`Requirement` objects, raising ``ValueError`` with a clear message
+for a bad one; :func:`evaluate` holds them against a snapshot and its findings without probing
+anything itself (the smoke test runs only through the callable it is given, and only when a
+``smoke-*`` requirement exists). A fact that is unknown never passes: the requirement is reported
+``unknown`` and counts as not met.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .findings import Finding, Severity
+from .snapshot import Snapshot
+from .versions import dotted, parse_version
+
+#: what each requirement name takes: a flag (no operator), a version, a count, a size, a rate, a code
+KINDS: Dict[str, str] = {
+    "torch": "pep440",            # torch's version, as pip compares it (bare `torch`: torch is installed)
+    "cuda": "flag-or-dotted",     # torch sees CUDA (and, with an operator, torch's CUDA build version)
+    "torch-cuda": "dotted",       # torch.version.cuda
+    "driver": "dotted",           # NVIDIA driver version
+    "driver-cuda": "dotted",      # the newest CUDA the driver runs
+    "cudnn": "dotted",            # the cuDNN torch loads (or reports)
+    "python": "dotted",           # the target interpreter
+    "compute-capability": "dotted",  # every GPU
+    "gpus": "count",              # number of GPUs nvidia-smi (else torch) sees
+    "gpu-memory": "size",         # every GPU's total memory
+    "no-warnings": "flag",        # no error or warning finding
+    "no-errors": "flag",          # no error finding
+    "no-finding": "code",         # this finding code is absent
+}
+SMOKE_DTYPES = ("fp32", "tf32", "fp16", "bf16")
+for _dtype in SMOKE_DTYPES:
+    KINDS[f"smoke-{_dtype}"] = "rate"  # TFLOP/s every GPU reaches in `envcheck smoke`
+
+_OPS = {
+    ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+_EXPR = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s*(?:(>=|<=|==|!=|>|<|=)\s*([^\s<>=!].*?))?\s*$")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|[KMGT])?$", re.I)
+_SIZE_MIB = {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 ** 2}
+_DECIMAL_MIB = {"k": 1e3 / 2 ** 20, "m": 1e6 / 2 ** 20, "g": 1e9 / 2 ** 20, "t": 1e12 / 2 ** 20}
+
+EXAMPLES = ("torch>=2.3, cuda, gpus>=8, gpu-memory>=70GiB, driver>=535, compute-capability>=8.0, no-warnings, "
+            "smoke-bf16>=500, no-finding=gpu-health")
+
+MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
+
+
+@dataclass
+class Requirement:
+    #: the expression as written, normalised ("driver >= 535" -> "driver>=535")
+    expr: str
+    name: str
+    op: Optional[str] = None
+    value: Optional[str] = None
+    #: where it came from: "--require" or the policy file's path
+    origin: str = "--require"
+    #: the parsed threshold: a tuple (dotted), int (count), MiB (size), TFLOP/s (rate), code, or None
+    threshold: Any = None
+
+
+@dataclass
+class RequirementResult:
+    requirement: Requirement
+    #: met | unmet | unknown (an unknown fact never passes)
+    status: str
+    #: one line: what was found ("driver 580.159.04", "unknown: no NVIDIA driver found")
+    reason: str
+    #: the fact compared, as JSON-ready data (None when unknown)
+    have: Any = None
+
+    @property
+    def met(self) -> bool:
+        return self.status == MET
+
+
+@dataclass
+class PolicyResult:
+    results: List[RequirementResult] = field(default_factory=list)
+    #: the smoke test's report when a smoke-* requirement ran it, else None
+    smoke: Any = None
+    #: the smoke test's own findings (smoke-slow, smoke-wrong-result, ...) when it ran
+    smoke_findings: List[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.met for r in self.results)
+
+    @property
+    def unmet(self) -> List[RequirementResult]:
+        return [r for r in self.results if not r.met]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_requirement(text: str, origin: str = "--require") -> Requirement:
+    """One expression; ValueError with the reason and the accepted forms when it is not one."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"empty requirement (from {origin}); examples: {EXAMPLES}")
+    m = _EXPR.match(text)
+    if not m:
+        raise ValueError(f"cannot parse requirement {text!r} (from {origin}); examples: {EXAMPLES}")
+    name, op, value = m.group(1).lower().replace("_", "-"), m.group(2), m.group(3)
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown requirement {name!r} in {text!r} (from {origin}); known: "
+                         + ", ".join(sorted(KINDS)))
+    where = f"in {text!r} (from {origin})"
+    if kind == "flag":
+        if op is not None:
+            raise ValueError(f"{name} takes no operator or value {where}")
+        return Requirement(name, name, origin=origin)
+    if kind == "code":
+        from .rules.codes import CODES
+
+        if op not in ("=", "==") or not value:
+            raise ValueError(f"write no-finding=CODE {where}")
+        code = value.strip().lower()
+        if code not in CODES:
+            raise ValueError(f"unknown finding code {value!r} {where}; see the README's findings table")
+        return Requirement(f"no-finding={code}", name, "=", code, origin, code)
+    if op is None:
+        if kind in ("flag-or-dotted", "pep440"):  # bare `cuda`, bare `torch`
+            return Requirement(name, name, origin=origin)
+        raise ValueError(f"{name} needs an operator and a value, e.g. {name}>={_example(kind)} {where}")
+    op = "==" if op == "=" else op
+    value = value.strip()
+    threshold: Any
+    if kind == "pep440":
+        if parse_version(value) is None or not re.match(r"^\d", value):
+            raise ValueError(f"{value!r} is not a version {where}")
+        threshold = value
+    elif kind in ("dotted", "flag-or-dotted"):
+        threshold = dotted(value) if re.fullmatch(r"\d+(\.\d+)*", value) else None
+        if threshold is None:
+            raise ValueError(f"{value!r} is not a dotted version (like 535 or 8.0) {where}")
+    elif kind == "count":
+        if not value.isdigit():
+            raise ValueError(f"{value!r} is not a whole number {where}")
+        threshold = int(value)
+    elif kind == "size":
+        threshold = parse_size_mib(value)
+        if threshold is None:
+            raise ValueError(f"{value!r} is not a size (like 70GiB, 40GB, 81559MiB) {where}")
+    else:  # rate
+        try:
+            threshold = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number of TFLOP/s {where}") from None
+        if threshold < 0:
+            raise ValueError(f"{value!r} is negative {where}")
+    return Requirement(f"{name}{op}{value}", name, op, value, origin, threshold)
+
+
+def _example(kind: str) -> str:
+    return {"count": "8", "size": "70GiB", "rate": "500", "dotted": "535"}.get(kind, "1")
+
+
+def parse_size_mib(text: str) -> Optional[float]:
+    """"70GiB" -> 71680.0 MiB; "40GB" -> decimal gigabytes; a bare number is GiB."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        return None
+    number, unit = float(m.group(1)), (m.group(2) or "GiB")
+    letter = unit[0].lower()
+    if "i" in unit.lower() or len(unit) == 1:
+        return number * _SIZE_MIB[letter]
+    return number * _DECIMAL_MIB[letter]
+
+
+def load_policy_file(path: Path) -> List[str]:
+    """The ``require = [...]`` list of a TOML policy file; ValueError when it cannot be used."""
+    from .knowledge import KnowledgeError, load_toml
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(f"policy file {path} does not exist")
+    try:
+        data = load_toml(path)
+    except KnowledgeError as exc:
+        cause = exc.__cause__
+        raise ValueError(f"cannot read policy file {path}: {cause or exc}") from exc
+    require = data.get("require")
+    if require is None:
+        raise ValueError(f"policy file {path} has no `require = [...]` list")
+    if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
+        raise ValueError(f"policy file {path}: `require` must be a list of strings, e.g. require = [\"torch>=2.3\"]")
+    return list(require)
+
+
+def parse_requirements(exprs: List[str], policy_file: Optional[Path] = None) -> List[Requirement]:
+    """The policy file's requirements, then the --require ones, each once; ValueError for a bad one."""
+    out: List[Requirement] = []
+    seen = set()
+    sources: List[Tuple[str, str]] = []
+    if policy_file is not None:
+        sources += [(e, str(policy_file)) for e in load_policy_file(policy_file)]
+    sources += [(e, "--require") for e in exprs or []]
+    for expr, origin in sources:
+        req = parse_requirement(expr, origin)
+        if req.expr not in seen:
+            seen.add(req.expr)
+            out.append(req)
+    return out
+
+
+def smoke_dtypes(requirements: List[Requirement]) -> List[str]:
+    """The dtypes the smoke-* requirements need measured (empty: smoke need not run)."""
+    return [d for d in SMOKE_DTYPES if any(r.name == f"smoke-{d}" for r in requirements)]
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _compare(have: Any, op: str, need: Any) -> bool:
+    if isinstance(have, tuple) and isinstance(need, tuple):
+        width = max(len(have), len(need))
+        have, need = have + (0,) * (width - len(have)), need + (0,) * (width - len(need))
+    return _OPS[op](have, need)
+
+
+def _result(req: Requirement, ok: bool, reason: str, have: Any = None) -> RequirementResult:
+    return RequirementResult(req, MET if ok else UNMET, reason, have)
+
+
+def _unknown(req: Requirement, why: str) -> RequirementResult:
+    return RequirementResult(req, UNKNOWN, f"unknown: {why}", None)
+
+
+def _torch_installed(snap: Snapshot) -> bool:
+    t = snap.torch
+    return bool(t.version or t.dist_version or t.location)
+
+
+def _torch_absent_known(snap: Snapshot) -> bool:
+    """No torch, and the target interpreter was examined (so absent, not unknown)."""
+    return not _torch_installed(snap) and bool(snap.python.executable) and not snap.python.error
+
+
+def _dotted_req(req: Requirement, label: str, have: Optional[str], why_unknown: str) -> RequirementResult:
+    nums = dotted(have)
+    if nums is None:
+        return _unknown(req, why_unknown)
+    ok = _compare(nums, req.op, req.threshold)
+    return _result(req, ok, f"{label} {have}" + ("" if ok else f", needs {req.op}{req.value}"), have)
+
+
+def _no_driver_why(snap: Snapshot) -> str:
+    d = snap.driver
+    if d.status == "not-found":
+        return "no NVIDIA driver found"
+    if d.status and d.status != "ok":
+        return f"driver status {d.status}" + (f" ({d.status_message})" if d.status_message else "")
+    return "driver version not known"
+
+
+def _gpu_caps(snap: Snapshot) -> List[Tuple[int, str, Optional[str]]]:
+    if snap.gpus:
+        out = []
+        by_index = {d.index: d for d in snap.torch.devices}
+        for g in snap.gpus:
+            cc = g.compute_capability or (by_index[g.index].capability if g.index in by_index else None)
+            out.append((g.index, g.name or f"GPU {g.index}", cc))
+        return out
+    return [(d.index, d.name or f"GPU {d.index}", d.capability) for d in snap.torch.devices]
+
+
+def _gpu_memories(snap: Snapshot) -> List[Tuple[int, str, Optional[int]]]:
+    if snap.gpus:
+        return [(g.index, g.name or f"GPU {g.index}", g.memory_total_mib) for g in snap.gpus]
+    return [(d.index, d.name or f"GPU {d.index}", d.memory_total_mib) for d in snap.torch.devices]
+
+
+def _gpu_count(snap: Snapshot) -> Tuple[Optional[int], str]:
+    if snap.gpus:
+        return len(snap.gpus), "nvidia-smi"
+    if snap.driver.status in ("not-found", "no-devices"):
+        return 0, f"driver status {snap.driver.status}"
+    if snap.torch.device_count is not None:
+        return snap.torch.device_count, "torch"
+    if snap.driver.status == "ok":
+        return 0, "nvidia-smi"
+    return None, _no_driver_why(snap)
+
+
+def _no_gpu_why(snap: Snapshot) -> str:
+    count, why = _gpu_count(snap)
+    return "no GPU" + (f" ({why})" if count == 0 else f": {why}")
+
+
+def _mib_text(mib: float) -> str:
+    return f"{mib / 1024:.1f} GiB"
+
+
+def _each_gpu(req: Requirement, items, fmt: Callable[[Any], str], convert: Callable[[Any], Any],
+              snap: Snapshot, what: str) -> RequirementResult:
+    """Every GPU must satisfy the requirement; unknown when a GPU's value is unknown."""
+    if not items:
+        count, why = _gpu_count(snap)
+        if count is None:
+            return _unknown(req, why)
+        return _result(req, False, "no GPU" + (f" ({why})" if why else ""), [])
+    failing, unknown, values = [], [], []
+    for index, name, value in items:
+        conv = convert(value) if value is not None else None
+        if conv is None:
+            unknown.append(f"GPU {index}")
+            continue
+        values.append(value)
+        if not _compare(conv, req.op, req.threshold):
+            failing.append(f"GPU {index} ({name}) {fmt(value)}")
+    if failing:
+        return _result(req, False, "; ".join(failing[:4]) + (f" (+{len(failing) - 4} more)" if len(failing) > 4 else "")
+                       + f", needs {req.op}{req.value}", values)
+    if unknown:
+        return _unknown(req, f"{what} of {', '.join(unknown)} not known")
+    shown = sorted({fmt(v) for v in values})
+    return _result(req, True, f"{len(values)} GPU(s): {', '.join(shown)}", values)
+
+
+def _findings_req(req: Requirement, findings: List[Finding]) -> RequirementResult:
+    if req.name == "no-finding":
+        hits = [f for f in findings if f.code == req.threshold]
+        if hits:
+            return _result(req, False, f"{req.threshold}: {hits[0].title}", [f.title for f in hits])
+        return _result(req, True, f"no {req.threshold} finding", [])
+    levels = (Severity.ERROR,) if req.name == "no-errors" else (Severity.ERROR, Severity.WARNING)
+    bad = [f for f in findings if f.severity in levels]
+    if bad:
+        codes = sorted({f.code for f in bad})
+        word = "error(s)" if req.name == "no-errors" else "error(s)/warning(s)"
+        return _result(req, False, f"{len(bad)} {word}: {', '.join(codes)}", codes)
+    return _result(req, True, "none", [])
+
+
+def _smoke_req(req: Requirement, smoke: Any, smoke_error: Optional[str]) -> RequirementResult:
+    dtype = req.name.split("-", 1)[1]
+    if smoke is None:
+        return _unknown(req, smoke_error or "the smoke test did not run")
+    if smoke.skipped:
+        return _unknown(req, f"smoke test skipped: {smoke.skipped}")
+    if smoke.error:
+        return _result(req, False, f"smoke test failed: {_one_line(smoke.error)}")
+    if not smoke.devices:
+        return _unknown(req, "the smoke test measured no GPU")
+    failing, rates = [], []
+    for dev in smoke.devices:
+        label = f"GPU {dev.index}" + (f" ({dev.name})" if dev.name else "")
+        r = next((m for m in dev.matmul if m.dtype == dtype), None)
+        if dev.error:
+            failing.append(f"{label} failed: {_one_line(dev.error)}")
+        elif r is None or (r.tflops is None and not r.error):
+            failing.append(f"{label}: {dtype} not measured")
+        elif r.error:
+            failing.append(f"{label}: {dtype} failed: {_one_line(r.error)}")
+        elif r.ok is False:
+            failing.append(f"{label}: wrong {dtype} results")
+        else:
+            rates.append(r.tflops)
+            if not _compare(r.tflops, req.op, req.threshold):
+                failing.append(f"{label} {r.tflops:.0f} TFLOP/s")
+    if failing:
+        return _result(req, False, "; ".join(failing[:4]) + (f" (+{len(failing) - 4} more)" if len(failing) > 4 else "")
+                       + f", needs {req.op}{req.value}", rates)
+    return _result(req, True, f"{dtype} {min(rates):.0f} TFLOP/s" + (f" (slowest of {len(rates)} GPUs)"
+                                                                     if len(rates) > 1 else ""), rates)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _evaluate_one(req: Requirement, snap: Snapshot, findings: List[Finding]) -> RequirementResult:
+    t = snap.torch
+    name = req.name
+    if name == "torch":
+        have = t.version or t.dist_version
+        if not have:
+            if _torch_absent_known(snap):
+                return _result(req, False, "torch is not installed")
+            return _unknown(req, "torch's version is not known")
+        if req.op is None:
+            return _result(req, True, f"torch {have}", have)
+        ok = _torch_matches(have, req.op, req.threshold)
+        if ok is None:
+            return _unknown(req, f"cannot compare torch {have!r}")
+        return _result(req, ok, f"torch {have}" + ("" if ok else f", needs {req.op}{req.value}"), have)
+    if name in ("cuda", "torch-cuda"):
+        if not _torch_installed(snap):
+            if _torch_absent_known(snap):
+                return _result(req, False, "torch is not installed")
+            return _unknown(req, "torch is not known")
+        if name == "cuda":
+            if t.error and t.cuda_available is None:
+                return _result(req, False, f"torch fails ({t.error_kind or 'error'}): {_one_line(t.error)}")
+            if t.cuda_available is None:
+                return _unknown(req, "torch was not imported (--fast or a saved static snapshot)")
+            if not t.cuda_available:
+                why = "a CPU-only build" if not t.cuda and not t.hip else _one_line(t.cuda_warning or "no usable GPU")
+                return _result(req, False, f"torch.cuda.is_available() is False: {why}", False)
+            if req.op is None:
+                return _result(req, True, f"torch {t.version or ''} sees {t.device_count or 'the'} GPU(s)".replace("  ", " "),
+                               True)
+        if not t.cuda:
+            return _result(req, False, "torch is a CPU-only build" if not t.hip else f"torch is a ROCm build ({t.hip})")
+        return _dotted_req(req, "torch CUDA", t.cuda, "torch's CUDA version is not known")
+    if name == "driver":
+        return _dotted_req(req, "driver", snap.driver.version or snap.driver.kernel_module_version, _no_driver_why(snap))
+    if name == "driver-cuda":
+        return _dotted_req(req, "driver CUDA", snap.driver.cuda_version, _no_driver_why(snap))
+    if name == "cudnn":
+        c = snap.cudnn
+        have = (c.loaded.version if c.loaded else None) or c.torch_reported or t.cudnn
+        if not have and _torch_absent_known(snap):
+            return _unknown(req, "torch is not installed, so no cuDNN is loaded")
+        return _dotted_req(req, "cuDNN", have, "the cuDNN torch loads is not known (run without --fast)")
+    if name == "python":
+        return _dotted_req(req, "Python", snap.python.version, "the target interpreter's version is not known")
+    if name == "gpus":
+        count, source = _gpu_count(snap)
+        if count is None:
+            return _unknown(req, source)
+        ok = _compare(count, req.op, req.threshold)
+        return _result(req, ok, f"{count} GPU(s) ({source})" + ("" if ok else f", needs {req.op}{req.value}"), count)
+    if name == "compute-capability":
+        return _each_gpu(req, _gpu_caps(snap), str, dotted, snap, "compute capability")
+    if name == "gpu-memory":
+        return _each_gpu(req, _gpu_memories(snap), _mib_text, float, snap, "memory")
+    if name in ("no-warnings", "no-errors", "no-finding"):
+        return _findings_req(req, findings)
+    raise ValueError(f"no evaluator for {name}")  # pragma: no cover - KINDS and this function agree
+
+
+def _torch_matches(have: str, op: str, threshold: str) -> Optional[bool]:
+    """PEP 440 comparison; a local tag in the threshold ("2.11.0+cu130") compares the local tag too."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    v = parse_version(have)
+    if v is None:
+        return None
+    if "+" in threshold and op in ("==", "!="):
+        same = v == parse_version(threshold)
+        return same if op == "==" else not same
+    try:
+        return SpecifierSet(f"{op}{threshold}").contains(v.public, prereleases=True)
+    except InvalidSpecifier:
+        return None
+
+
+def evaluate(requirements: List[Requirement], snapshot: Snapshot, findings: List[Finding],
+             run_smoke: Optional[Callable[[], Any]] = None) -> PolicyResult:
+    """Judge each requirement; ``run_smoke`` (returning a SmokeReport) is called once, only when needed.
+
+    When the smoke test runs, its own findings (``smoke.judge``) join the findings that
+    ``no-warnings``, ``no-errors`` and ``no-finding`` look at.
+    """
+    result = PolicyResult()
+    smoke_error: Optional[str] = None
+    all_findings = list(findings)
+    if any(r.name.startswith("smoke-") for r in requirements):
+        if run_smoke is None:
+            smoke_error = "the smoke test cannot run here (a saved snapshot is judged, not this machine)"
+        else:
+            try:
+                result.smoke = run_smoke()
+            except Exception as exc:  # the smoke runner must never sink the report
+                smoke_error = f"the smoke test could not start: {type(exc).__name__}: {exc}"
+            if result.smoke is not None:
+                from .smoke import judge
+
+                result.smoke_findings = judge(result.smoke, snapshot.gpus)
+                all_findings += result.smoke_findings
+    for req in requirements:
+        if req.name.startswith("smoke-"):
+            result.results.append(_smoke_req(req, result.smoke, smoke_error))
+        else:
+            result.results.append(_evaluate_one(req, snapshot, all_findings))
+    return result
+
+
+# --------------------------------------------------------------------------- output
+
+
+def policy_data(result: PolicyResult) -> Dict[str, Any]:
+    """The ``policy`` block of ``doctor --json``."""
+    from .serde import to_data
+
+    return {
+        "ok": result.ok,
+        "requirements": [{
+            "expr": r.requirement.expr, "name": r.requirement.name, "op": r.requirement.op,
+            "value": r.requirement.value, "origin": r.requirement.origin, "status": r.status, "met": r.met,
+            "reason": r.reason, "have": r.have,
+        } for r in result.results],
+        "smoke": to_data(result.smoke) if result.smoke is not None else None,
+        "smoke_findings": [to_data(f) for f in result.smoke_findings],
+    }
+
+
+def policy_lines(result: PolicyResult, include_met: bool = False) -> List[str]:
+    """One line per unmet requirement (and per met one with ``include_met``), for stderr."""
+    out = []
+    for r in result.results:
+        if r.met and not include_met:
+            continue
+        word = {MET: "met", UNMET: "NOT MET", UNKNOWN: "NOT MET"}[r.status]
+        out.append(f"envcheck: requirement {word}: {r.requirement.expr}: {r.reason}")
+    return out
+
+
+def policy_markdown(result: PolicyResult) -> str:
+    """A Markdown section for `doctor --markdown`: every requirement, met or not."""
+    mark = {MET: "met", UNMET: "**not met**", UNKNOWN: "**not met** (unknown)"}
+    lines = ["### Policy: " + ("met" if result.ok else f"{len(result.unmet)} of {len(result.results)} not met"), "",
+             "| requirement | result | found |", "|---|---|---|"]
+    for r in result.results:
+        lines.append(f"| `{r.requirement.expr}` | {mark[r.status]} | {r.reason.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+def smoke_runner(requirements: List[Requirement], python: Optional[str], gpus: List[Any], knowledge: Any,
+                 timeout: float = 120.0) -> Optional[Callable[[], Any]]:
+    """A callable that runs `envcheck smoke` for the dtypes the requirements name (None: none needed).
+
+    Only those dtypes run, on every GPU, with no bandwidth or multi-GPU test: the least work that
+    answers the requirement.
+    """
+    dtypes = smoke_dtypes(requirements)
+    if not dtypes:
+        return None
+
+    def run() -> Any:
+        from .probes.target import context_for
+        from .smoke import build_report, make_config, parse_output, run_script
+
+        ctx = context_for(python, min(timeout, 10.0), fast=True)
+        config = make_config(gpus, knowledge, None, False)
+        config["bandwidth_mib"] = 0
+        for plan in config["plan"].values():
+            plan["iters"] = {d: n for d, n in plan["iters"].items() if d in dtypes}
+        return build_report(parse_output(run_script(ctx, config, timeout)), knowledge)
+
+    return run
