@@ -1,0 +1,418 @@
+"""Typed blocks and signature matches -> one partial snapshot (``meta.origin == "analyze"``).
+
+The rule everywhere: a fact is set once, by the first input (in the order given, then line order)
+that states it; later inputs only fill what is still unknown, and nothing is invented. ``None``
+stays "unknown" exactly as in a doctor snapshot. A few things the snapshot cannot say are kept on
+the :class:`Merger` instead (whether the torch build is known to be CPU-only, for instance), and
+the notes say what was read and what conflicted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from .. import __version__
+from ..knowledge import Knowledge, KnowledgeError
+from ..probes.nvidia import classify_smi_failure, nvml_library_version
+from ..runner import CommandResult
+from ..snapshot import (Compiler, CondaPackage, CudaToolkit, CudnnCopy, Gpu, Meta, Package, Snapshot, TorchDevice)
+from ..versions import capability, capability_str, cuda_from_tag, dotted, local_tag, major_minor
+from . import collect_env, conda_text, nvcc, pip_list, smi_q, smi_table
+from .detect import Block
+from .signatures import Hit
+
+_CONDA_BUILD_CUDA = re.compile(r"cuda_?(\d+)\.?(\d)?")
+
+
+def _unknown(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def fill(obj: Any, attr: str, value: Any) -> bool:
+    """Set ``obj.attr`` to ``value`` when it is still unknown and ``value`` is known."""
+    if _unknown(value) or not _unknown(getattr(obj, attr)):
+        return False
+    setattr(obj, attr, value)
+    return True
+
+
+def _name_key(name: Optional[str]) -> str:
+    text = (name or "").lower().replace("nvidia", " ").replace("...", " ")
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text).split())
+
+
+def names_compatible(a: Optional[str], b: Optional[str]) -> bool:
+    """Two GPU names that may be the same GPU (either unknown, equal, or one a truncation of the other)."""
+    if not a or not b:
+        return True
+    ka, kb = _name_key(a), _name_key(b)
+    if not ka or not kb:
+        return True
+    truncated = "..." in a or "..." in b
+    if truncated:
+        return ka.startswith(kb) or kb.startswith(ka)
+    return ka == kb or ka in kb or kb in ka
+
+
+def _bus_key(bus: Optional[str]) -> Optional[str]:
+    if not bus:
+        return None
+    parts = bus.lower().split(":")
+    if len(parts) != 3:
+        return bus.lower()
+    return f"{int(parts[0], 16) if parts[0].strip() else 0}:{parts[1]}:{parts[2]}"
+
+
+@dataclass
+class Merger:
+    knowledge: Optional[Knowledge] = None
+    snap: Snapshot = field(default_factory=Snapshot)
+    #: "cpu" | "cuda" | "rocm" when the torch build is known (the snapshot cannot say "known CPU")
+    torch_build: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.snap.meta = Meta(envcheck_version=__version__, origin="analyze",
+                              created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    # ------------------------------------------------------------------ GPUs, toolkits, packages
+
+    def add_gpu(self, new: Gpu) -> Gpu:
+        for gpu in self.snap.gpus:
+            same = (gpu.uuid and new.uuid and gpu.uuid.lower() == new.uuid.lower()) or \
+                   (_bus_key(gpu.bus_id) and _bus_key(gpu.bus_id) == _bus_key(new.bus_id))
+            if not same and gpu.index == new.index and names_compatible(gpu.name, new.name):
+                same = not (gpu.uuid and new.uuid) and not (gpu.bus_id and new.bus_id)
+            if same:
+                self._merge_gpu(gpu, new)
+                return gpu
+        self.snap.gpus.append(new)
+        return new
+
+    def _merge_gpu(self, gpu: Gpu, new: Gpu) -> None:
+        if new.name and (not gpu.name or ("..." in gpu.name and "..." not in new.name)):
+            gpu.name = new.name
+        for attr, value in vars(new).items():
+            if attr in ("index", "name", "processes", "clock_event_reasons", "mig_devices"):
+                continue
+            fill(gpu, attr, value)
+        if not gpu.processes and new.processes:
+            gpu.processes = list(new.processes)
+        if not gpu.clock_event_reasons and new.clock_event_reasons:
+            gpu.clock_event_reasons = list(new.clock_event_reasons)
+        gpu.mig_devices = max(gpu.mig_devices, new.mig_devices)
+
+    def add_toolkit(self, kit: CudaToolkit) -> CudaToolkit:
+        for existing in self.snap.cuda_toolkits:
+            if existing.version == kit.version and (existing.active == kit.active or not existing.active or not kit.active):
+                fill(existing, "full_version", kit.full_version)
+                existing.active = existing.active or kit.active
+                existing.used_by_torch_extensions = existing.used_by_torch_extensions or kit.used_by_torch_extensions
+                return existing
+        if kit.active and any(k.active for k in self.snap.cuda_toolkits):
+            kit.active = False  # two different nvcc pasted as "the one on PATH": keep the first as active
+            self.notes.append(f"two different nvcc versions were pasted; {kit.version} is kept as a second toolkit")
+        self.snap.cuda_toolkits.append(kit)
+        return kit
+
+    def add_package(self, name: str, package: Package) -> None:
+        if name not in self.snap.python.packages:
+            self.snap.python.packages[name] = package
+        else:
+            existing = self.snap.python.packages[name]
+            fill(existing, "version", package.version)
+            fill(existing, "location", package.location)
+
+    def add_conda_package(self, name: str, package: CondaPackage) -> None:
+        self.snap.conda.packages.setdefault(name, package)
+
+    def note_build(self, build: Optional[str]) -> None:
+        if build and self.torch_build is None:
+            self.torch_build = build
+
+    # ------------------------------------------------------------------ blocks
+
+    def apply_block(self, block: Block) -> None:
+        handler = getattr(self, "_block_" + block.kind.replace("-", "_"), None)
+        if handler is not None:
+            handler(block)
+
+    def _driver_seen(self, version: Optional[str], cuda: Optional[str]) -> None:
+        d = self.snap.driver
+        fill(d, "version", version)
+        fill(d, "cuda_version", cuda)
+        if d.status is None and (version or cuda):
+            d.status = "ok"
+
+    def _block_smi_table(self, block: Block) -> None:
+        table = smi_table.parse(block.lines)
+        d = self.snap.driver
+        self._driver_seen(table.driver.version, table.driver.cuda_version)
+        if table.cuda_raw and not table.driver.cuda_version:
+            self.notes.append(f"nvidia-smi printed 'CUDA Version: {table.cuda_raw}': the driver's CUDA is unknown")
+        smi, drv = table.smi_version, table.driver.version
+        if smi and drv and smi != drv and d.version == drv:
+            if len(drv.split(".")) == 2:
+                # WSL prints the Windows driver (two-part number) beside its own Linux-side nvidia-smi:
+                # not a skew a reboot would settle, so not the NVML version either
+                self.notes.append(f"nvidia-smi {smi} reports driver {drv}: as on WSL, where the driver is the "
+                                  "Windows one; not treated as a driver/NVML skew")
+            else:
+                fill(d, "nvml_version", smi)
+        if table.windows and not self.snap.system.wsl:
+            fill(self.snap.system, "os", "Windows")
+        if table.gpus and d.status is None:
+            d.status = "ok"
+        for gpu in table.gpus:
+            self.add_gpu(gpu)
+        for index, count in table.mig_instances.items():
+            for gpu in self.snap.gpus:
+                if gpu.index == index:
+                    gpu.mig_devices = max(gpu.mig_devices, count)
+                    fill(gpu, "mig_mode", "Enabled")
+
+    def _smi_structured(self, driver, gpus) -> None:
+        self._driver_seen(driver.version, driver.cuda_version)
+        if gpus and self.snap.driver.status is None:
+            self.snap.driver.status = "ok"
+        for gpu in gpus:
+            self.add_gpu(gpu)
+
+    def _block_smi_q(self, block: Block) -> None:
+        self._smi_structured(*smi_q.parse_text(block.lines))
+
+    def _block_smi_xml(self, block: Block) -> None:
+        self._smi_structured(*smi_q.parse_xml(block.text))
+
+    def _block_smi_csv(self, block: Block) -> None:
+        self._smi_structured(*smi_q.parse_csv(block.lines))
+
+    def _block_nvcc(self, block: Block) -> None:
+        kit = nvcc.parse(block.text)
+        if kit is not None:
+            self.add_toolkit(kit)
+
+    def _block_pip_list(self, block: Block) -> None:
+        for name, package in pip_list.parse_list(block.lines).items():
+            self.add_package(name, package)
+
+    def _block_pip_freeze(self, block: Block) -> None:
+        for name, package in pip_list.parse_freeze(block.lines).items():
+            self.add_package(name, package)
+
+    def _block_conda_list(self, block: Block) -> None:
+        result = conda_text.parse_list(block.lines)
+        for name, package in result.packages.items():
+            self.add_conda_package(name, package)
+        for name, package in result.pip_packages.items():
+            self.add_package(name, package)
+        fill(self.snap.conda, "active_prefix", result.prefix)
+
+    def _block_conda_info(self, block: Block) -> None:
+        info = conda_text.parse_info(block.lines)
+        c = self.snap.conda
+        fill(c, "version", info.version)
+        fill(c, "active_env", info.active_env)
+        fill(c, "active_prefix", info.active_prefix)
+        fill(c, "root_prefix", info.root_prefix)
+        if not c.channels and info.channels:
+            c.channels = list(info.channels)
+        if info.virtual_cuda:
+            fill(self.snap.driver, "cuda_version", major_minor(info.virtual_cuda))
+        if info.platform:
+            os_name = {"linux": "Linux", "win": "Windows", "osx": "Darwin"}.get(info.platform.split("-")[0])
+            fill(self.snap.system, "os", os_name)
+
+    def _block_conda_config(self, block: Block) -> None:
+        rc = conda_text.parse_config(block.lines)
+        if rc is None:
+            return
+        c = self.snap.conda
+        c.condarc.append(rc)
+        if not c.channels and rc.channels:
+            c.channels = list(rc.channels)
+        if not c.default_channels and rc.default_channels:
+            c.default_channels = list(rc.default_channels)
+        for name, url in (rc.custom_channels or {}).items():
+            c.custom_channels.setdefault(name, url)
+        fill(c, "channel_priority", rc.channel_priority)
+
+    def _block_collect_env(self, block: Block) -> None:
+        ce = collect_env.parse(block.lines)
+        t, s = self.snap.torch, self.snap.system
+        fill(t, "version", ce.torch_version)
+        fill(t, "cuda", ce.torch_cuda)
+        fill(t, "hip", ce.torch_hip)
+        fill(t, "debug", ce.torch_debug)
+        fill(t, "cuda_available", ce.cuda_available)
+        self.note_build(ce.torch_build)
+        fill(s, "os", ce.os)
+        fill(s, "distro", ce.distro)
+        fill(s, "machine", ce.machine)
+        fill(s, "kernel", ce.kernel)
+        fill(s, "wsl", ce.wsl)
+        fill(s, "glibc", ce.glibc)
+        fill(s, "cpu_model", ce.cpu_model)
+        fill(s, "cpu_count", ce.cpu_count)
+        if not s.compilers:
+            if ce.gcc:
+                s.compilers.append(Compiler("gcc", None, ce.gcc))
+            if ce.clang:
+                s.compilers.append(Compiler("clang", None, ce.clang))
+        fill(self.snap.python, "version", ce.python_version)
+        if ce.nvcc:
+            self.add_toolkit(CudaToolkit(version=major_minor(ce.nvcc), full_version=ce.nvcc,
+                                         source="collect_env (nvcc on PATH)", active=True))
+        self._driver_seen(ce.driver_version, None)
+        for gpu in ce.gpus:
+            self.add_gpu(gpu)
+        if ce.gpus and self.snap.driver.status is None:
+            self.snap.driver.status = "ok"  # collect_env got them from nvidia-smi -L
+        for copy in ce.cudnn_system:
+            self.snap.cudnn.system.append(copy)
+        for name, package in ce.pip_packages.items():
+            self.add_package(name, package)
+        for name, package in ce.conda.packages.items():
+            self.add_conda_package(name, package)
+
+    # ------------------------------------------------------------------ signature facts
+
+    def apply_hit(self, hit: Hit, input_text: str) -> None:
+        values = hit.values
+        for key, spec in hit.signature.sets:
+            if spec.startswith("="):
+                value: Any = hit.text if spec == "=evidence" else spec[1:]
+            else:
+                value = values.get(spec)
+            if _unknown(value):
+                continue
+            self._set(key, value, hit, input_text)
+
+    def _set(self, key: str, value: Any, hit: Hit, input_text: str) -> None:
+        d, t = self.snap.driver, self.snap.torch
+        if key == "driver.cuda_version":
+            fill(d, "cuda_version", major_minor(str(value)))
+        elif key == "driver.nvml_version":
+            fill(d, "nvml_version", str(value))
+        elif key == "driver.status":
+            text = hit.text.replace("\u2018", "'").replace("\u2019", "'")
+            status, message = classify_smi_failure(CommandResult(argv=["nvidia-smi"], returncode=1, stdout=text))
+            if status in ("no-driver-comm", "driver-library-mismatch", "no-devices"):
+                if d.status is None:
+                    d.status, d.status_message = status, message or hit.text
+                    if status == "driver-library-mismatch":
+                        fill(d, "nvml_version", nvml_library_version(input_text))
+                elif d.status != status:
+                    self.notes.append(f"{hit.input} line {hit.line + 1} says '{hit.text[:80]}', but another part of "
+                                      f"the paste shows nvidia-smi working; the working output was kept")
+        elif key == "torch.cuda":
+            fill(t, "cuda", major_minor(str(value)))
+            if t.cuda:
+                self.note_build("cuda")
+        elif key == "torch.cuda_warning":
+            fill(t, "cuda_warning", str(value))
+        elif key == "torch.arch_list":
+            fill(t, "arch_list", list(value) if isinstance(value, (list, tuple)) else [str(value)])
+        elif key == "torch.version":
+            fill(t, "version", str(value))
+        elif key == "torch.nccl":
+            fill(t, "nccl", str(value))
+        elif key == "torch.build":
+            self.note_build(str(value))
+        elif key == "gpu.compute_capability":
+            self._gpu_capability(str(value), hit.values.get("gpu_name") or hit.values.get("gpu"))
+        elif key == "toolkit.version":
+            kit = CudaToolkit(version=major_minor(str(value)), full_version=str(value),
+                              source="CUDA_HOME (torch.utils.cpp_extension)", used_by_torch_extensions=True)
+            self.add_toolkit(kit)
+
+    def _gpu_capability(self, cc: str, name: Optional[str]) -> None:
+        cc = capability_str(capability(cc)) or cc
+        matches = [g for g in self.snap.gpus if name and g.name and names_compatible(g.name, name)]
+        if not matches and len(self.snap.gpus) == 1 and names_compatible(self.snap.gpus[0].name, name):
+            matches = self.snap.gpus
+        for gpu in matches[:1]:
+            if gpu.compute_capability is None:
+                gpu.compute_capability, gpu.compute_capability_source = cc, "torch"
+        devices = self.snap.torch.devices
+        if not any(names_compatible(dev.name, name) and dev.capability == cc for dev in devices):
+            devices.append(TorchDevice(index=len(devices), name=name, capability=cc))
+
+    # ------------------------------------------------------------------ after everything
+
+    def finish(self) -> Snapshot:
+        t, py = self.snap.torch, self.snap.python
+        torch_pkg = py.packages.get("torch")
+        if torch_pkg and torch_pkg.version:
+            fill(t, "dist_version", torch_pkg.version)
+            if local_tag(torch_pkg.version):
+                fill(t, "version", torch_pkg.version)
+            fill(t, "installer", torch_pkg.installer)
+        conda_torch = self.snap.conda.packages.get("pytorch")
+        if conda_torch is not None:
+            t.installer = "conda"  # pip list shows conda's torch too; conda-meta owns it
+            fill(t, "dist_version", conda_torch.version)
+            build = (conda_torch.build or "").lower()
+            m = _CONDA_BUILD_CUDA.search(build)
+            if "cpu" in build:
+                self.note_build("cpu")
+            elif m:
+                cuda = f"{m.group(1)}.{m.group(2)}" if m.group(2) else f"{m.group(1)[:-1]}.{m.group(1)[-1]}"
+                if dotted(cuda) and fill(t, "cuda", major_minor(cuda)):
+                    self.note_build("cuda")
+        mutex = self.snap.conda.packages.get("pytorch-mutex")
+        if mutex and "cpu" in (mutex.build or "") and "cpuonly" in self.snap.conda.packages:
+            self.note_build("cpu")
+        tag = local_tag(t.version)
+        if tag and self.torch_build is None:
+            if cuda_from_tag(tag):
+                fill(t, "cuda", cuda_from_tag(tag))
+                self.note_build("cuda")
+            elif tag == "cpu":
+                self.note_build("cpu")
+            elif tag.startswith("rocm"):
+                self.note_build("rocm")
+        if self.torch_build == "cpu":
+            t.cuda = None
+        for name in ("torchvision", "torchaudio"):
+            pkg = py.packages.get(name)
+            if pkg and pkg.version and local_tag(pkg.version):
+                fill(pkg, "build_version", pkg.version)
+        self._fill_bundled_cudnn()
+        self._fill_capabilities()
+        if self.snap.driver.status is None and (self.snap.driver.version or self.snap.gpus):
+            self.snap.driver.status = "ok"
+        return self.snap
+
+    def _fill_bundled_cudnn(self) -> None:
+        """The nvidia-cudnn-cuXX wheel is the cuDNN a pip torch loads; with several, the one of torch's CUDA major."""
+        if self.snap.cudnn.bundled is not None:
+            return
+        wheels = {name: pkg for name, pkg in self.snap.python.packages.items()
+                  if re.fullmatch(r"nvidia-cudnn-cu\d+", name) and pkg.version}
+        if not wheels:
+            return
+        major = dotted(self.snap.torch.cuda)
+        chosen = wheels.get(f"nvidia-cudnn-cu{major[0]}") if major else None
+        chosen = chosen or next(iter(wheels.values()))
+        nums = dotted(chosen.version, 3)
+        if nums:
+            self.snap.cudnn.bundled = CudnnCopy(version=".".join(str(n) for n in nums), source="pip")
+
+    def _fill_capabilities(self) -> None:
+        """Compute capability from envcheck's GPU table, by name, as the doctor's probe does."""
+        missing = [g for g in self.snap.gpus if g.compute_capability is None and g.name and "..." not in g.name]
+        if not missing or self.knowledge is None:
+            return
+        try:
+            for gpu in missing:
+                spec = self.knowledge.gpu_by_name(gpu.name)
+                if spec is not None:
+                    cc = capability_str(capability(spec.compute_capability))
+                    if cc:
+                        gpu.compute_capability, gpu.compute_capability_source = cc, "gpu-table"
+        except (KnowledgeError, TypeError, ValueError, KeyError):
+            return

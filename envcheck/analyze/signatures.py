@@ -1,0 +1,296 @@
+"""The error-signature catalogue (``knowledge/data/error_signatures.toml``): load it, search texts.
+
+Each entry is data: a regular expression for one known message, the finding code it implies, the
+facts it carries (named groups, and values derived from them by a few named transforms) and the
+snapshot facts it sets. This module only loads and matches; :mod:`.merge` applies the facts and
+:mod:`.findings` turns matches into findings with evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
+
+from ..findings import Severity
+from ..knowledge import DATA_DIR, KnowledgeError, load_toml
+from ..rules.codes import CODES, Code
+from ..versions import capability, capability_str, major_minor
+
+CATALOGUE = DATA_DIR / "error_signatures.toml"
+
+#: codes analyze needs that envcheck/rules/codes.py does not list yet (proposed to the lead)
+#: codes analyze needs beyond the catalogue (none: all are in envcheck/rules/codes.py)
+PROPOSED_CODES: Dict[str, Code] = {}
+
+#: snapshot facts a signature may set (see merge.apply_hit)
+SETTABLE = {
+    "driver.cuda_version", "driver.nvml_version", "driver.status", "torch.cuda", "torch.cuda_warning",
+    "torch.arch_list",
+    "torch.version", "torch.nccl", "torch.build", "gpu.compute_capability", "gpu.name", "toolkit.version",
+}
+
+_SM = re.compile(r"(?:sm|compute)_\d+[a-z]?")
+_GPU_PREFIX = re.compile(r"^.*?(?:UserWarning|Warning|warn\(|Found GPU\d+)\s*:?\s*", re.I)
+_CONDA_PACKAGE = re.compile(r"Package (\S+) conflicts for", re.I)
+_CONDA_SPEC = re.compile(r"^[ \t]*(?:-[ \t]*)?([A-Za-z][\w.-]*)[ \t]*(?:[=<>!~]|->|\[)", re.M)
+
+
+def code_info(code: str) -> Optional[Code]:
+    """The catalogue entry of a finding code: the rules' catalogue first, then the proposed codes."""
+    return CODES.get(code) or PROPOSED_CODES.get(code)
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+def _cuda_from_int(value: str) -> Optional[str]:
+    """cudaDriverGetVersion's integer: "11040" -> "11.4", "9010" -> "9.1", "12050" -> "12.5"."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    major, minor = number // 1000, (number % 1000) // 10
+    if not 1 <= major <= 99:
+        return None
+    return f"{major}.{minor}"
+
+
+def _cc_from_sm(value: str) -> Optional[str]:
+    """"86" -> "8.6", "120" -> "12.0"."""
+    return capability_str(capability(f"sm_{value}")) if value else None
+
+
+def _arch_list(value: str) -> Optional[List[str]]:
+    found = _SM.findall(value or "")
+    return found or None
+
+
+def _library(value: str) -> Optional[str]:
+    """A readable library name: "/x/torchvision/_C.so" -> "torchvision/_C.so", "/x/libtorch_cuda.so" -> "libtorch_cuda.so"."""
+    if not value:
+        return None
+    parts = [p for p in re.split(r"[\\/]", value) if p]
+    if not parts:
+        return None
+    if parts[-1].startswith("_") and len(parts) > 1:
+        return "/".join(parts[-2:])
+    return parts[-1]
+
+
+def _gpu_name(value: str) -> Optional[str]:
+    text = _GPU_PREFIX.sub("", (value or "").strip()).strip(" :")
+    return text[:120] or None
+
+
+def _conda_packages(value: str) -> str:
+    names = _CONDA_PACKAGE.findall(value or "")
+    if not names:
+        names = [n for n in _CONDA_SPEC.findall(value or "") if n.lower() not in ("package", "output", "requested")]
+    unique: List[str] = []
+    for name in names:
+        if name not in unique:
+            unique.append(name)
+    return ", ".join(unique[:6]) or "see the log"
+
+
+def _first(value: str) -> Optional[str]:
+    return value or None
+
+
+TRANSFORMS: Dict[str, Callable[[str], Any]] = {
+    "cuda_from_int": _cuda_from_int,
+    "cc_from_sm": _cc_from_sm,
+    "arch_list": _arch_list,
+    "library": _library,
+    "gpu_name": _gpu_name,
+    "major_minor": major_minor,
+    "conda_packages": _conda_packages,
+    "first": _first,
+}
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    regex: Pattern[str]
+    hint: Optional[str] = None
+    #: None for entries that only carry facts
+    code: Optional[str] = None
+    severity: str = "error"
+    section: str = "envcheck"
+    title: str = ""
+    detail: str = ""
+    fix: Tuple[str, ...] = ()
+    facts: Tuple[str, ...] = ()
+    #: name -> (transform, (group, alternative group, ...))
+    derive: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = ()
+    sets: Tuple[Tuple[str, str], ...] = ()
+    source: str = ""
+
+
+@dataclass
+class Hit:
+    """One match of a signature in one input."""
+
+    signature: Signature
+    input: str
+    #: 0-based line of the match's start in its input
+    line: int
+    #: that line, as pasted (stripped, shortened)
+    text: str
+    #: named groups and derived values
+    values: Dict[str, Any] = field(default_factory=dict)
+    #: character offset of the match in the input (for ordering)
+    offset: int = 0
+
+
+def _entry(raw: Dict[str, Any], where: str) -> Signature:
+    def need(key: str) -> Any:
+        if key not in raw:
+            raise KnowledgeError(f"{where}: missing '{key}'")
+        return raw[key]
+
+    sid = str(need("id"))
+    flags = re.M
+    if "i" in str(raw.get("flags", "")):
+        flags |= re.I
+    try:
+        regex = re.compile(str(need("regex")), flags)
+    except re.error as exc:
+        raise KnowledgeError(f"{where} ({sid}): bad regex: {exc}") from exc
+    code = raw.get("code")
+    severity = str(raw.get("severity", "error"))
+    if code is not None:
+        if code_info(code) is None:
+            raise KnowledgeError(f"{where} ({sid}): unknown finding code {code!r}")
+        try:
+            Severity(severity)
+        except ValueError as exc:
+            raise KnowledgeError(f"{where} ({sid}): bad severity {severity!r}") from exc
+        for key in ("title", "source"):
+            need(key)
+    derive = []
+    for name, spec in dict(raw.get("derive", {})).items():
+        transform, _, groups = str(spec).partition(":")
+        if transform not in TRANSFORMS:
+            raise KnowledgeError(f"{where} ({sid}): unknown transform {transform!r}")
+        derive.append((str(name), transform, tuple(g for g in groups.split("|") if g)))
+    sets = []
+    for key, value in dict(raw.get("sets", {})).items():
+        if key not in SETTABLE:
+            raise KnowledgeError(f"{where} ({sid}): cannot set {key!r}")
+        sets.append((str(key), str(value)))
+    info = code_info(code) if code else None
+    hint = raw.get("hint")
+    return Signature(
+        id=sid, regex=regex, hint=str(hint).lower() if hint else None, code=code, severity=severity,
+        section=str(raw.get("section") or (info.section if info else "envcheck")),
+        title=str(raw.get("title", "")), detail=str(raw.get("detail", "")),
+        fix=tuple(str(f) for f in raw.get("fix", [])), facts=tuple(str(f) for f in raw.get("facts", [])),
+        derive=tuple(derive), sets=tuple(sets), source=str(raw.get("source", "")),
+    )
+
+
+_CACHE: Dict[str, List[Signature]] = {}
+
+
+def load_catalogue(path: Path = CATALOGUE) -> List[Signature]:
+    """The signatures in file order (loaded once per path); KnowledgeError when the file is bad."""
+    key = str(path)
+    if key not in _CACHE:
+        data = load_toml(path)
+        entries = data.get("signature", [])
+        if not isinstance(entries, list):
+            raise KnowledgeError(f"{path}: 'signature' must be a list of tables")
+        signatures = [_entry(raw, f"{path.name} entry {i + 1}") for i, raw in enumerate(entries)]
+        ids = [s.id for s in signatures]
+        if len(set(ids)) != len(ids):
+            raise KnowledgeError(f"{path}: duplicate signature ids")
+        _CACHE[key] = signatures
+    return _CACHE[key]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _values(signature: Signature, match: "re.Match[str]") -> Dict[str, Any]:
+    values: Dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
+    for name, transform, groups in signature.derive:
+        source = next((values[g] for g in groups if values.get(g)), None)
+        if source is None:
+            continue
+        try:
+            derived = TRANSFORMS[transform](str(source))
+        except Exception:  # a transform must never sink the analysis
+            derived = None
+        if derived is not None:
+            values[name] = derived
+        elif name in values and name in groups:
+            values.pop(name)
+    return values
+
+
+def line_starts(text: str) -> List[int]:
+    starts = [0]
+    find = text.find
+    pos = find("\n")
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = find("\n", pos + 1)
+    return starts
+
+
+def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines: Optional[Sequence[str]] = None,
+         limit_per_signature: int = 50) -> List[Hit]:
+    """Every match of every signature in ``text``, in text order.
+
+    ``raw_lines`` (the input as pasted, one entry per line of ``text``) gives the evidence text;
+    without it the line of ``text`` is used.
+    """
+    lowered = text.lower()
+    starts: Optional[List[int]] = None
+    hits: List[Hit] = []
+    for signature in signatures:
+        if signature.hint and signature.hint not in lowered:
+            continue
+        count = 0
+        for match in signature.regex.finditer(text):
+            if starts is None:
+                starts = line_starts(text)
+            offset = match.start()
+            # a match that begins with a line break belongs to the line after it
+            while offset < match.end() and text[offset] in "\r\n":
+                offset += 1
+            line = bisect.bisect_right(starts, offset) - 1
+            if raw_lines is not None and 0 <= line < len(raw_lines):
+                shown = raw_lines[line]
+            else:
+                end = text.find("\n", starts[line])
+                shown = text[starts[line]: end if end >= 0 else len(text)]
+            shown = " ".join(shown.split())
+            hits.append(Hit(signature, input_name, line, shown[:300], _values(signature, match), offset))
+            count += 1
+            if count >= limit_per_signature:
+                break
+    hits.sort(key=lambda h: h.offset)
+    return hits
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def render(template: str, values: Dict[str, Any]) -> str:
+    """``template`` with {name} placeholders filled; unknown names become "?"."""
+    shown = _Default({k: (" ".join(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()})
+    try:
+        return template.format_map(shown)
+    except (ValueError, IndexError, AttributeError):
+        return template
