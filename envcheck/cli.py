@@ -38,10 +38,55 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print envcheck's version and exit."),
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh",
+                                       help="Language of the report (JSON stays English). Default: from LC_ALL, "
+                                            "LC_MESSAGES, LANG (zh_* gives Chinese). Accepted anywhere on the line."),
 ) -> None:
     """envcheck: diagnose, explain and fix PyTorch/CUDA environments."""
+    import os
+
+    from .i18n import resolve_lang
+
+    try:
+        chosen = resolve_lang(lang, os.environ)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    ctx.ensure_object(dict)["lang"] = chosen
+
+
+def _gettext(ctx: Optional[typer.Context], as_json: bool = False):
+    """The gettext function for this run's human-readable output: English for JSON, else --lang / the locale."""
+    from .i18n import english, gettext_for
+
+    if as_json:
+        return english
+    root = ctx.find_root() if ctx is not None else None
+    lang = ((root.obj if root is not None else None) or {}).get("lang", "en")
+    return gettext_for(lang) if lang != "en" else english
+
+
+def hoist_lang(argv: List[str]) -> List[str]:
+    """``--lang X`` / ``--lang=X`` anywhere before ``--`` moves to the front, where the root callback reads it,
+    so ``envcheck doctor --lang zh`` works as well as ``envcheck --lang zh doctor``."""
+    head, tail = (argv[:argv.index("--")], argv[argv.index("--"):]) if "--" in argv else (argv, [])
+    moved: List[str] = []
+    rest: List[str] = []
+    i = 0
+    while i < len(head):
+        arg = head[i]
+        if arg == "--lang" and i + 1 < len(head):
+            moved += [arg, head[i + 1]]
+            i += 2
+            continue
+        if arg.startswith("--lang="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest + tail
 
 
 def _stdout_console():
@@ -117,12 +162,13 @@ def doctor(
     from .render.report import Report
     from .rules import evaluate
 
+    _ = _gettext(ctx, as_json)
     knowledge = Knowledge()
     if from_file is not None:
         snap = _read_snapshot(from_file)
     else:
         snap = _probe(python, timeout, fast, knowledge, (ctx.obj or {}).get("early"))
-    findings = evaluate(snap, knowledge)
+    findings = evaluate(snap, knowledge, _=_)
     report = Report(snap, findings)
     policy_result = None
     if requirements:
@@ -142,13 +188,13 @@ def doctor(
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     elif markdown:
         from .render.markdown import render_markdown
-        sys.stdout.write(render_markdown(report))
+        sys.stdout.write(render_markdown(report, _=_))
         if policy_result is not None:
             from .policy import policy_markdown
             sys.stdout.write("\n" + policy_markdown(policy_result))
     else:
         from .render.terminal import render_terminal
-        render_terminal(report, _stdout_console(), show_facts=facts)
+        render_terminal(report, _stdout_console(), show_facts=facts, _=_)
     code = exit_code(findings, strict=strict)
     if policy_result is not None:
         from .policy import policy_lines
@@ -199,7 +245,7 @@ def install_cmd(
                              managers=manager or ["pip", "uv", "conda"], mirror=mirror, timeout=timeout)
     try:
         code = run_install_cmd(request, Knowledge(), _read_snapshot(from_file) if from_file else None,
-                               as_json, _stdout_console, (ctx.obj or {}).get("early"))
+                               as_json, _stdout_console, (ctx.obj or {}).get("early"), _=_gettext(ctx, as_json))
     except ValueError as exc:
         raise UsageProblem(str(exc)) from exc
     raise typer.Exit(code)
@@ -207,6 +253,7 @@ def install_cmd(
 
 @app.command()
 def smoke(
+    ctx: typer.Context,
     python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help="Interpreter whose torch runs the test."),
     device: List[int] = typer.Option([], "--device", metavar="N", help="Only this CUDA device (repeatable)."),
     no_multi: bool = typer.Option(False, "--no-multi", help="Skip the peer-access and NCCL all-reduce test."),
@@ -224,16 +271,18 @@ def smoke(
     from .render.smoke import render_smoke
     from .smoke import build_report, judge, make_config, parse_output, run_script
 
+    _ = _gettext(ctx, as_json)
     try:
-        ctx = context_for(python, min(timeout, 10.0), fast=True)
+        probe_ctx = context_for(python, min(timeout, 10.0), fast=True)
     except TargetNotFound as exc:
         raise UsageProblem(str(exc)) from exc
     knowledge = Knowledge()
-    _driver, gpus, _issues = nvidia.probe(ctx)
+    _driver, gpus, _issues = nvidia.probe(probe_ctx)
     config = make_config(gpus, knowledge, list(device) or None, not no_multi)
-    report = build_report(parse_output(run_script(ctx, config, timeout)), knowledge)
-    findings = judge(report, gpus)
-    render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", _stdout_console)
+    report = build_report(parse_output(run_script(probe_ctx, config, timeout), _), knowledge)
+    findings = judge(report, gpus, _)
+    render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", _stdout_console,
+                 _=_)
     raise typer.Exit(exit_code(findings))
 
 
@@ -254,7 +303,8 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
     ``early``: target probes already started by ``envcheck.entry`` (an optimisation only).
     """
     try:
-        code = app(args=argv, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
+        args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
+        code = app(args=args, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
     except UsageProblem as exc:
         typer.echo(f"envcheck: {exc}", err=True)
         code = ExitCode.USAGE

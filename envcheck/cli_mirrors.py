@@ -31,13 +31,21 @@ def _console():
     return _stdout_console()
 
 
-def _confirm(question: str) -> bool:
-    """Ask on the terminal (or read a y/n line from stdin); no answer means no."""
-    try:
-        return bool(typer.confirm(question, default=False))
-    except (typer.Abort, EOFError):
-        typer.echo("\nno answer: nothing changed (pass --yes to apply without asking)", err=True)
-        return False
+def _gettext(ctx: typer.Context, as_json: bool = False):
+    from .cli import _gettext as gettext_of
+
+    return gettext_of(ctx, as_json)
+
+
+def _confirmer(_):
+    """A confirm function that asks on the terminal (or reads a y/n line from stdin); no answer means no."""
+    def confirm(question: str) -> bool:
+        try:
+            return bool(typer.confirm(question, default=False))
+        except (typer.Abort, EOFError):
+            typer.echo("\n" + _("no answer: nothing changed (pass --yes to apply without asking)"), err=True)
+            return False
+    return confirm
 
 
 def _usage(exc: Exception):
@@ -58,16 +66,18 @@ def register(app: typer.Typer) -> None:
 
     @mirrors.command("list")
     def list_cmd(
+        ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Every known mirror: PyPI index, conda channels, PyTorch wheels and their layout, notes, sources."""
         from .knowledge import Knowledge
         from .mirrors_cmd.commands import run_list
 
-        raise typer.Exit(run_list(Knowledge(), as_json, _console))
+        raise typer.Exit(run_list(Knowledge(), as_json, _console, _=_gettext(ctx, as_json)))
 
     @mirrors.command("status")
     def status_cmd(
+        ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
@@ -75,10 +85,12 @@ def register(app: typer.Typer) -> None:
         from .knowledge import Knowledge
         from .mirrors_cmd.commands import run_status
 
-        raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _console))
+        raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _console,
+                                    _=_gettext(ctx, as_json)))
 
     @mirrors.command("use")
     def use_cmd(
+        ctx: typer.Context,
         name: str = typer.Argument(..., metavar="NAME", help="A mirror from `envcheck mirrors list` (e.g. tuna)."),
         pip: bool = typer.Option(False, "--pip", help="Change pip's user config (pip.conf / pip.ini)."),
         conda: bool = typer.Option(False, "--conda", help="Change ~/.condarc."),
@@ -96,15 +108,17 @@ def register(app: typer.Typer) -> None:
         from .mirrors_cmd.commands import UsageError, run_use
 
         wanted: List[str] = [t for t, on in (("pip", pip), ("conda", conda), ("uv", uv)) if on]
+        _ = _gettext(ctx)
         try:
             code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform),
-                           _console, _confirm)
+                           _console, _confirmer(_), _=_)
         except UsageError as exc:
             raise _usage(exc) from exc
         raise typer.Exit(code)
 
     @mirrors.command("restore")
     def restore_cmd(
+        ctx: typer.Context,
         yes: bool = typer.Option(False, "--yes", "-y", help="Restore without asking."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be restored."),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
@@ -112,10 +126,12 @@ def register(app: typer.Typer) -> None:
         """Put back, byte for byte, every file as it was before envcheck first changed it."""
         from .mirrors_cmd.commands import run_restore
 
-        raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _console, _confirm))
+        _ = _gettext(ctx)
+        raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _console, _confirmer(_), _=_))
 
     @mirrors.command("test")
     def test_cmd(
+        ctx: typer.Context,
         timeout: float = typer.Option(5.0, "--timeout", metavar="S", min=0.1, help="Per-request timeout in seconds."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         url: List[str] = typer.Option([], "--url", hidden=True, metavar="NAME=URL",
@@ -126,7 +142,7 @@ def register(app: typer.Typer) -> None:
         from .mirrors_cmd.commands import UsageError, run_test
 
         try:
-            code = run_test(Knowledge(), timeout, url, as_json, _console)
+            code = run_test(Knowledge(), timeout, url, as_json, _console, _=_gettext(ctx, as_json))
         except UsageError as exc:
             raise _usage(exc) from exc
         raise typer.Exit(code)

@@ -8,9 +8,10 @@ for every GPU (the same-major cubin rule, with PTX as a slower fallback). Both l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional
 
+from .i18n import N_
 from .knowledge import Knowledge
 from .versions import at_least, capability, dotted, major_minor
 
@@ -34,6 +35,17 @@ class DriverSupport:
     rule: str = ""
     #: the driver version that would give full support
     needed: Optional[str] = None
+    #: ``rule`` as a message template and its fields, for translated output (``rule`` stays English)
+    template: str = ""
+    fields: Dict[str, str] = field(default_factory=dict)
+
+    def explain(self, _: Callable[[str], str]) -> str:
+        """``rule`` in the language of the gettext function ``_``."""
+        return _(self.template).format(**self.fields) if self.template else self.rule
+
+
+def _support(status: str, needed: Optional[str], template: str, **fields: str) -> DriverSupport:
+    return DriverSupport(status, template.format(**fields), needed, template, fields)
 
 
 def driver_support(
@@ -53,29 +65,33 @@ def driver_support(
     platform_name = "Windows" if os_key == "windows" else "Linux"
     # nvidia-smi's own "CUDA Version" is the driver's word: trust it first.
     if driver_cuda and at_least(driver_cuda, cuda):
-        return DriverSupport(FULL, f"the driver supports CUDA up to {driver_cuda} (nvidia-smi), torch needs {cuda}",
-                             floor_version)
+        return _support(FULL, floor_version, N_("the driver supports CUDA up to {driver_cuda} (nvidia-smi), "
+                                                "torch needs {cuda}"), driver_cuda=driver_cuda, cuda=cuda)
     if driver_version and floor_version and at_least(driver_version, floor_version):
-        return DriverSupport(FULL, f"CUDA {cuda} needs driver >= {floor_version} on {platform_name}", floor_version)
+        return _support(FULL, floor_version, N_("CUDA {cuda} needs driver >= {floor} on {platform}"),
+                        cuda=cuda, floor=floor_version, platform=platform_name)
     major = dotted(cuda)[0]
     compat = knowledge.minor_compat_floor(major)
     compat_version = getattr(compat, os_key) if compat else None
     if driver_version and compat_version and at_least(driver_version, compat_version):
-        return DriverSupport(
-            MINOR_COMPAT,
-            f"CUDA {cuda} needs driver >= {floor_version or '?'} for full support; driver {driver_version} meets the "
-            f"CUDA {major}.x minor-version compatibility floor {compat_version} on {platform_name}",
-            floor_version,
-        )
+        return _support(
+            MINOR_COMPAT, floor_version,
+            N_("CUDA {cuda} needs driver >= {floor} for full support; driver {driver} meets the "
+               "CUDA {major}.x minor-version compatibility floor {compat} on {platform}"),
+            cuda=cuda, floor=floor_version or "?", driver=driver_version, major=str(major), compat=compat_version,
+            platform=platform_name)
     if driver_version is None and driver_cuda:
         if dotted(driver_cuda)[0] == major:
-            return DriverSupport(MINOR_COMPAT, f"the driver supports CUDA {driver_cuda}; torch needs {cuda} (same major: "
-                                 "minor-version compatibility)", floor_version)
-        return DriverSupport(TOO_OLD, f"the driver supports CUDA up to {driver_cuda}; torch needs {cuda}", floor_version)
+            return _support(MINOR_COMPAT, floor_version, N_("the driver supports CUDA {driver_cuda}; torch needs "
+                                                        "{cuda} (same major: minor-version compatibility)"),
+                            driver_cuda=driver_cuda, cuda=cuda)
+        return _support(TOO_OLD, floor_version, N_("the driver supports CUDA up to {driver_cuda}; torch needs {cuda}"),
+                        driver_cuda=driver_cuda, cuda=cuda)
     if driver_version and floor_version:
-        return DriverSupport(TOO_OLD, f"CUDA {cuda} needs driver >= {floor_version} on {platform_name} "
-                             f"(minor-version floor {compat_version or 'unknown'}); this driver is {driver_version}",
-                             floor_version)
+        return _support(TOO_OLD, floor_version, N_("CUDA {cuda} needs driver >= {floor} on {platform} "
+                                                "(minor-version floor {compat}); this driver is {driver}"),
+                        cuda=cuda, floor=floor_version, platform=platform_name, compat=compat_version or "unknown",
+                        driver=driver_version)
     return DriverSupport(UNKNOWN)
 
 

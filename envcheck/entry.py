@@ -44,9 +44,16 @@ def early_probes(argv: List[str]) -> Dict[str, object]:
         return {}
 
 
+def _command_args(args: List[str]) -> List[str]:
+    """``args`` from the command name on (a leading global ``--lang X`` skipped)."""
+    while args and args[0].startswith("--lang"):
+        args = args[2:] if args[0] == "--lang" else args[1:]
+    return args
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    early = early_probes(args)
+    early = early_probes(_command_args(args))
     from .cli import main as cli_main
 
     cli_main(args, early=early)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .commands import PYTORCH_INDEX, pinned_packages, uses_pypi_default
+from .i18n import Gettext, data_text, english
 from .knowledge import Mirror, TorchRelease, TorchVariant
 from .resolve import Choice
 from .versions import dotted, parse_version
@@ -57,48 +58,55 @@ def _local_pins(release: TorchRelease, variant: TorchVariant) -> List[str]:
 
 
 def pip_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
-                 installer: str = "pip install") -> List[Command]:
+                 installer: str = "pip install", _: Gettext = english) -> List[Command]:
     manager = installer.split()[0]
     pins = " ".join(pinned_packages(release))
     official_index = f"{PYTORCH_INDEX}/{variant.tag}"
     on_pypi = uses_pypi_default(variant, os_name)
     official = f"{installer} {pins}" + ("" if on_pypi else f" --index-url {official_index}")
-    out = [Command(manager, None, official, "official: PyPI" if on_pypi else f"official PyTorch index ({variant.tag})")]
+    out = [Command(manager, None, official, _("official: PyPI") if on_pypi else
+                   _("official PyTorch index ({tag})").format(tag=variant.tag))]
     if mirror is None or mirror.official:
         return out
+    title = data_text(_, mirror.title)
     if on_pypi and mirror.pypi:
         out.insert(0, Command(manager, mirror.name, f"{installer} {pins} -i {mirror.pypi}",
-                              f"{mirror.title}: PyPI mirror (PyPI's default build is {variant.tag})"))
+                              _("{mirror}: PyPI mirror (PyPI's default build is {tag})").format(
+                                  mirror=title, tag=variant.tag)))
     elif mirror.torch_wheels and mirror.torch_wheels_layout == "find-links":
         local = " ".join(_local_pins(release, variant))
         cmd = f"{installer} {local} -f {mirror.torch_wheels.rstrip('/')}/{variant.tag}"
         if mirror.pypi:
             cmd += f" -i {mirror.pypi}"
-        out.insert(0, Command(manager, mirror.name, cmd, f"{mirror.title}: PyTorch wheel folder ({variant.tag}), "
-                              "a plain folder of wheels, hence -f and the exact +" + variant.tag + " pins"))
+        out.insert(0, Command(manager, mirror.name, cmd, _(
+            "{mirror}: PyTorch wheel folder ({tag}), a plain folder of wheels, hence -f and the exact +{tag} "
+            "pins").format(mirror=title, tag=variant.tag)))
     elif mirror.torch_wheels and mirror.torch_wheels_layout == "index":
         cmd = f"{installer} {pins} --index-url {mirror.torch_wheels.rstrip('/')}/{variant.tag}"
-        out.insert(0, Command(manager, mirror.name, cmd, f"{mirror.title}: PyTorch wheel index ({variant.tag})"))
+        out.insert(0, Command(manager, mirror.name, cmd, _("{mirror}: PyTorch wheel index ({tag})").format(
+            mirror=title, tag=variant.tag)))
     elif mirror.pypi:
         local = " ".join(_local_pins(release, variant))
         cmd = f"{installer} {local} -i {mirror.pypi} --extra-index-url {official_index}"
-        out.insert(0, Command(manager, mirror.name, cmd,
-                              f"{mirror.title} has no PyTorch wheel mirror: torch comes from the official index "
-                              f"({official_index}), everything else from the mirror"))
+        out.insert(0, Command(manager, mirror.name, cmd, _(
+            "{mirror} has no PyTorch wheel mirror: torch comes from the official index ({index}), everything else "
+            "from the mirror").format(mirror=title, index=official_index)))
     return out
 
 
-def uv_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror]) -> List[Command]:
-    out = pip_commands(release, variant, os_name, mirror, installer="uv pip install")
+def uv_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
+                _: Gettext = english) -> List[Command]:
+    out = pip_commands(release, variant, os_name, mirror, installer="uv pip install", _=_)
     for c in out:
         if " -i " in c.command and "--extra-index-url" in c.command:
             # uv tries --extra-index-url before --index-url and stops at the first index that has
             # the package (first-index strategy): torch from the PyTorch index, the rest from the mirror.
-            c.note += "; uv searches --extra-index-url first, so torch comes only from the PyTorch index"
+            c.note += _("; uv searches --extra-index-url first, so torch comes only from the PyTorch index")
     return out
 
 
-def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror]) -> List[Command]:
+def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
+                   _: Gettext = english) -> List[Command]:
     v = parse_version(release.version)
     pins = f"pytorch=={release.version}"
     if release.torchvision:
@@ -112,47 +120,52 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
             pytorch_channel = mirror.conda_channels["pytorch"]
         if variant.tag == "cpu":
             cmd = f"conda install {pins} cpuonly -c {pytorch_channel}"
-            note = "the official pytorch channel, CPU build"
+            note = _("the official pytorch channel, CPU build")
         elif v >= parse_version(PYTORCH_CUDA_FIRST):
             cmd = f"conda install {pins} pytorch-cuda={variant.cuda} -c {pytorch_channel} -c nvidia"
-            note = "the official pytorch + nvidia channels"
+            note = _("the official pytorch + nvidia channels")
         else:
             cmd = f"conda install {pins} cudatoolkit={variant.cuda} -c {pytorch_channel}"
             if dotted(variant.cuda or "0") >= (11, 6):
                 cmd += " -c conda-forge"
-            note = "the official pytorch channel (before 1.13 CUDA came as cudatoolkit)"
+            note = _("the official pytorch channel (before 1.13 CUDA came as cudatoolkit)")
         if mirror and pytorch_channel != "pytorch":
-            note = f"{mirror.title} hosts the pytorch channel; the nvidia channel is not mirrored there and comes from anaconda.org"
+            note = _("{mirror} hosts the pytorch channel; the nvidia channel is not mirrored there and comes from "
+                     "anaconda.org").format(mirror=data_text(_, mirror.title))
         out.append(Command("conda", mirror.name if mirror and pytorch_channel != "pytorch" else None, cmd, note))
         return out
     # Newer than the frozen pytorch channel: pip inside the env is the supported way.
-    for c in pip_commands(release, variant, os_name, mirror):
+    for c in pip_commands(release, variant, os_name, mirror, _=_):
         out.append(Command("conda", c.mirror, c.command,
-                           f"the pytorch conda channel ends at {PYTORCH_CHANNEL_LAST}: inside the activated conda env, "
-                           "install with pip (" + c.note + ")"))
+                           _("the pytorch conda channel ends at {version}: inside the activated conda env, install "
+                             "with pip ({note})").format(version=PYTORCH_CHANNEL_LAST, note=c.note)))
     if variant.cuda:
         forge = "conda-forge"
         if mirror and "conda-forge" in mirror.conda_channels:
             forge = mirror.conda_channels["conda-forge"]
         out.append(Command("conda", mirror.name if forge != "conda-forge" else None,
                            f"conda install -c {forge} pytorch-gpu={release.version} cuda-version={variant.cuda}",
-                           "conda-forge's own build (its versions and CUDA pins can lag PyPI's; torchvision separately)"))
+                           _("conda-forge's own build (its versions and CUDA pins can lag PyPI's; torchvision "
+                             "separately)")))
     return out
 
 
-def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror]) -> Plan:
+def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
+              _: Gettext = english) -> Plan:
+    """Commands for every manager asked for; notes and warnings in ``_``'s language (reasons come translated
+    from the resolver: pass the same ``_`` to :func:`~envcheck.resolve.resolve`)."""
     rel, var = choice.release, choice.variant
     plan = Plan(torch=rel.version, torchvision=rel.torchvision, torchaudio=rel.torchaudio, variant=var.tag,
                 reasons=list(choice.reasons), alternatives=list(choice.alternatives))
-    builders = {"pip": lambda: pip_commands(rel, var, os_name, mirror),
-                "uv": lambda: uv_commands(rel, var, os_name, mirror),
-                "conda": lambda: conda_commands(rel, var, os_name, mirror)}
+    builders = {"pip": lambda: pip_commands(rel, var, os_name, mirror, _=_),
+                "uv": lambda: uv_commands(rel, var, os_name, mirror, _=_),
+                "conda": lambda: conda_commands(rel, var, os_name, mirror, _=_)}
     for manager in managers:
         plan.commands.extend(builders[manager]())
     if mirror is not None and any(" -i " in c.command for c in plan.commands):
-        plan.warnings.append("Give pip one -i/--index-url only: given twice, the last one wins silently. "
-                             "Keep a mirror with --extra-index-url instead.")
+        plan.warnings.append(_("Give pip one -i/--index-url only: given twice, the last one wins silently. "
+                               "Keep a mirror with --extra-index-url instead."))
     if mirror is not None and mirror.name == "tuna" and not uses_pypi_default(var, os_name):
-        plan.warnings.append("TUNA has no PyTorch wheel mirror: the " + var.tag + " build is not on TUNA.")
+        plan.warnings.append(_("TUNA has no PyTorch wheel mirror: the {tag} build is not on TUNA.").format(tag=var.tag))
     return plan
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, DriverSupport, arch_support, driver_support, sm_name
+from .i18n import Gettext, english
 from .knowledge import Knowledge, TorchRelease, TorchVariant
 from .snapshot import Snapshot
 from .versions import dotted, in_specifier, major_minor, parse_version
@@ -106,87 +107,99 @@ def _covers_gpus(variant: TorchVariant, caps: List[str]) -> Tuple[bool, List[str
     return not missing, missing
 
 
-def resolve(target: Target, knowledge: Knowledge) -> Choice:
-    """The best build for ``target``; raises NoFit with reasons when none exists."""
+def resolve(target: Target, knowledge: Knowledge, _: Gettext = english) -> Choice:
+    """The best build for ``target``; raises NoFit with reasons when none exists.
+
+    Reasons, alternatives and no-fit reasons are in the language of the gettext function ``_``.
+    """
     releases = knowledge.torch_releases()
     if target.torch:
         want = parse_version(target.torch)
         releases = [r for r in releases if want is not None and parse_version(r.version) == parse_version(want.public)]
         if not releases:
-            raise NoFit([f"torch {target.torch} is not a release envcheck knows "
-                         f"(known: {knowledge.torch_releases()[-1].version} to {knowledge.torch_releases()[0].version})"])
+            raise NoFit([_("torch {version} is not a release envcheck knows (known: {oldest} to {newest})").format(
+                version=target.torch, oldest=knowledge.torch_releases()[-1].version,
+                newest=knowledge.torch_releases()[0].version)])
     tag = _wanted_tag(target.cuda)
     if tag and tag != "cpu" and not any(r.variant(tag) for r in releases):
-        raise NoFit(_no_such_variant(tag, releases, knowledge))
+        raise NoFit(_no_such_variant(tag, releases, knowledge, _))
     use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
     rejected: List[str] = []
     if use_cpu:
         for release in releases:
             variant = release.variant("cpu")
             if variant and target.os in variant.os and _python_fits(release, variant, target.python):
-                why = "no NVIDIA GPU here" if target.no_gpu and tag is None else "a CPU build was asked for"
+                why = _("no NVIDIA GPU here") if target.no_gpu and tag is None else _("a CPU build was asked for")
                 if target.os == "macos":
-                    why = "macOS builds are CPU/MPS only"
-                return Choice(release, variant, [f"torch {release.version} is the newest release with a CPU build "
-                                                 f"for Python {target.python or 'any'} on {target.os} ({why})"])
-        raise NoFit([f"no CPU build for Python {target.python} on {target.os} in the releases envcheck knows"])
+                    why = _("macOS builds are CPU/MPS only")
+                return Choice(release, variant, [
+                    _("torch {version} is the newest release with a CPU build for Python {python} on {os} "
+                      "({why})").format(version=release.version, python=target.python or _("any"), os=target.os,
+                                        why=why)])
+        raise NoFit([_("no CPU build for Python {python} on {os} in the releases envcheck knows").format(
+            python=target.python, os=target.os)])
 
     choice: Optional[Choice] = None
     for release in releases:
-        fits = _fitting_variants(release, tag, target, knowledge, rejected)
+        fits = _fitting_variants(release, tag, target, knowledge, rejected, _)
         if not fits:
             continue
         # Within one release a build the driver fully supports beats a newer CUDA under minor-version compat.
         full = [(v, s) for v, s in fits if s.status in (FULL, UNKNOWN)]
         variant, support = (full or fits)[0]
         if choice is None:
-            choice = Choice(release, variant, _reasons(release, variant, target, support.rule),
+            choice = Choice(release, variant, _reasons(release, variant, target, support.explain(_), _),
                             minor_compat=support.status == MINOR_COMPAT)
             if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
                 floor = knowledge.driver_floor(variant.cuda or "")
                 need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
-                choice.reasons.append(f"driver unknown: {variant.tag} needs an NVIDIA driver >= {need or '?'}")
+                choice.reasons.append(_("driver unknown: {tag} needs an NVIDIA driver >= {version}").format(
+                    tag=variant.tag, version=need or "?"))
             if not choice.minor_compat:
                 break
-            choice.reasons.append("allowed under CUDA minor-version compatibility: the kernels shipped in the build "
-                                  "run; PTX JIT and the newest CUDA APIs do not")
+            choice.reasons.append(_("allowed under CUDA minor-version compatibility: the kernels shipped in the build "
+                                    "run; PTX JIT and the newest CUDA APIs do not"))
         elif full:
-            v, _ = full[0]
-            choice.alternatives.append(f"strict alternative: torch {release.version} {v.tag}, which this driver "
-                                       "supports fully (no reliance on minor-version compatibility)")
+            v = full[0][0]
+            choice.alternatives.append(_("strict alternative: torch {build}, which this driver supports fully (no "
+                                         "reliance on minor-version compatibility)").format(
+                                             build=f"{release.version} {v.tag}"))
             break
     if choice is None:
-        raise NoFit(_no_fit_reasons(target, knowledge, rejected))
-    _add_alternatives(choice, knowledge, target)
+        raise NoFit(_no_fit_reasons(target, knowledge, rejected, _))
+    _add_alternatives(choice, knowledge, target, _)
     return choice
 
 
 def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target, knowledge: Knowledge,
-                      rejected: List[str]) -> List[Tuple[TorchVariant, DriverSupport]]:
+                      rejected: List[str], _: Gettext = english) -> List[Tuple[TorchVariant, DriverSupport]]:
     """The CUDA builds of ``release`` that fit the OS, Python, GPUs and driver, newest CUDA first."""
     out = []
     candidates = [release.variant(tag)] if tag else _cuda_variants(release, target.os)
     for variant in [v for v in candidates if v is not None]:
+        build = f"torch {release.version} {variant.tag}"
         if target.os not in variant.os:
-            rejected.append(f"torch {release.version} {variant.tag}: no {target.os} build")
+            rejected.append(_("{build}: no {os} build").format(build=build, os=target.os))
             continue
         if not _python_fits(release, variant, target.python):
-            rejected.append(f"torch {release.version}: no wheel for Python {target.python} ({release.python})")
+            rejected.append(_("torch {version}: no wheel for Python {python} ({range})").format(
+                version=release.version, python=target.python, range=release.python))
             break
         covers, missing = _covers_gpus(variant, target.capabilities)
         if not covers:
-            rejected.append(f"torch {release.version} {variant.tag}: no kernel for "
-                            + ", ".join(sm_name(c) for c in missing))
+            rejected.append(_("{build}: no kernel for {archs}").format(
+                build=build, archs=", ".join(sm_name(c) for c in missing)))
             continue
         support = driver_support(variant.cuda, target.driver, target.driver_cuda, knowledge, target.os)
         if support.status in (FULL, UNKNOWN, MINOR_COMPAT):
             out.append((variant, support))
         else:
-            rejected.append(f"torch {release.version} {variant.tag}: {support.rule}")
+            rejected.append(f"{build}: {support.explain(_)}")
     return out
 
 
-def _no_such_variant(tag: str, releases: List[TorchRelease], knowledge: Knowledge) -> List[str]:
+def _no_such_variant(tag: str, releases: List[TorchRelease], knowledge: Knowledge,
+                     _: Gettext = english) -> List[str]:
     """A build that never existed (cu112, pytorch-cuda=11.2): say no, and name the nearest real ones."""
     want = dotted(tag.replace("cu", ""), 3)
     published = {}
@@ -194,13 +207,16 @@ def _no_such_variant(tag: str, releases: List[TorchRelease], knowledge: Knowledg
         for v in rel.variants:
             if v.cuda:
                 published.setdefault(v.tag, []).append(rel.version)
-    scope = f"torch {releases[0].version}" if len(releases) == 1 else "any torch release envcheck knows"
-    reasons = [f"PyTorch never published a {tag} build for {scope}"]
+    reasons = [_("PyTorch never published a {tag} build for torch {version}").format(tag=tag,
+                                                                                       version=releases[0].version)
+               if len(releases) == 1 else
+               _("PyTorch never published a {tag} build for any torch release envcheck knows").format(tag=tag)]
     if want:
         nearest = sorted(published, key=lambda t: abs(_cuda_number(t) - _cuda_number(tag)))[:3]
         for t in nearest:
             versions = published[t]
-            reasons.append(f"nearest real choice: {t} (torch {versions[-1]} to {versions[0]}): --cuda {t}")
+            reasons.append(_("nearest real choice: {tag} (torch {oldest} to {newest}): {option}").format(
+                tag=t, oldest=versions[-1], newest=versions[0], option=f"--cuda {t}"))
     return reasons
 
 
@@ -210,35 +226,42 @@ def _cuda_number(tag: str) -> float:
     return float(text[:-1] + "." + text[-1]) if len(text) > 1 else float(text)
 
 
-def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str) -> List[str]:
-    reasons = [f"torch {release.version} is the newest release with a build that fits this machine"]
+def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str,
+             _: Gettext = english) -> List[str]:
+    reasons = [_("torch {version} is the newest release with a build that fits this machine").format(
+        version=release.version)]
     if driver_rule:
         reasons.append(f"{variant.tag}: {driver_rule}")
     if variant.arch_list and target.capabilities:
         gpus = ", ".join(sorted({sm_name(c) for c in target.capabilities}))
-        reasons.append(f"{variant.tag}'s kernels ({', '.join(variant.arch_list)}) cover {gpus}")
+        reasons.append(_("{tag}'s kernels ({archs}) cover {gpus}").format(
+            tag=variant.tag, archs=", ".join(variant.arch_list), gpus=gpus))
     elif target.capabilities:
-        reasons.append(f"{variant.tag}'s arch list is not recorded; envcheck could not check it against the GPUs")
+        reasons.append(_("{tag}'s arch list is not recorded; envcheck could not check it against the GPUs").format(
+            tag=variant.tag))
     if target.python:
-        reasons.append(f"wheels exist for Python {target.python} ({release.python or 'range not recorded'})")
+        reasons.append(_("wheels exist for Python {python} ({range})").format(
+            python=target.python, range=release.python or _("range not recorded")))
     return reasons
 
 
-def _add_alternatives(choice: Choice, knowledge: Knowledge, target: Target) -> None:
+def _add_alternatives(choice: Choice, knowledge: Knowledge, target: Target, _: Gettext = english) -> None:
     others = [v for v in choice.release.variants if v.tag != choice.variant.tag and target.os in v.os]
     for v in others:
         if v.cuda is None:
             continue
         support = driver_support(v.cuda, target.driver, target.driver_cuda, knowledge, target.os)
-        covers, _ = _covers_gpus(v, target.capabilities)
+        covers = _covers_gpus(v, target.capabilities)[0]
         if support.status in (FULL, UNKNOWN) and covers:
-            choice.alternatives.append(f"torch {choice.release.version} {v.tag} also fits")
+            choice.alternatives.append(_("{build} also fits").format(build=f"torch {choice.release.version} {v.tag}"))
     cpu = choice.release.variant("cpu")
     if cpu and choice.variant.tag != "cpu":
-        choice.alternatives.append(f"torch {choice.release.version} cpu: no GPU use, smaller download")
+        choice.alternatives.append(_("{build}: no GPU use, smaller download").format(
+            build=f"torch {choice.release.version} cpu"))
 
 
-def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[str]) -> List[str]:
+def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[str],
+                    _: Gettext = english) -> List[str]:
     reasons = []
     for cc in sorted(set(target.capabilities)):
         first = None
@@ -250,12 +273,13 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[str]) -
             if first:
                 break
         if first is None:
-            reasons.append(f"no known torch build has a kernel for {sm_name(cc)}")
+            reasons.append(_("no known torch build has a kernel for {arch}").format(arch=sm_name(cc)))
         else:
             rel, v = first
-            reasons.append(f"{sm_name(cc)} needs torch >= {rel.version} ({v.tag}), which needs Python "
-                           f"{rel.python or '?'} and a driver for CUDA {v.cuda}")
+            reasons.append(_("{arch} needs torch >= {version} ({tag}), which needs Python {python} and a driver for "
+                             "CUDA {cuda}").format(arch=sm_name(cc), version=rel.version, tag=v.tag,
+                                                   python=rel.python or "?", cuda=v.cuda))
     reasons.extend(rejected[:8])
     if not reasons:
-        reasons.append("no release in envcheck's data matches these constraints")
+        reasons.append(_("no release in envcheck's data matches these constraints"))
     return reasons

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .findings import Finding
+from .i18n import N_, Gettext, english
 from .knowledge import Knowledge
 from .probes import ProbeContext
 from .rules.base import finding
@@ -31,6 +33,14 @@ SLOW_FRACTION = 0.5
 #: max relative error of a 64x64 slice against float64, per dtype (K = 4096 accumulations)
 TOLERANCE = {"fp32": 1e-4, "tf32": 5e-3, "fp16": 2e-2, "bf16": 5e-2}
 DEFAULT_ITERS = {"fp32": 5, "tf32": 10, "fp16": 20, "bf16": 20}
+#: why the script skipped, as probes/smoke_script.py words it (it runs in the target interpreter,
+#: without envcheck), and the message template that says it in the reader's language
+SKIP_REASONS = [
+    (re.compile(r"torch cannot be imported: (?P<error>.*)", re.DOTALL), N_("torch cannot be imported: {error}")),
+    (re.compile(r"torch (?P<version>\S+) is a CPU-only build"), N_("torch {version} is a CPU-only build")),
+    (re.compile(r"torch\.cuda\.is_available\(\) is False"), N_("torch.cuda.is_available() is False")),
+    (re.compile(r"no such device \(torch sees (?P<count>\d+)\)"), N_("no such device (torch sees {count})")),
+]
 
 
 @dataclass
@@ -112,10 +122,20 @@ def run_script(ctx: ProbeContext, config: Dict[str, Any], timeout: float) -> Com
                    timeout=timeout)
 
 
-def parse_output(result: CommandResult) -> Dict[str, Any]:
+def skip_reason(skipped: str, _: Gettext = english) -> str:
+    """The script's reason for skipping, in ``_``'s language."""
+    for pattern, template in SKIP_REASONS:
+        m = pattern.fullmatch(skipped.strip())
+        if m:
+            return _(template).format(**m.groupdict())
+    return skipped
+
+
+def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
     """The script's JSON, or a failure description the report can show."""
     if result.timed_out:
-        return {"ok": False, "error": f"no answer within {result.duration_s:.0f} s (a hung GPU or driver?)"}
+        return {"ok": False, "error": _("no answer within {seconds} s (a hung GPU or driver?)").format(
+            seconds=f"{result.duration_s:.0f}")}
     if MARKER in result.stdout:
         try:
             return json.loads(result.stdout.split(MARKER, 1)[1].strip().splitlines()[0])
@@ -157,55 +177,68 @@ def build_report(raw: Dict[str, Any], knowledge: Knowledge) -> SmokeReport:
     return rep
 
 
-def _likely_causes(gpu: Optional[Gpu]) -> List[str]:
+def _likely_causes(gpu: Optional[Gpu], _: Gettext = english) -> List[str]:
     if gpu is None:
         return []
     causes = []
     slow = [r for r in gpu.clock_event_reasons if r not in ("gpu_idle",)]
     if slow:
-        causes.append("clock-event reasons active: " + ", ".join(slow))
+        causes.append(_("clock-event reasons active: {reasons}").format(reasons=", ".join(slow)))
     if gpu.power_limit_w and gpu.power_limit_default_w and gpu.power_limit_w < gpu.power_limit_default_w:
-        causes.append(f"power cap {gpu.power_limit_w:.0f} W below default {gpu.power_limit_default_w:.0f} W")
+        causes.append(_("power cap {limit} W below default {default} W").format(
+            limit=f"{gpu.power_limit_w:.0f}", default=f"{gpu.power_limit_default_w:.0f}"))
     if (gpu.mig_mode or "").lower() == "enabled":
-        causes.append("MIG is enabled: the process has a slice of the GPU")
+        causes.append(_("MIG is enabled: the process has a slice of the GPU"))
     if gpu.processes:
-        causes.append(f"{len(gpu.processes)} other process(es) on the GPU")
+        causes.append(_("{count} other process(es) on the GPU").format(count=len(gpu.processes)))
     if gpu.pcie_width_current and gpu.pcie_width_max and gpu.pcie_width_current < gpu.pcie_width_max:
-        causes.append(f"PCIe x{gpu.pcie_width_current} of x{gpu.pcie_width_max}")
+        causes.append(_("PCIe x{width} of x{max}").format(width=gpu.pcie_width_current, max=gpu.pcie_width_max))
     return causes
 
 
-def judge(rep: SmokeReport, gpus: List[Gpu]) -> List[Finding]:
-    """Findings from a smoke report; ``gpus`` are doctor's facts, used to name likely causes of slowness."""
+def judge(rep: SmokeReport, gpus: List[Gpu], _: Gettext = english) -> List[Finding]:
+    """Findings from a smoke report; ``gpus`` are doctor's facts, used to name likely causes of slowness.
+
+    Titles, details and fixes are in ``_``'s language; codes and facts stay as they are.
+    """
     out: List[Finding] = []
     if rep.skipped:
-        out.append(finding("smoke-skipped", f"smoke test skipped: {rep.skipped}", "Nothing ran on a GPU."))
+        out.append(finding("smoke-skipped", _("smoke test skipped: {reason}").format(
+            reason=skip_reason(rep.skipped, _)), _("Nothing ran on a GPU.")))
         return out
     if rep.error:
-        out.append(finding("smoke-failed", "the smoke test could not run", rep.error))
+        out.append(finding("smoke-failed", _("the smoke test could not run"), rep.error))
         return out
     by_uuid_index = {g.index: g for g in gpus}
     for dev in rep.devices:
         if dev.error or dev.alloc_ok is False:
-            out.append(finding("smoke-failed", f"GPU {dev.index} ({dev.name}) failed the smoke test",
-                               dev.error or "a 64 MiB allocation did not read back what was written"))
+            out.append(finding("smoke-failed", _("GPU {index} ({name}) failed the smoke test").format(
+                                   index=dev.index, name=dev.name),
+                               dev.error or _("a 64 MiB allocation did not read back what was written")))
             continue
         for r in dev.matmul:
             if r.error:
-                out.append(finding("smoke-failed", f"GPU {dev.index}: {r.dtype} matmul failed", r.error))
+                out.append(finding("smoke-failed", _("GPU {index}: {dtype} matmul failed").format(
+                    index=dev.index, dtype=r.dtype), r.error))
             elif r.ok is False:
-                out.append(finding("smoke-wrong-result", f"GPU {dev.index} ({dev.name}) computes wrong {r.dtype} products",
-                                   f"max relative error {r.max_rel_error:.3g} against a float64 reference "
-                                   f"(tolerance {TOLERANCE.get(r.dtype)}). Faulty memory, overclocking or a broken "
-                                   "library.", ["nvidia-smi -q -d ECC,ROW_REMAPPER", "Drain the node; run NVIDIA's "
-                                                "field diagnostics (dcgmi diag -r 3)"], gpu=dev.index, dtype=r.dtype))
-            elif r.ratio is not None and r.ratio < SLOW_FRACTION:
-                causes = _likely_causes(by_uuid_index.get(dev.index))
                 out.append(finding(
-                    "smoke-slow", f"GPU {dev.index} ({dev.name}): {r.dtype} at {r.tflops:.0f} of {r.peak_tflops:.0f} TFLOP/s "
-                    f"({r.ratio:.0%})",
-                    "Below half the dense peak. " + ("Likely: " + "; ".join(causes) + "." if causes else
-                                                     "doctor's facts show no throttling, cap, MIG or other process."),
+                    "smoke-wrong-result", _("GPU {index} ({name}) computes wrong {dtype} products").format(
+                        index=dev.index, name=dev.name, dtype=r.dtype),
+                    _("max relative error {error} against a float64 reference (tolerance {tolerance}). Faulty memory, "
+                      "overclocking or a broken library.").format(error=f"{r.max_rel_error:.3g}",
+                                                                  tolerance=TOLERANCE.get(r.dtype)),
+                    ["nvidia-smi -q -d ECC,ROW_REMAPPER",
+                     _("Drain the node; run NVIDIA's field diagnostics ({command})").format(command="dcgmi diag -r 3")],
+                    gpu=dev.index, dtype=r.dtype))
+            elif r.ratio is not None and r.ratio < SLOW_FRACTION:
+                causes = _likely_causes(by_uuid_index.get(dev.index), _)
+                out.append(finding(
+                    "smoke-slow", _("GPU {index} ({name}): {dtype} at {tflops} of {peak} TFLOP/s ({ratio})").format(
+                        index=dev.index, name=dev.name, dtype=r.dtype, tflops=f"{r.tflops:.0f}",
+                        peak=f"{r.peak_tflops:.0f}", ratio=f"{r.ratio:.0%}"),
+                    _("Below half the dense peak. ") + (
+                        _("Likely: {causes}.").format(causes=_("; ").join(causes)) if causes else
+                        _("doctor's facts show no throttling, cap, MIG or other process.")),
                     ["nvidia-smi -q -d PERFORMANCE,POWER,CLOCK", "envcheck doctor"],
                     gpu=dev.index, dtype=r.dtype, tflops=r.tflops, peak=r.peak_tflops))
     return out

@@ -28,6 +28,9 @@ def envcheck(*args: str, env_extra: dict = None, path_dirs=(), timeout: float = 
     env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")}
     env["PATH"] = os.pathsep.join([str(d) for d in path_dirs] + ["/usr/bin", "/bin"])
     env["PYTHONPATH"] = str(ROOT)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        env.pop(name, None)
+    env["LANG"] = "C.UTF-8"  # these tests read English output
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, text=True, env=env,
                           timeout=timeout, cwd=str(ROOT))

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..i18n import N_, Gettext, data_text, english
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..redact import redact_url
@@ -46,11 +47,11 @@ def _row(table, *cells: str) -> None:
     table.add_row(*(Text(c) for c in cells))
 
 
-def find_mirror(knowledge: Knowledge, name: str) -> Mirror:
+def find_mirror(knowledge: Knowledge, name: str, _: Gettext = english) -> Mirror:
     mirror = knowledge.mirror(name.strip())
     if mirror is None:
         known = ", ".join(m.name for m in knowledge.mirrors())
-        raise UsageError(f"unknown mirror {name!r}; known mirrors: {known}")
+        raise UsageError(_("unknown mirror {name}; known mirrors: {known}").format(name=repr(name), known=known))
     return mirror
 
 
@@ -69,7 +70,11 @@ def mirror_dict(m: Mirror) -> Dict[str, object]:
     return data
 
 
-def run_list(knowledge: Knowledge, as_json: bool, console_factory: Callable) -> int:
+#: how a mirror serves PyTorch wheels (mirrors/*.toml torch_wheels_layout)
+LAYOUTS = {"index": N_("index layout"), "find-links": N_("find-links layout")}
+
+
+def run_list(knowledge: Knowledge, as_json: bool, console_factory: Callable, _: Gettext = english) -> int:
     mirrors = knowledge.mirrors()
     if as_json:
         _print_json({"mirrors": [mirror_dict(m) for m in mirrors]})
@@ -77,28 +82,29 @@ def run_list(knowledge: Knowledge, as_json: bool, console_factory: Callable) -> 
     from rich.table import Table
 
     console = console_factory()
-    table = Table(title="Known mirrors (data: mirrors/*.toml)", show_lines=True)
-    table.add_column("mirror", no_wrap=True)
-    table.add_column("PyPI index", overflow="fold")
+    table = Table(title=_("Known mirrors (data: {files})").format(files="mirrors/*.toml"), show_lines=True)
+    table.add_column(_("mirror"), no_wrap=True)
+    table.add_column(_("PyPI index"), overflow="fold")
     table.add_column("conda", overflow="fold")
-    table.add_column("PyTorch wheels", overflow="fold")
+    table.add_column(_("PyTorch wheels"), overflow="fold")
     for m in mirrors:
         conda = []
         if m.conda_default_channels:
             conda.append("defaults: " + ", ".join(u.rstrip("/").rsplit("/", 1)[-1] for u in m.conda_default_channels))
         if m.conda_channels:
             conda.append("channels: " + ", ".join(m.conda_channels))
-        wheels = f"{m.torch_wheels}\n({m.torch_wheels_layout} layout)" if m.torch_wheels else "-"
-        name = m.name + ("\n(official)" if m.official else "")
+        layout = m.torch_wheels_layout or ""
+        wheels = f"{m.torch_wheels}\n({_(LAYOUTS[layout]) if layout in LAYOUTS else layout})" if m.torch_wheels else "-"
+        name = m.name + ("\n" + _("(official)") if m.official else "")
         _row(table, name, m.pypi or "-", "\n".join(conda) or "-", wheels)
     console.print(table)
     for m in mirrors:
         console.print()
-        _text(console, f"{m.name}: {m.title}", "bold")
+        _text(console, f"{m.name}: {data_text(_, m.title)}", "bold")
         if m.notes:
-            _text(console, "  " + " ".join(m.notes.split()))
+            _text(console, "  " + " ".join(data_text(_, m.notes).split()))
         for src in m.source.split():
-            _text(console, "  source: " + src, "dim")
+            _text(console, "  " + _("source: {url}").format(url=src), "dim")
     return OK
 
 
@@ -106,10 +112,12 @@ def run_list(knowledge: Knowledge, as_json: bool, console_factory: Callable) -> 
 
 
 def run_status(ctx: ProbeContext, knowledge: Knowledge, platform: str, as_json: bool,
-               console_factory: Callable, cwd: Optional[Path] = None) -> int:
-    from .status import collect
+               console_factory: Callable, cwd: Optional[Path] = None, _: Gettext = english) -> int:
+    from rich.cells import cell_len
 
-    status = collect(ctx, knowledge, platform, cwd)
+    from .status import DEFAULT_ORIGINS, collect
+
+    status = collect(ctx, knowledge, platform, cwd, _=english if as_json else _)
     if as_json:
         _print_json(status.to_dict())
         return OK
@@ -120,60 +128,75 @@ def run_status(ctx: ProbeContext, knowledge: Knowledge, platform: str, as_json: 
     def mirror_of(s) -> str:
         return s.mirror or ""
 
+    def origin(s) -> str:
+        """Where a setting came from: a path or variable as is, a tool's default in the reader's language."""
+        return _(s.origin) if s.origin in DEFAULT_ORIGINS else s.origin
+
+    def scope(f) -> str:
+        return f.scope + ("" if f.ok else " " + _("(cannot parse)"))
+
+    columns = (_("setting"), _("value"), _("mirror"), _("from"))
+    file_read = _("file read")
     pip = Table(title="pip", title_justify="left", show_header=True)
-    for col in ("setting", "value", "mirror", "from"):
+    for col in columns:
         pip.add_column(col, overflow="fold")
-    _row(pip, "index-url", redact_url(status.pip.index.value), mirror_of(status.pip.index), status.pip.index.origin)
+    _row(pip, "index-url", redact_url(status.pip.index.value), mirror_of(status.pip.index), origin(status.pip.index))
     for s in status.pip.extra_index_urls:
-        _row(pip, "extra-index-url", redact_url(s.value), mirror_of(s), s.origin)
+        _row(pip, "extra-index-url", redact_url(s.value), mirror_of(s), origin(s))
     for s in status.pip.find_links:
-        _row(pip, "find-links", redact_url(s.value), mirror_of(s), s.origin)
+        _row(pip, "find-links", redact_url(s.value), mirror_of(s), origin(s))
     for f in status.pip.files:
-        _row(pip, "file read", f.path, "", f.scope + ("" if f.ok else " (cannot parse)"))
+        _row(pip, file_read, f.path, "", scope(f))
     console.print(pip)
 
     conda = Table(title="conda", title_justify="left")
-    for col in ("setting", "value", "mirror", "from"):
+    for col in columns:
         conda.add_column(col, overflow="fold")
     for s in status.conda.channels:
-        _row(conda, "channels", redact_url(s.value), mirror_of(s), s.origin)
+        _row(conda, "channels", redact_url(s.value), mirror_of(s), origin(s))
     if not status.conda.channels:
-        _row(conda, "channels", "defaults", "", "conda's default")
+        _row(conda, "channels", "defaults", "", _("conda's default"))
     for s in status.conda.default_channels:
-        _row(conda, "default_channels", redact_url(s.value), mirror_of(s), s.origin)
+        _row(conda, "default_channels", redact_url(s.value), mirror_of(s), origin(s))
     if not status.conda.default_channels:
-        _row(conda, "default_channels", "https://repo.anaconda.com/pkgs/...", "anaconda", "conda's default")
+        _row(conda, "default_channels", "https://repo.anaconda.com/pkgs/...", "anaconda", _("conda's default"))
     for name, s in status.conda.custom_channels.items():
-        _row(conda, f"custom_channels.{name}", redact_url(s.value), mirror_of(s), s.origin)
+        _row(conda, f"custom_channels.{name}", redact_url(s.value), mirror_of(s), origin(s))
     if status.conda.channel_alias:
         s = status.conda.channel_alias
-        _row(conda, "channel_alias", redact_url(s.value), mirror_of(s), s.origin)
+        _row(conda, "channel_alias", redact_url(s.value), mirror_of(s), origin(s))
     for f in status.conda.files:
-        _row(conda, "file read", f.path, "", "" if f.ok else "cannot parse")
+        _row(conda, file_read, f.path, "", "" if f.ok else _("cannot parse"))
     if not status.conda.files:
-        _row(conda, "file read", "(no .condarc)", "", "")
+        _row(conda, file_read, _("(no .condarc)"), "", "")
     console.print(conda)
 
     uv = Table(title="uv", title_justify="left")
-    for col in ("setting", "value", "mirror", "from"):
+    for col in columns:
         uv.add_column(col, overflow="fold")
-    _row(uv, "default index", redact_url(status.uv.index.value), mirror_of(status.uv.index), status.uv.index.origin)
+    _row(uv, _("default index"), redact_url(status.uv.index.value), mirror_of(status.uv.index), origin(status.uv.index))
     if status.uv.pip_index:
         s = status.uv.pip_index
-        _row(uv, "uv pip index", redact_url(s.value), mirror_of(s), s.origin)
+        _row(uv, _("uv pip index"), redact_url(s.value), mirror_of(s), origin(s))
     for f in status.uv.files:
-        _row(uv, "file read", f.path, "", f.scope + ("" if f.ok else " (cannot parse)"))
+        _row(uv, file_read, f.path, "", scope(f))
     console.print(uv)
 
     if status.problems:
         console.print()
-        _text(console, "Problems", "bold")
+        _text(console, _("Problems"), "bold")
         for p in status.problems:
             style = "yellow" if p.severity == "warning" else "cyan"
-            _text(console, f"  {p.severity:<7} {p.key}: {redact_url(p.message)}", style)
+            label = _(PROBLEM_SEVERITY.get(p.severity, p.severity))
+            label += " " * max(0, 7 - cell_len(label))
+            _text(console, f"  {label} {p.key}: {redact_url(p.message)}", style)
     else:
-        _text(console, "No problems found.", "green")
+        _text(console, _("No problems found."), "green")
     return OK
+
+
+#: the severity words of `mirrors status` problems
+PROBLEM_SEVERITY = {"warning": N_("warning"), "info": N_("info")}
 
 
 # --------------------------------------------------------------------------- use
@@ -196,44 +219,49 @@ def plan_use(ctx: ProbeContext, mirror: Mirror, tools: Sequence[str], platform: 
 
 
 def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence[str], dry_run: bool,
-            yes: bool, platform: str, console_factory: Callable, confirm: Callable[[str], bool]) -> int:
-    mirror = find_mirror(knowledge, name)
+            yes: bool, platform: str, console_factory: Callable, confirm: Callable[[str], bool],
+            _: Gettext = english) -> int:
+    mirror = find_mirror(knowledge, name, _)
     can = capabilities(mirror)
     skipped: List[str] = []
     if wanted:
         lacking = [t for t in wanted if not can[t]]
         if lacking:
-            what = {"pip": "PyPI index", "uv": "PyPI index", "conda": "conda channels"}
-            missing = " and ".join(f"no {what[t]} (for {t})" for t in lacking)
-            raise UsageError(f"{mirror.name} has {missing} in envcheck's data; "
-                             "see `envcheck mirrors list` for what each mirror offers")
+            what = {"pip": N_("no PyPI index (for {tool})"), "uv": N_("no PyPI index (for {tool})"),
+                    "conda": N_("no conda channels (for {tool})")}
+            missing = _(" and ").join(_(what[t]).format(tool=t) for t in lacking)
+            raise UsageError(_("{mirror} has {missing} in envcheck's data; see `envcheck mirrors list` for what each "
+                               "mirror offers").format(mirror=mirror.name, missing=missing))
         tools = [t for t in TOOLS if t in wanted]
     else:
         tools = [t for t in TOOLS if can[t]]
         skipped = [t for t in TOOLS if not can[t]]
         if not tools:
-            extra = (f" Its PyTorch wheels ({mirror.torch_wheels}) are per-variant: "
-                     f"`envcheck install-cmd --mirror {mirror.name}` prints commands that use them."
-                     if mirror.torch_wheels else "")
-            raise UsageError(f"{mirror.name} has no PyPI index and no conda channels to configure.{extra}")
+            extra = (_(" Its PyTorch wheels ({url}) are per-variant: {command} prints commands that use them.").format(
+                url=mirror.torch_wheels, command=f"`envcheck install-cmd --mirror {mirror.name}`")
+                if mirror.torch_wheels else "")
+            raise UsageError(_("{mirror} has no PyPI index and no conda channels to configure.").format(
+                mirror=mirror.name) + extra)
     console = console_factory()
     edits = plan_use(ctx, mirror, tools, platform)
-    _text(console, f"envcheck mirrors use {mirror.name}: {mirror.title}", "bold")
+    _text(console, f"envcheck mirrors use {mirror.name}: {data_text(_, mirror.title)}", "bold")
     for tool in skipped:
-        _text(console, f"{tool}: {mirror.name} has nothing for {tool}; left as it is.", "dim")
+        _text(console, _("{tool}: {mirror} has nothing for {tool}; left as it is.").format(tool=tool,
+                                                                                          mirror=mirror.name), "dim")
     for edit in edits:
-        _show_edit(console, edit)
+        _show_edit(console, edit, _)
     failed = [e for e in edits if e.error]
     changes = [e for e in edits if e.changes]
     code = FAILED if failed else OK
     if not changes:
-        _text(console, "Nothing to change." if not failed else "Nothing changed.", "green" if not failed else "red")
+        _text(console, _("Nothing to change.") if not failed else _("Nothing changed."),
+              "green" if not failed else "red")
         return code
     if dry_run:
-        _text(console, "Dry run: nothing was written.", "bold")
+        _text(console, _("Dry run: nothing was written."), "bold")
         return code
-    if not yes and not confirm(f"Apply {'this change' if len(changes) == 1 else 'these changes'}?"):
-        _text(console, "Nothing changed.", "yellow")
+    if not yes and not confirm(_("Apply this change?") if len(changes) == 1 else _("Apply these changes?")):
+        _text(console, _("Nothing changed."), "yellow")
         return DECLINED
     try:
         journal = Journal.load(journal_dir(ctx, platform))
@@ -244,7 +272,8 @@ def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence
     for edit in changes:
         try:
             if read_bytes(edit.path) != edit.before:
-                raise EditRefused(f"{edit.path} changed while envcheck was asking; left as it is now")
+                raise EditRefused(_("{path} changed while envcheck was asking; left as it is now").format(
+                    path=edit.path))
             created = ensure_dir(write_target(edit.path).parent)
             journal.remember(edit.path, edit.before, edit.tool, created)
             atomic_write(edit.path, edit.after or b"")
@@ -252,25 +281,28 @@ def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence
             written.append(edit)
         except (EditRefused, OSError) as exc:
             msg = str(exc) if isinstance(exc, EditRefused) else f"{edit.path}: {exc.strerror or exc}"
-            _text(console, f"{edit.tool}: not changed: {msg}", "red")
+            _text(console, _("{tool}: not changed: {reason}").format(tool=edit.tool, reason=msg), "red")
             code = FAILED
     if written:
-        _text(console, f"Changed {len(written)} file{'s' if len(written) != 1 else ''}. The originals are kept in "
-                       f"{journal.folder}; `envcheck mirrors restore` puts them back.", "green")
-        for warning in _after_checks(ctx, knowledge, mirror, [e.tool for e in written], platform):
-            _text(console, "warning: " + warning, "yellow")
+        changed = (_("Changed 1 file.") if len(written) == 1 else
+                   _("Changed {count} files.").format(count=len(written)))
+        _text(console, changed + _(" The originals are kept in {folder}; `envcheck mirrors restore` puts them "
+                                   "back.").format(folder=journal.folder), "green")
+        for warning in _after_checks(ctx, knowledge, mirror, [e.tool for e in written], platform, _):
+            _text(console, _("warning: {message}").format(message=warning), "yellow")
     return code
 
 
-def _show_edit(console, edit: Edit) -> None:
+def _show_edit(console, edit: Edit, _: Gettext = english) -> None:
     if edit.error:
-        _text(console, f"{edit.tool}: {edit.path}: cannot change it", "bold red")
+        _text(console, _("{tool}: {path}: cannot change it").format(tool=edit.tool, path=edit.path), "bold red")
         _text(console, "  " + redact_url(edit.error), "red")
         return
     if not edit.changes:
-        _text(console, f"{edit.tool}: {edit.path}: already set, nothing to change", "bold")
+        _text(console, _("{tool}: {path}: already set, nothing to change").format(tool=edit.tool, path=edit.path),
+              "bold")
     else:
-        _text(console, f"{edit.tool}: {edit.path}" + (" (new file)" if edit.creates else ""), "bold")
+        _text(console, f"{edit.tool}: {edit.path}" + (" " + _("(new file)") if edit.creates else ""), "bold")
         for line in diff_lines(edit.path, edit.before, edit.after):
             style = ""
             if line.startswith(("---", "+++")):
@@ -283,11 +315,11 @@ def _show_edit(console, edit: Edit) -> None:
                 style = "cyan"
             _text(console, line, style)
     for note in edit.notes:
-        _text(console, "  note: " + note, "yellow")
+        _text(console, "  " + _("note: {note}").format(note=note), "yellow")
 
 
 def _after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools: List[str],
-                  platform: str) -> List[str]:
+                  platform: str, _: Gettext = english) -> List[str]:
     """What still overrides the files just written (a variable, a project or site file)."""
     from .status import conda_status, pip_status, uv_status
 
@@ -296,24 +328,26 @@ def _after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools
     if "pip" in tools:
         pip = pip_status(ctx, knowledge, platform)
         if pip.index.value.rstrip("/") != want:
-            warnings.append(f"pip still uses {redact_url(pip.index.value)}: {pip.index.origin} overrides the "
-                            "user file.")
+            warnings.append(_("{tool} still uses {url}: {origin} overrides the user file.").format(
+                tool="pip", url=redact_url(pip.index.value), origin=pip.index.origin))
     if "uv" in tools:
         uv = uv_status(ctx, knowledge, platform, Path.cwd())
         if uv.index.value.rstrip("/") != want:
-            warnings.append(f"uv still uses {redact_url(uv.index.value)}: {uv.index.origin} overrides the user file.")
+            warnings.append(_("{tool} still uses {url}: {origin} overrides the user file.").format(
+                tool="uv", url=redact_url(uv.index.value), origin=uv.index.origin))
     if "conda" in tools:
         conda = conda_status(ctx, knowledge)
         settings, _notes = edit_conda.layout(mirror)
         for name, base in settings.get("custom_channels", {}).items():
             got = conda.custom_channels.get(name)
             if got is not None and got.value.rstrip("/") != base:
-                warnings.append(f"conda sends {name} to {redact_url(got.value)}: {got.origin} overrides ~/.condarc.")
+                warnings.append(_("conda sends {channel} to {url}: {origin} overrides ~/.condarc.").format(
+                    channel=name, url=redact_url(got.value), origin=got.origin))
         if conda.default_channels and settings.get("default_channels") and \
                 conda.default_channels[0].value.rstrip("/") != settings["default_channels"][0].rstrip("/"):
             first = conda.default_channels[0]
-            warnings.append(f"conda's default_channels start with {redact_url(first.value)} from {first.origin}, "
-                            "which comes before ~/.condarc.")
+            warnings.append(_("conda's default_channels start with {url} from {origin}, which comes before "
+                              "~/.condarc.").format(url=redact_url(first.value), origin=first.origin))
     return warnings
 
 
@@ -321,7 +355,7 @@ def _after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools
 
 
 def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, console_factory: Callable,
-                confirm: Callable[[str], bool]) -> int:
+                confirm: Callable[[str], bool], _: Gettext = english) -> int:
     console = console_factory()
     folder = journal_dir(ctx, platform)
     try:
@@ -332,38 +366,40 @@ def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, cons
     if not journal.exists or not journal.files:
         if journal.exists and not dry_run:
             journal.discard()
-        _text(console, f"Nothing to restore: envcheck has not changed any config file (no backups in {folder}).")
+        _text(console, _("Nothing to restore: envcheck has not changed any config file (no backups in "
+                         "{folder}).").format(folder=folder))
         return OK
     steps = journal.restore_plan()
     for step in steps:
         if step.error:
-            _text(console, f"{step.path}: cannot restore: {step.error}", "bold red")
+            _text(console, _("{path}: cannot restore: {error}").format(path=step.path, error=step.error), "bold red")
             continue
         if not step.changes:
-            _text(console, f"{step.path}: already as it was", "bold")
+            _text(console, _("{path}: already as it was").format(path=step.path), "bold")
             continue
-        what = "delete (envcheck created it)" if step.original is None else "put back the original"
+        what = _("delete (envcheck created it)") if step.original is None else _("put back the original")
         _text(console, f"{step.path}: {what}", "bold")
         if step.edited_since:
-            _text(console, "  note: changed since envcheck wrote it; restoring drops those changes too "
-                           "(they are in the diff)", "yellow")
+            _text(console, "  " + _("note: {note}").format(note=_(
+                "changed since envcheck wrote it; restoring drops those changes too (they are in the diff)")),
+                "yellow")
         for line in diff_lines(step.path, step.current, step.original):
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
             _text(console, line, style)
     failed = any(s.error for s in steps)
     if dry_run:
-        _text(console, "Dry run: nothing was written.", "bold")
+        _text(console, _("Dry run: nothing was written."), "bold")
         return FAILED if failed else OK
-    if any(s.changes for s in steps) and not yes and not confirm("Restore these files?"):
-        _text(console, "Nothing changed.", "yellow")
+    if any(s.changes for s in steps) and not yes and not confirm(_("Restore these files?")):
+        _text(console, _("Nothing changed."), "yellow")
         return DECLINED
     problems = journal.apply(steps)
     for p in problems:
-        _text(console, "not restored: " + p, "red")
+        _text(console, _("not restored: {problem}").format(problem=p), "red")
     if problems:
-        _text(console, f"The backups stay in {folder}.", "yellow")
+        _text(console, _("The backups stay in {folder}.").format(folder=folder), "yellow")
         return FAILED
-    _text(console, "Restored the files as they were before envcheck changed them.", "green")
+    _text(console, _("Restored the files as they were before envcheck changed them."), "green")
     return OK
 
 
@@ -371,7 +407,7 @@ def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, cons
 
 
 def run_test(knowledge: Knowledge, timeout: float, urls: Sequence[str], as_json: bool,
-             console_factory: Callable) -> int:
+             console_factory: Callable, _: Gettext = english) -> int:
     from . import nettest
 
     if urls:
@@ -389,18 +425,21 @@ def run_test(knowledge: Knowledge, timeout: float, urls: Sequence[str], as_json:
     from rich.table import Table
 
     console = console_factory()
-    table = Table(title=f"Mirrors from here (timeout {timeout:g} s, measured concurrently)", title_justify="left")
-    for col, justify in (("#", "right"), ("mirror", "left"), ("latency", "right"), ("download", "right"),
-                         ("speed", "right"), ("URL / problem", "left")):
+    table = Table(title=_("Mirrors from here (timeout {seconds} s, measured concurrently)").format(
+        seconds=f"{timeout:g}"), title_justify="left")
+    for col, justify in (("#", "right"), (_("mirror"), "left"), (_("latency"), "right"), (_("download"), "right"),
+                         (_("speed"), "right"), (_("URL / problem"), "left")):
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in results:
         if r.reachable:
-            download = f"{r.bytes / 1024:.0f} KiB in {r.download_s:.2f} s" if r.bytes and r.download_s is not None else "-"
+            download = (_("{size} KiB in {seconds} s").format(size=f"{r.bytes / 1024:.0f}",
+                                                                seconds=f"{r.download_s:.2f}")
+                        if r.bytes and r.download_s is not None else "-")
             speed = f"{r.throughput_kib_s:,.0f} KiB/s" if r.throughput_kib_s else "-"
             extra = f"\n{r.error}" if r.error else ""
             _row(table, str(r.rank), r.name, f"{r.latency_ms:g} ms", download, speed, redact_url(r.url) + extra)
         else:
-            _row(table, "-", r.name, "unreachable", "-", "-", f"{redact_url(r.url)}\n{r.error or ''}")
+            _row(table, "-", r.name, _("unreachable"), "-", "-", f"{redact_url(r.url)}\n{r.error or ''}")
     console.print(table)
     _text(console, nettest.summary(results, timeout, known), "bold")
     return OK

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..i18n import N_, Gettext, english
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..probes import conda as conda_probe
@@ -46,6 +47,8 @@ from .fileio import EditRefused, decode, read_bytes
 #: what conda uses when nothing is configured
 CONDA_ALIAS = "https://conda.anaconda.org"
 UV_DEFAULT = "https://pypi.org/simple"
+#: the origin of a setting nobody configured (kept in English in the data; translated where shown)
+DEFAULT_ORIGINS = (N_("pip's default"), N_("uv's default (PyPI)"), N_("conda's default"))
 
 
 @dataclass
@@ -121,14 +124,14 @@ class MirrorStatus:
 
 
 def collect(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.platform,
-            cwd: Optional[Path] = None) -> MirrorStatus:
-    """Everything status shows; reads files only, runs nothing."""
+            cwd: Optional[Path] = None, _: Gettext = english) -> MirrorStatus:
+    """Everything status shows; reads files only, runs nothing. Problem messages in ``_``'s language."""
     pip = pip_status(ctx, knowledge, platform)
     conda = conda_status(ctx, knowledge)
     uv = uv_status(ctx, knowledge, platform, cwd or Path(os.getcwd()))
     status = MirrorStatus(pip, conda, uv)
-    status.problems = pip_problems(ctx, pip, knowledge) + conda_problems(conda, knowledge) \
-        + uv_problems(ctx, uv, pip)
+    status.problems = pip_problems(ctx, pip, knowledge, _) + conda_problems(conda, knowledge, _) \
+        + uv_problems(ctx, uv, pip, _)
     return status
 
 
@@ -171,27 +174,29 @@ def _setting_for(config, value: str, keys: Tuple[str, ...], knowledge: Knowledge
     return Setting(value, origin, knowledge.recognise_mirror(value))
 
 
-def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge) -> List[Problem]:
+def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge, _: Gettext = english) -> List[Problem]:
     problems: List[Problem] = []
     for f in pip.files:
         if not f.ok:
             problems.append(Problem("pip-config-unreadable", "pip",
-                                    f"{f.path}: {f.error}. pip refuses to run until it is fixed; "
-                                    "envcheck will not edit it."))
+                                    _("{path}: {error}. pip refuses to run until it is fixed; envcheck will not edit "
+                                      "it.").format(path=f.path, error=f.error)))
     env_index = ctx.env.get("PIP_INDEX_URL")
     if env_index and pip.index.origin == "PIP_INDEX_URL":
         hidden = [f.path for f in pip.files if f.ok and _file_sets_index(Path(f.path))]
         if hidden:
             problems.append(Problem("pip-env-overrides", "pip",
-                                    f"PIP_INDEX_URL={env_index} overrides the index-url of {', '.join(hidden)}",
+                                    _("{setting} overrides the index-url of {files}").format(
+                                        setting=f"PIP_INDEX_URL={env_index}", files=", ".join(hidden)),
                                     "info"))
     for setting in [pip.index] + pip.extra_index_urls:
         mirror = knowledge.mirror(setting.mirror) if setting.mirror else None
         if mirror and mirror.torch_wheels and mirror.torch_wheels_layout == "find-links" \
                 and setting.value.startswith(mirror.torch_wheels):
             problems.append(Problem("pip-wheel-layout", "pip",
-                                    f"{setting.value} ({setting.origin}) is a plain folder of wheels, not an "
-                                    f"index: use it with `pip install -f` (find-links), not as an index URL."))
+                                    _("{url} ({origin}) is a plain folder of wheels, not an index: use it with "
+                                      "`pip install -f` (find-links), not as an index URL.").format(
+                                        url=setting.value, origin=setting.origin)))
     if urlsplit(pip.index.value).scheme == "http":
         host = urlsplit(pip.index.value).hostname or ""
         trusted = ctx.env.get("PIP_TRUSTED_HOST", "").split()
@@ -199,8 +204,8 @@ def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge) -> Lis
             trusted += _file_values(Path(f.path), "trusted-host")
         if host not in trusted:
             problems.append(Problem("pip-http-untrusted", "pip",
-                                    f"the index {pip.index.value} is plain http and {host} is not in "
-                                    "trusted-host: pip refuses it. Use its https address."))
+                                    _("the index {url} is plain http and {host} is not in trusted-host: pip refuses "
+                                      "it. Use its https address.").format(url=pip.index.value, host=host)))
     return problems
 
 
@@ -254,17 +259,19 @@ def conda_status(ctx: ProbeContext, knowledge: Knowledge) -> CondaStatus:
     return status
 
 
-def resolve_channel(conda: CondaStatus, name: str) -> Tuple[str, Optional[str], str]:
-    """(URL, mirror, how) that a channel name resolves to under these settings."""
+def resolve_channel(conda: CondaStatus, name: str, _: Gettext = english) -> Tuple[str, Optional[str], str]:
+    """(URL, mirror, how) that a channel name resolves to under these settings (``how`` in ``_``'s language)."""
     if name in conda.custom_channels:
         base = conda.custom_channels[name]
-        return base.value.rstrip("/") + "/" + name, base.mirror, f"custom_channels in {base.origin}"
+        return base.value.rstrip("/") + "/" + name, base.mirror, _("{key} in {origin}").format(
+            key="custom_channels", origin=base.origin)
     alias = conda.channel_alias.value if conda.channel_alias else CONDA_ALIAS
-    how = f"channel_alias in {conda.channel_alias.origin}" if conda.channel_alias else "conda's default channel_alias"
+    how = (_("{key} in {origin}").format(key="channel_alias", origin=conda.channel_alias.origin)
+           if conda.channel_alias else _("conda's default channel_alias"))
     return alias.rstrip("/") + "/" + name, conda.channel_alias.mirror if conda.channel_alias else "anaconda", how
 
 
-def conda_problems(conda: CondaStatus, knowledge: Knowledge) -> List[Problem]:
+def conda_problems(conda: CondaStatus, knowledge: Knowledge, _: Gettext = english) -> List[Problem]:
     problems: List[Problem] = []
     for f in conda.files:
         if not f.ok:
@@ -272,50 +279,56 @@ def conda_problems(conda: CondaStatus, knowledge: Knowledge) -> List[Problem]:
     mirrors = {m.name: m for m in knowledge.mirrors()}
     used = [mirrors[n] for n in conda.mirrors if n in mirrors and not mirrors[n].official]
     names = [s.value for s in conda.channels if "://" not in s.value and s.value != "defaults"]
+
+    def where(key: str, origin: str) -> str:
+        return _("{key} in {origin}").format(key=key, origin=origin)
+
     # channels sent to a mirror that does not host them
     for name, base in conda.custom_channels.items():
-        problems += _lacks(mirrors.get(base.mirror or ""), name, f"custom_channels in {base.origin}")
+        problems += _lacks(mirrors.get(base.mirror or ""), name, where("custom_channels", base.origin), _)
     if conda.channel_alias and conda.channel_alias.mirror:
         for name in names:
             if name not in conda.custom_channels:
                 problems += _lacks(mirrors.get(conda.channel_alias.mirror), name,
-                                   f"channel_alias in {conda.channel_alias.origin}")
+                                   where("channel_alias", conda.channel_alias.origin), _)
     for s in conda.channels:
         if "://" in s.value and s.mirror:
             tail = s.value.rstrip("/").rsplit("/", 1)[-1]
             if "/cloud/" in s.value:
-                problems += _lacks(mirrors.get(s.mirror), tail, f"channels in {s.origin}")
+                problems += _lacks(mirrors.get(s.mirror), tail, where("channels", s.origin), _)
     if not used:
         return problems
     used_names = ", ".join(m.name for m in used)
     for name in names:
-        url, mirror, how = resolve_channel(conda, name)
+        url, mirror, how = resolve_channel(conda, name, _)
         if _official(mirrors, mirror):
             problems.append(Problem("conda-channel-abroad", "conda",
-                                    f"channel {name} is not mirrored: it downloads from {url} ({how}) while "
-                                    f"other channels use {used_names}."))
+                                    _("channel {name} is not mirrored: it downloads from {url} ({how}) while other "
+                                      "channels use {mirrors}.").format(name=name, url=url, how=how,
+                                                                         mirrors=used_names)))
     if "nvidia" not in names:
-        url, mirror, _how = resolve_channel(conda, "nvidia")
+        url, mirror, _how = resolve_channel(conda, "nvidia", _)
         if _official(mirrors, mirror):
+            why = _("; ").join(_("{mirror} does not mirror the nvidia channel").format(mirror=m.name) for m in used
+                            if 'nvidia' not in m.conda_channels) or _("it is not mirrored")
             problems.append(Problem("conda-nvidia-abroad", "conda",
-                                    f"channels are mirrored ({used_names}) but `-c nvidia` (pytorch-cuda, cuda-* "
-                                    f"packages) still downloads from {url}: "
-                                    + ("; ".join(f"{m.name} does not mirror the nvidia channel" for m in used
-                                                 if 'nvidia' not in m.conda_channels) or "it is not mirrored")
-                                    + ".", "info"))
+                                    _("channels are mirrored ({mirrors}) but `-c nvidia` (pytorch-cuda, cuda-* "
+                                      "packages) still downloads from {url}: {why}.").format(
+                                        mirrors=used_names, url=url, why=why), "info"))
     uses_defaults = not conda.channels or any(s.value == "defaults" for s in conda.channels)
     mirrored_defaults = [s for s in conda.default_channels if s.mirror and s.mirror in mirrors
                          and not mirrors[s.mirror].official]
     mirrored_custom = any(s.mirror and not _official(mirrors, s.mirror) for s in conda.custom_channels.values())
     if uses_defaults and not mirrored_defaults and mirrored_custom:
         problems.append(Problem("conda-defaults-abroad", "conda",
-                                f"custom_channels use {used_names} but default_channels is not mirrored: "
-                                "`defaults` (pkgs/main, pkgs/r) still downloads from repo.anaconda.com."))
+                                _("custom_channels use {mirrors} but default_channels is not mirrored: `defaults` "
+                                  "(pkgs/main, pkgs/r) still downloads from repo.anaconda.com.").format(
+                                    mirrors=used_names)))
     hosts = sorted({urlsplit(s.value).hostname or s.value for s in conda.default_channels})
     if len(hosts) > 1:
         problems.append(Problem("conda-mixed-defaults", "conda",
-                                "default_channels, merged from several .condarc files, points at "
-                                f"{', '.join(hosts)}: conda searches all of them.", "info"))
+                                _("default_channels, merged from several .condarc files, points at {hosts}: conda "
+                                  "searches all of them.").format(hosts=", ".join(hosts)), "info"))
     return problems
 
 
@@ -324,13 +337,14 @@ def _official(mirrors: Dict[str, Mirror], name: Optional[str]) -> bool:
     return name is not None and name in mirrors and mirrors[name].official
 
 
-def _lacks(mirror: Optional[Mirror], name: str, how: str) -> List[Problem]:
+def _lacks(mirror: Optional[Mirror], name: str, how: str, _: Gettext = english) -> List[Problem]:
     if mirror is None or mirror.official or not mirror.conda_channels or name in mirror.conda_channels:
         return []
     known = ", ".join(sorted(mirror.conda_channels))
     return [Problem("conda-mirror-lacks-channel", "conda",
-                    f"{how} sends channel {name} to {mirror.name}, which does not host it as far as envcheck "
-                    f"knows (it mirrors {known}): conda then fails to find {name}.")]
+                    _("{how} sends channel {name} to {mirror}, which does not host it as far as envcheck knows (it "
+                      "mirrors {known}): conda then fails to find {name}.").format(
+                        how=how, name=name, mirror=mirror.name, known=known))]
 
 
 # --------------------------------------------------------------------------- uv
@@ -420,7 +434,7 @@ def uv_status(ctx: ProbeContext, knowledge: Knowledge, platform: str, cwd: Path)
     return status
 
 
-def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus) -> List[Problem]:
+def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus, _: Gettext = english) -> List[Problem]:
     problems: List[Problem] = []
     for f in uv.files:
         if not f.ok:
@@ -429,12 +443,14 @@ def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus) -> List[Problem
     if pip_custom and uv.index.origin.startswith("uv's default"):
         where = f" ({pip.index.mirror})" if pip.index.mirror else ""
         problems.append(Problem("uv-ignores-pip-conf", "uv",
-                                f"pip uses {pip.index.value}{where} from {pip.index.origin}, but uv reads no "
-                                "pip.conf and no PIP_INDEX_URL: uv still downloads from pypi.org. "
-                                f"`envcheck mirrors use {pip.index.mirror or 'NAME'} --uv` sets uv's index."))
+                                _("pip uses {url} from {origin}, but uv reads no pip.conf and no PIP_INDEX_URL: uv "
+                                  "still downloads from pypi.org. {command} sets uv's index.").format(
+                                    url=f"{pip.index.value}{where}", origin=pip.index.origin,
+                                    command=f"`envcheck mirrors use {pip.index.mirror or 'NAME'} --uv`")))
     if ctx.env.get("UV_INDEX_URL") and not ctx.env.get("UV_DEFAULT_INDEX"):
         problems.append(Problem("uv-deprecated-variable", "uv",
-                                "UV_INDEX_URL is deprecated; uv's documented variable is UV_DEFAULT_INDEX.", "info"))
+                                _("UV_INDEX_URL is deprecated; uv's documented variable is UV_DEFAULT_INDEX."),
+                                "info"))
     return problems
 
 

@@ -4,124 +4,141 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ..i18n import N_, Gettext, english
 from ..snapshot import Snapshot
 
 Row = Tuple[str, str]
 Section = Tuple[str, List[Row]]
 
-UNKNOWN = "unknown"
+UNKNOWN = N_("unknown")
 
 
-def _v(value: object, unit: str = "") -> str:
+def _v(value: object, unit: str = "", _: Gettext = english) -> str:
     if value is None or value == "" or value == []:
-        return UNKNOWN
+        return _(UNKNOWN)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         value = f"{value:.1f}"
     return f"{value}{unit}"
 
 
-def _mib(mib: Optional[int]) -> str:
+def _mib(mib: Optional[int], _: Gettext = english) -> str:
     if mib is None:
-        return UNKNOWN
+        return _(UNKNOWN)
     return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib} MiB"
 
 
-def sections(snap: Snapshot) -> List[Section]:
+def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
+    """Section titles, row labels and the words in values in ``_``'s language; the facts themselves as recorded."""
+    def v(value: object, unit: str = "") -> str:
+        return _v(value, unit, _)
+
+    def mib(value: Optional[int]) -> str:
+        return _mib(value, _)
+
     out: List[Section] = []
     d = snap.driver
     rows: List[Row] = [
-        ("driver", f"{_v(d.version)} (status: {_v(d.status)})"),
-        ("driver's max CUDA", _v(d.cuda_version)),
-        ("kernel module", _v(d.kernel_module_version) + (f" ({d.kernel_module_kind})" if d.kernel_module_kind else "")),
-        ("nvidia-smi", _v(d.smi_path) + (f" (+{len(d.smi_candidates) - 1} more)" if len(d.smi_candidates) > 1 else "")),
+        (_("driver"), _("{version} (status: {status})").format(version=v(d.version), status=v(d.status))),
+        (_("driver's max CUDA"), v(d.cuda_version)),
+        (_("kernel module"), v(d.kernel_module_version) + (f" ({d.kernel_module_kind})" if d.kernel_module_kind else "")),
+        ("nvidia-smi", v(d.smi_path) + (_(" (+{count} more)").format(count=len(d.smi_candidates) - 1)
+                                        if len(d.smi_candidates) > 1 else "")),
     ]
     if d.pci_devices and not snap.gpus:
-        rows.append(("NVIDIA PCI devices", ", ".join(f"{p.address} ({p.driver or 'no driver'})" for p in d.pci_devices)))
+        rows.append((_("NVIDIA PCI devices"), ", ".join(f"{p.address} ({p.driver or _('no driver')})"
+                                                      for p in d.pci_devices)))
     for g in snap.gpus:
         health = []
         if g.mig_mode:
             health.append(f"MIG {g.mig_mode}")
         if g.pcie_gen_current:
-            health.append(f"PCIe gen{g.pcie_gen_current}/{_v(g.pcie_gen_max)} x{_v(g.pcie_width_current)}/{_v(g.pcie_width_max)}")
+            health.append(f"PCIe gen{g.pcie_gen_current}/{v(g.pcie_gen_max)} x{v(g.pcie_width_current)}/{v(g.pcie_width_max)}")
         if g.temperature_c is not None:
             health.append(f"{g.temperature_c:.0f} C")
         if g.power_draw_w is not None:
-            health.append(f"{g.power_draw_w:.0f}/{_v(g.power_limit_w)} W")
-        rows.append((f"GPU {g.index}", f"{_v(g.name)}, cc {_v(g.compute_capability)}, "
-                     f"{_mib(g.memory_used_mib)} / {_mib(g.memory_total_mib)} used" + (", " + ", ".join(health) if health else "")))
-    out.append(("Driver and GPUs", rows))
+            health.append(f"{g.power_draw_w:.0f}/{v(g.power_limit_w)} W")
+        rows.append((f"GPU {g.index}", _("{name}, cc {cc}, {used} / {total} used").format(
+            name=v(g.name), cc=v(g.compute_capability), used=mib(g.memory_used_mib), total=mib(g.memory_total_mib))
+            + (", " + ", ".join(health) if health else "")))
+    out.append((_("Driver and GPUs"), rows))
 
     t = snap.torch
     installed = t.version or t.dist_version
     absent = not installed and not t.error and snap.python.executable
     rows = [
-        ("torch", "not installed" if absent else _v(installed) + (f" at {t.location}" if t.location else "")),
-        ("built for CUDA", _v(t.cuda) if t.cuda else (f"none (ROCm {t.hip})" if t.hip else
-                                                       "none (CPU build)" if t.version else UNKNOWN)),
-        ("installer", _v(t.installer)),
+        ("torch", _("not installed") if absent else
+         (_("{version} at {path}").format(version=v(installed), path=t.location) if t.location else v(installed))),
+        (_("built for CUDA"), v(t.cuda) if t.cuda else (_("none (ROCm {version})").format(version=t.hip) if t.hip else
+                                                        _("none (CPU build)") if t.version else _(UNKNOWN))),
+        (_("installer"), v(t.installer)),
     ]
     if t.live:
         rows += [
-            ("CUDA available", _v(t.cuda_available)),
-            ("arch list", " ".join(t.arch_list or []) or "(none)"),
-            ("devices", "; ".join(f"{x.index}: {x.name} (cc {x.capability})" for x in t.devices) or "(none)"),
-            ("cuDNN / NCCL", f"{_v(t.cudnn)} / {_v(t.nccl)}"),
-            ("import time", _v(t.import_s, " s")),
+            (_("CUDA available"), v(t.cuda_available)),
+            (_("arch list"), " ".join(t.arch_list or []) or _("(none)")),
+            (_("devices"), "; ".join(f"{x.index}: {x.name} (cc {x.capability})" for x in t.devices) or _("(none)")),
+            ("cuDNN / NCCL", f"{v(t.cudnn)} / {v(t.nccl)}"),
+            (_("import time"), v(t.import_s, " s")),
         ]
     else:
-        rows.append(("live check", "skipped (--fast)" if snap.meta.fast else "not run"))
+        rows.append((_("live check"), _("skipped (--fast)") if snap.meta.fast else _("not run")))
     if t.error:
-        rows.append(("error", t.error.strip().splitlines()[-1][:200]))
+        rows.append((_("error"), t.error.strip().splitlines()[-1][:200]))
     for name in ("torchvision", "torchaudio", "triton"):
         pkg = snap.python.packages.get(name)
         if pkg:
-            rows.append((name, _v(pkg.build_version or pkg.version)))
+            rows.append((name, v(pkg.build_version or pkg.version)))
     out.append(("PyTorch", rows))
 
     rows = []
     for k in snap.cuda_toolkits:
-        marks = [m for m, on in (("on PATH", k.active), ("used for extensions", k.used_by_torch_extensions)) if on]
-        rows.append((f"nvcc {_v(k.version)}", f"{_v(k.nvcc or k.path)} [{k.source}]" + (f" ({', '.join(marks)})" if marks else "")
-                     + (f" error: {k.error}" if k.error else "")))
+        marks = [_(m) for m, on in ((N_("on PATH"), k.active), (N_("used for extensions"), k.used_by_torch_extensions))
+                 if on]
+        rows.append((f"nvcc {v(k.version)}", f"{v(k.nvcc or k.path)} [{k.source}]" + (f" ({', '.join(marks)})" if marks else "")
+                     + (_(" error: {error}").format(error=k.error) if k.error else "")))
     c = snap.cudnn
     if c.loaded:
-        rows.append(("cuDNN loaded", f"{_v(c.loaded.version)} from {_v(c.loaded.path)}"))
+        rows.append((_("cuDNN loaded"), _("{version} from {path}").format(version=v(c.loaded.version),
+                                                                          path=v(c.loaded.path))))
     if c.bundled:
-        rows.append(("cuDNN bundled", f"{_v(c.bundled.version)} ({_v(c.bundled.path)})"))
+        rows.append((_("cuDNN bundled"), f"{v(c.bundled.version)} ({v(c.bundled.path)})"))
     for copy in c.system:
-        rows.append(("cuDNN system", f"{_v(copy.version)} at {_v(copy.path)} [{copy.source}]"))
-    out.append(("CUDA toolkits and cuDNN", rows or [("nvcc", "none found")]))
+        rows.append((_("cuDNN system"), _("{version} at {path}").format(version=v(copy.version), path=v(copy.path))
+                     + f" [{copy.source}]"))
+    out.append((_("CUDA toolkits and cuDNN"), rows or [("nvcc", _("none found"))]))
 
     p = snap.python
     rows = [
-        ("python", f"{_v(p.version)} at {_v(p.executable)} (chosen by {_v(p.chosen_by)})"),
-        ("environment", p.conda_env and f"conda: {p.conda_env}" or ("venv" if p.is_venv else "system / base")),
-        ("pip index", _v(snap.pip.index_url)),
+        ("python", _("{version} at {path} (chosen by {chosen_by})").format(
+            version=v(p.version), path=v(p.executable), chosen_by=v(p.chosen_by))),
+        (_("environment"), p.conda_env and f"conda: {p.conda_env}" or ("venv" if p.is_venv else _("system / base"))),
+        (_("pip index"), v(snap.pip.index_url)),
     ]
     if snap.pip.extra_index_urls:
-        rows.append(("pip extra index", " ".join(snap.pip.extra_index_urls)))
+        rows.append((_("pip extra index"), " ".join(snap.pip.extra_index_urls)))
     mirrors = sorted({s.mirror for s in snap.pip.settings if s.mirror})
     if mirrors:
-        rows.append(("pip mirrors", ", ".join(mirrors)))
+        rows.append((_("pip mirrors"), ", ".join(mirrors)))
     if snap.conda.executable:
-        rows.append(("conda", f"{snap.conda.executable} ({_v(snap.conda.version)})"))
+        rows.append(("conda", f"{snap.conda.executable} ({v(snap.conda.version)})"))
         if snap.conda.channels:
-            rows.append(("conda channels", ", ".join(snap.conda.channels)))
-    out.append(("Python, pip and conda", rows))
+            rows.append((_("conda channels"), ", ".join(snap.conda.channels)))
+    out.append((_("Python, pip and conda"), rows))
 
     s = snap.system
     rows = [
-        ("OS", f"{_v(s.distro or s.os)} ({_v(s.machine)}), kernel {_v(s.kernel)}, glibc {_v(s.glibc)}"),
-        ("CPU / RAM", f"{_v(s.cpu_model)} x{_v(s.cpu_count)} / {_mib(s.ram_total_mib)}"),
-        ("container", _v(s.container) if s.container else ("WSL" if s.wsl else "none detected")),
-        ("/dev/shm", _mib(s.shm_total_mib)),
-        ("compilers", ", ".join(f"{x.name} {_v(x.version)}" for x in s.compilers) or "none"),
-        ("ninja", _v(s.ninja)),
+        (_("OS"), _("{os} ({machine}), kernel {kernel}, glibc {glibc}").format(
+            os=v(s.distro or s.os), machine=v(s.machine), kernel=v(s.kernel), glibc=v(s.glibc))),
+        ("CPU / RAM", f"{v(s.cpu_model)} x{v(s.cpu_count)} / {mib(s.ram_total_mib)}"),
+        (_("container"), v(s.container) if s.container else ("WSL" if s.wsl else _("none detected"))),
+        ("/dev/shm", mib(s.shm_total_mib)),
+        (_("compilers"), ", ".join(f"{x.name} {v(x.version)}" for x in s.compilers) or _("none")),
+        ("ninja", v(s.ninja)),
     ]
     for key in ("CUDA_VISIBLE_DEVICES", "CUDA_HOME", "LD_LIBRARY_PATH"):
         if key in snap.env:
             rows.append((key, snap.env[key] or '""'))
-    out.append(("System", rows))
+    out.append((_("System"), rows))
     return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import List
 
+from ..i18n import Gettext, english
 from .facts import sections
-from .report import Report, redacted
+from .report import COUNTS, SEVERITY, VERDICT, Report, has_wide_text, looks_like_command, redacted
 
 _ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 
@@ -14,28 +15,30 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Report, title: str = "envcheck doctor") -> str:
+def render_markdown(report: Report, title: str = "envcheck doctor", _: Gettext = english) -> str:
     r = redacted(report)
     counts = r.counts()
     lines: List[str] = [
-        f"### {title}: {r.verdict()}",
+        f"### {title}: {_(VERDICT[r.verdict()])}",
         "",
-        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
+        _(COUNTS).format(**counts)
         + (f" — envcheck {r.snapshot.meta.envcheck_version}" if r.snapshot.meta.envcheck_version else ""),
         "",
     ]
     for f in r.findings:
-        lines.append(f"- {_ICON[f.severity.value]} **{f.severity.value}** `{f.code}`: {f.title}")
+        lines.append(f"- {_ICON[f.severity.value]} **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: {f.title}")
         if f.detail:
             lines.append(f"  {f.detail}")
         if f.fix:
             lines.append("  ```sh")
-            lines.extend(f"  {step}" if not step.startswith(("(", "or ", "See ")) else f"  # {step}" for step in f.fix)
+            # prose steps become shell comments, so the block stays pasteable
+            lines.extend(f"  # {step}" if step.startswith(("(", "or ", "See "))
+                         or (has_wide_text(step) and not looks_like_command(step)) else f"  {step}" for step in f.fix)
             lines.append("  ```")
     if not r.findings:
-        lines.append("No problems found.")
-    lines += ["", "<details><summary>Facts</summary>", ""]
-    for name, rows in sections(r.snapshot):
+        lines.append(_("No problems found."))
+    lines += ["", "<details><summary>" + _("Facts") + "</summary>", ""]
+    for name, rows in sections(r.snapshot, _):
         lines += [f"**{name}**", "", "| | |", "|---|---|"]
         lines += [f"| {_cell(label)} | {_cell(value)} |" for label, value in rows]
         lines.append("")

@@ -7,9 +7,19 @@ from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from ..findings import Finding, Severity
+from ..i18n import N_
 from ..redact import redact_data
 from ..serde import from_data, to_data
 from ..snapshot import SCHEMA_VERSION, Snapshot
+
+
+#: each severity as a word and as a label (translate with ``_``; JSON keeps ``Severity.value``)
+SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("WARNING")),
+            "info": (N_("info"), N_("INFO"))}
+#: the verdict words of the Markdown heading (JSON keeps the codes ok / degraded / broken)
+VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
+#: the summary of a report's findings
+COUNTS = N_("{error} error(s), {warning} warning(s), {info} info")
 
 
 @dataclass
@@ -49,3 +59,17 @@ def report_data(report: Report) -> Dict[str, Any]:
 
 def render_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False)
+
+
+def looks_like_command(step: str) -> bool:
+    """A fix step that is a shell command (printed after ``$``, pasted as is) rather than prose."""
+    first = step.split(" ", 1)[0]
+    return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
+                     "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))
+
+
+def has_wide_text(text: str) -> bool:
+    """True when ``text`` holds wide (CJK) characters: a translated sentence."""
+    import unicodedata
+
+    return any(unicodedata.east_asian_width(c) in "WF" for c in text)

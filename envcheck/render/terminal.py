@@ -1,56 +1,64 @@
 """The terminal report: verdict, findings with their fixes, then the facts by section.
 
-rich decides about colour: none when the output is not a terminal or NO_COLOR is set.
+rich decides about colour: none when the output is not a terminal or NO_COLOR is set. Widths are
+display cells (rich.cells), so Chinese text (two cells a character) stays aligned and wraps at
+the right column.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
-from typing import Optional
+from typing import List, Optional
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..findings import Severity
+from ..i18n import N_, Gettext, english
 from .facts import sections
-from .report import Report, redacted
+from .report import COUNTS, SEVERITY, Report, redacted
+from .report import looks_like_command as _looks_like_command
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
-_VERDICT = {"ok": ("bold green", "sound"), "degraded": ("bold yellow", "works, with warnings"),
-            "broken": ("bold red", "broken")}
+_VERDICT = {"ok": ("bold green", N_("sound")), "degraded": ("bold yellow", N_("works, with warnings")),
+            "broken": ("bold red", N_("broken"))}
+#: the width of the severity label column, in cells ("WARNING")
+_LABEL_CELLS = 7
 
 
 def render_terminal(report: Report, console: Optional[Console] = None, show_facts: bool = True,
-                    title: str = "envcheck doctor") -> None:
+                    title: str = "envcheck doctor", _: Gettext = english) -> None:
     console = console or Console()
     r = redacted(report)
     counts = r.counts()
     style, word = _VERDICT[r.verdict()]
-    head = Text.assemble((f"{title}: ", "bold"), (word, style),
-                         f"  ({counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info)")
+    head = Text.assemble((f"{title}: ", "bold"), (_(word), style), "  (" + _(COUNTS).format(**counts) + ")")
     if r.snapshot.meta.duration_s is not None:
-        head.append(f"  in {r.snapshot.meta.duration_s:.2f} s", style="dim")
+        head.append(_("  in {seconds} s").format(seconds=f"{r.snapshot.meta.duration_s:.2f}"), style="dim")
     console.print(head)
     console.print()
     for f in r.findings:
-        mark = Text.assemble((f"{_MARK[f.severity]} {f.severity.value.upper():7} ", _STYLE[f.severity]),
+        label = _(SEVERITY[f.severity.value][1])
+        label += " " * max(0, _LABEL_CELLS - cell_len(label))
+        mark = Text.assemble((f"{_MARK[f.severity]} {label} ", _STYLE[f.severity]),
                              (f"[{f.code}] ", "dim"), (f.title, "bold"))
         console.print(mark)
         width = max(40, console.width - 4)
         if f.detail:
-            console.print(Text(textwrap.fill(f.detail, width, initial_indent="    ", subsequent_indent="    ",
-                                             break_on_hyphens=False, break_long_words=False)), soft_wrap=True)
+            console.print(Text(_fill(f.detail, width, "    ")), soft_wrap=True)
         for step in f.fix:
             command = _looks_like_command(step)
             console.print(Text.assemble(("      $ " if command else "      → ", "green"), step), soft_wrap=command)
         console.print()
     if not r.findings:
-        console.print(Text("No problems found.", style="green"))
+        console.print(Text(_("No problems found."), style="green"))
         console.print()
     if show_facts:
-        for name, rows in sections(r.snapshot):
+        for name, rows in sections(r.snapshot, _):
             table = Table(title=name, title_justify="left", title_style="bold", show_header=False,
                           box=None, padding=(0, 1), expand=False)
             table.add_column(style="dim", no_wrap=True)
@@ -61,7 +69,33 @@ def render_terminal(report: Report, console: Optional[Console] = None, show_fact
             console.print()
 
 
-def _looks_like_command(step: str) -> bool:
-    first = step.split(" ", 1)[0]
-    return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
-                     "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))
+#: one wide (CJK) character, a run of spaces, or a run of anything else (a word, a path, a command)
+_TOKENS = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]|\s+|"
+                     r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+")
+#: punctuation that must not begin a line
+_NO_BREAK_BEFORE = set("，。、；：？！）》」』”’,.;:?!)]")
+
+
+def _fill(text: str, width: int, indent: str) -> str:
+    """Wrap ``text`` to ``width`` cells with every line indented.
+
+    Narrow (ASCII) text wraps as textwrap always did; text with wide characters may break between any
+    two of them, never inside a word, path or command, and never before closing punctuation.
+    """
+    if cell_len(text) == len(text):
+        return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent,
+                             break_on_hyphens=False, break_long_words=False)
+    lines: List[str] = []
+    line = indent
+    for token in _TOKENS.findall(" ".join(text.split())):
+        if token.isspace():
+            if line.strip():
+                line += " "
+            continue
+        if line.strip() and cell_len(line + token) > width and token[0] not in _NO_BREAK_BEFORE:
+            lines.append(line.rstrip())
+            line = indent
+        line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, List
 
 from ..findings import Finding, Severity, sort_findings
+from ..i18n import Gettext, english
 from ..knowledge import Knowledge
 from ..snapshot import Snapshot
 from .base import RuleContext
@@ -31,9 +32,9 @@ RULES: List[Rule] = [
 ]
 
 
-def evaluate(snap: Snapshot, knowledge: Knowledge) -> List[Finding]:
-    """All findings for a snapshot, errors first."""
-    ctx = RuleContext(snap, knowledge)
+def evaluate(snap: Snapshot, knowledge: Knowledge, _: Gettext = english) -> List[Finding]:
+    """All findings for a snapshot, errors first; titles, details and fixes in ``_``'s language."""
+    ctx = RuleContext(snap, knowledge, _=_)
     findings: List[Finding] = []
     for rule in RULES:
         try:
@@ -44,7 +45,7 @@ def evaluate(snap: Snapshot, knowledge: Knowledge) -> List[Finding]:
         except Exception as exc:  # a rule bug must not hide the other findings
             produced = [Finding(
                 code="probe-failed", severity=Severity.INFO, section="envcheck",
-                title=f"envcheck's rule {rule.__name__} failed: please report this",
+                title=_("envcheck's rule {rule} failed: please report this").format(rule=rule.__name__),
                 detail=f"{type(exc).__name__}: {exc}",
             )]
         findings.extend(produced)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Iterator, List
 
 from ..findings import Finding
-from .base import RuleContext, finding
+from ..i18n import N_
+from .base import RuleContext, Texts, finding, headline
 
 _PYTORCH_CHANNEL_LAST = "2.5.1"
 
@@ -19,20 +20,21 @@ def _channel_names(ctx: RuleContext) -> List[str]:
 
 
 def conda_channel_conflict(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     c = ctx.snap.conda
     pkgs = c.packages
-    problems: List[str] = []
+    problems = Texts(_)
     fix: List[str] = []
     errors = False
     channels = _channel_names(ctx)
     if "pytorch-cuda" in pkgs and "nvidia" not in channels and "nvidia" not in c.custom_channels:
-        problems.append(f"pytorch-cuda {pkgs['pytorch-cuda'].version} is installed but the nvidia channel is not "
-                        "configured: updates resolve CUDA libraries from elsewhere")
-        fix.append("Always pass both channels: conda install ... -c pytorch -c nvidia")
+        problems.add(N_("pytorch-cuda {version} is installed but the nvidia channel is not configured: updates "
+                        "resolve CUDA libraries from elsewhere"), version=pkgs['pytorch-cuda'].version)
+        fix.append(_("Always pass both channels: {command}").format(command="conda install ... -c pytorch -c nvidia"))
     if "defaults" in channels and "conda-forge" in channels and (c.channel_priority or "").lower() != "strict":
-        problems.append(f"defaults and conda-forge are mixed with channel_priority {c.channel_priority or 'flexible'}: "
-                        "the solver mixes builds from both (slow solves, ABI clashes)")
-        fix.append("conda config --set channel_priority strict   # or drop one of the two channels")
+        problems.add(N_("defaults and conda-forge are mixed with channel_priority {priority}: the solver mixes builds "
+                        "from both (slow solves, ABI clashes)"), priority=c.channel_priority or "flexible")
+        fix.append("conda config --set channel_priority strict   # " + _("or drop one of the two channels"))
     cpu_pin = []
     if "cpuonly" in pkgs:
         cpu_pin.append("cpuonly")
@@ -41,34 +43,43 @@ def conda_channel_conflict(ctx: RuleContext) -> Iterator[Finding]:
         cpu_pin.append(f"pytorch-mutex ({mutex.build})")
     if cpu_pin and ctx.has_nvidia:
         errors = True
-        problems.append(f"{' and '.join(cpu_pin)} installed: conda will only ever give this env a CPU pytorch")
-        fix.append("conda remove cpuonly   # then install the CUDA build (see envcheck install-cmd --manager conda)")
+        pins = " and ".join(cpu_pin)
+        problems.english.append(f"{pins} installed: conda will only ever give this env a CPU pytorch")
+        problems.shown.append(_("{pins} installed: conda will only ever give this env a CPU pytorch").format(
+            pins=_(" and ").join(cpu_pin)))
+        fix.append("conda remove cpuonly   # " + _("then install the CUDA build (see {command})").format(
+            command="envcheck install-cmd --manager conda"))
     if "pytorch" in channels:
-        problems.append(f"the pytorch channel is frozen at torch {_PYTORCH_CHANNEL_LAST}: it can never give you a newer "
-                        "torch, and mixing it with conda-forge's pytorch breaks solves")
-        fix.append("For torch > 2.5.1 use pip inside the env, or conda-forge's pytorch-gpu (conda install -c conda-forge "
-                   "pytorch-gpu cuda-version=12.6)")
+        problems.add(N_("the pytorch channel is frozen at torch {version}: it can never give you a newer torch, and "
+                        "mixing it with conda-forge's pytorch breaks solves"), version=_PYTORCH_CHANNEL_LAST)
+        fix.append(_("For torch > {version} use pip inside the env, or conda-forge's pytorch-gpu ({command})").format(
+            version="2.5.1", command="conda install -c conda-forge pytorch-gpu cuda-version=12.6"))
     mirrored = {name for name, url in c.custom_channels.items() if "anaconda.org" not in url}
     default_mirrored = any("anaconda.com" not in u for u in c.default_channels)
     if mirrored or default_mirrored:
         official = [name for name in ("pytorch", "nvidia", "conda-forge")
                     if name in channels and name not in mirrored]
         if official:
-            problems.append(f"channels {', '.join(official)} still go to the official servers while others use a mirror")
-            fix.append("Mirror those channels too where your mirror hosts them (see envcheck mirrors list); "
-                       "the nvidia channel is not mirrored by TUNA")
+            problems.add(N_("channels {channels} still go to the official servers while others use a mirror"),
+                         channels=", ".join(official))
+            fix.append(_("Mirror those channels too where your mirror hosts them (see {command}); the nvidia channel "
+                         "is not mirrored by TUNA").format(command="envcheck mirrors list"))
     if problems:
-        yield finding("conda-channel-conflict", "conda channel set-up: " + problems[0].split(":")[0],
-                      "; ".join(problems) + ".", fix, severity="error" if errors else "warning",
-                      channels=c.channels, problems=problems)
+        yield finding("conda-channel-conflict", _("conda channel set-up: {problem}").format(
+                          problem=headline(problems.shown[0])),
+                      _("{text}.").format(text=_("; ").join(problems.shown)), fix,
+                      severity="error" if errors else "warning", channels=c.channels, problems=problems.english)
 
 
 def conda_not_initialized(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     c = ctx.snap.conda
     if c.executable and c.initialized is False:
-        yield finding("conda-not-initialized", f"conda at {c.executable} is installed but this shell does not know it",
-                      "`conda` is not on PATH and CONDA_EXE is unset: `conda activate` will fail.",
-                      [f"{c.executable} init bash   # or zsh/fish; then open a new shell"], executable=c.executable)
+        yield finding("conda-not-initialized", _("conda at {path} is installed but this shell does not know it").format(
+                          path=c.executable),
+                      _("`conda` is not on PATH and CONDA_EXE is unset: `conda activate` will fail."),
+                      [f"{c.executable} init bash   # " + _("or zsh/fish; then open a new shell")],
+                      executable=c.executable)
 
 
 RULES = [conda_channel_conflict, conda_not_initialized]

@@ -14,15 +14,18 @@ _SHADOWABLE = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "lib
 
 
 def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     raw = ctx.snap.env.get("CUDA_VISIBLE_DEVICES")
     if raw is None:
         return
     gpus = ctx.snap.gpus
+    setting = f"CUDA_VISIBLE_DEVICES={raw!r}"
     if raw.strip().lower() in _HIDE_ALL:
         if gpus or ctx.has_nvidia:
-            yield finding("cuda-visible-devices-invalid", f"CUDA_VISIBLE_DEVICES={raw!r} hides every GPU",
-                          "CUDA sees no device, so torch.cuda.is_available() is False.",
-                          ["unset CUDA_VISIBLE_DEVICES   # or list the GPUs you want, e.g. CUDA_VISIBLE_DEVICES=0,1"],
+            yield finding("cuda-visible-devices-invalid", _("{setting} hides every GPU").format(setting=setting),
+                          _("CUDA sees no device, so torch.cuda.is_available() is False."),
+                          ["unset CUDA_VISIBLE_DEVICES   # " + _("or list the GPUs you want, e.g. {example}").format(
+                              example="CUDA_VISIBLE_DEVICES=0,1")],
                           value=raw)
         return
     if not gpus:
@@ -44,11 +47,12 @@ def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
     if not bad:
         return
     hidden_all = first_bad == 0
-    detail = (f"Entry {bad[0]!r} is not a GPU here ({len(gpus)} GPU(s): indices 0..{len(gpus) - 1}). CUDA stops at the "
-              "first invalid entry: " + ("no GPU is visible." if hidden_all else
-                                          f"only {', '.join(seen)} stay visible."))
-    yield finding("cuda-visible-devices-invalid", f"CUDA_VISIBLE_DEVICES={raw!r} names a GPU that does not exist",
-                  detail, ["nvidia-smi -L   # valid indices and UUIDs",
+    detail = _("Entry {entry} is not a GPU here ({count} GPU(s): indices {indices}). CUDA stops at the first "
+               "invalid entry: ").format(entry=repr(bad[0]), count=len(gpus), indices=f"0..{len(gpus) - 1}") + (
+        _("no GPU is visible.") if hidden_all else _("only {visible} stay visible.").format(visible=", ".join(seen)))
+    yield finding("cuda-visible-devices-invalid", _("{setting} names a GPU that does not exist").format(
+                      setting=setting),
+                  detail, ["nvidia-smi -L   # " + _("valid indices and UUIDs"),
                            f"export CUDA_VISIBLE_DEVICES={','.join(str(i) for i in range(len(gpus)))}"],
                   severity="error" if hidden_all else "warning", value=raw, invalid=bad[0])
 
@@ -60,9 +64,10 @@ def device_order_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         return
     if (ctx.snap.env.get("CUDA_DEVICE_ORDER") or "").upper() == "PCI_BUS_ID":
         return
-    yield finding("device-order-mismatch", "CUDA may number these mixed GPUs differently from nvidia-smi",
-                  f"GPUs {', '.join(sorted(n for n in names if n))}: CUDA's default order is fastest first, nvidia-smi's is "
-                  "PCI bus order, so cuda:0 may not be nvidia-smi's GPU 0.",
+    _ = ctx._
+    yield finding("device-order-mismatch", _("CUDA may number these mixed GPUs differently from nvidia-smi"),
+                  _("GPUs {names}: CUDA's default order is fastest first, nvidia-smi's is PCI bus order, so cuda:0 "
+                    "may not be nvidia-smi's GPU 0.").format(names=", ".join(sorted(n for n in names if n))),
                   ["export CUDA_DEVICE_ORDER=PCI_BUS_ID"])
 
 
@@ -84,14 +89,18 @@ def ld_library_path_shadowing(ctx: RuleContext) -> Iterator[Finding]:
             shadowed.append(lib)
     if not shadowed:
         return
+    _ = ctx._
     bundled = ctx.snap.cudnn.bundled
-    detail = "torch loaded " + "; ".join(f"{l.name} {l.version or ''} from {l.path}".replace("  ", " ") for l in shadowed)
-    detail += f" — directories listed in LD_LIBRARY_PATH ({ld}), instead of the copies installed with torch"
+    libraries = _("; ").join(_("{name} {version} from {path}").format(name=l.name, version=l.version or "", path=l.path)
+                          .replace("  ", " ") for l in shadowed)
+    detail = _("torch loaded {libraries} — directories listed in LD_LIBRARY_PATH ({value}), instead of the copies "
+               "installed with torch").format(libraries=libraries, value=ld)
     if bundled and bundled.version:
-        detail += f" (bundled cuDNN {bundled.version})"
-    yield finding("ld-library-path-shadowing", "LD_LIBRARY_PATH overrides torch's own CUDA libraries", detail + ".",
-                  ["Run without it: env -u LD_LIBRARY_PATH python your_script.py",
-                   "or remove the CUDA/cuDNN directories from LD_LIBRARY_PATH in ~/.bashrc"],
+        detail += _(" (bundled cuDNN {version})").format(version=bundled.version)
+    yield finding("ld-library-path-shadowing", _("LD_LIBRARY_PATH overrides torch's own CUDA libraries"),
+                  _("{text}.").format(text=detail),
+                  [_("Run without it: {command}").format(command="env -u LD_LIBRARY_PATH python your_script.py"),
+                   _("or remove the CUDA/cuDNN directories from LD_LIBRARY_PATH in ~/.bashrc")],
                   libraries=[l.path for l in shadowed])
 
 

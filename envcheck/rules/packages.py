@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterator, Optional
 
 from ..commands import PYTORCH_INDEX
 from ..findings import Finding
+from ..i18n import data_text
 from ..snapshot import Package
 from ..versions import in_specifier, local_tag, parse_version, public_version
 from .base import RuleContext, finding
 
 
 def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
+    _ = ctx._
     t = ctx.snap.torch
     pkg: Optional[Package] = ctx.snap.python.packages.get(name)
     torch_version = t.version or t.dist_version
@@ -26,19 +30,24 @@ def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
     index = f" --index-url {PYTORCH_INDEX}/{torch_tag}" if torch_tag else ""
     fix_cmd = f"pip install {name}=={expected}{index}" if expected else None
     if expected and parse_version(have_public) != parse_version(expected):
-        yield finding(code, f"{name} {have_public} does not match torch {public_version(torch_version)} (needs {expected})",
-                      f"torch {public_version(torch_version)} is paired with {name} {expected}; {name} {have_public} was "
-                      "built against another torch. Expect errors such as 'operator torchvision::nms does not exist' "
-                      "or undefined symbols.",
+        torch_public = public_version(torch_version)
+        yield finding(code, _("{name} {have} does not match torch {torch} (needs {expected})").format(
+                          name=name, have=have_public, torch=torch_public, expected=expected),
+                      _("torch {torch} is paired with {name} {expected}; {name} {have} was built against another "
+                        "torch. Expect errors such as 'operator torchvision::nms does not exist' or undefined "
+                        "symbols.").format(torch=torch_public, name=name, expected=expected, have=have_public),
                       [fix_cmd] if fix_cmd else [], have=have_public, expected=expected)
         return
     pkg_cuda, torch_cuda = pkg.cuda, t.cuda
     mismatch_tag = torch_tag and pkg_tag and torch_tag != pkg_tag
     mismatch_cuda = pkg_cuda and torch_cuda and pkg_cuda != torch_cuda
     if mismatch_tag or mismatch_cuda:
-        yield finding(code, f"{name} is a {pkg_tag or 'CUDA ' + str(pkg_cuda)} build, torch a {torch_tag or 'CUDA ' + str(torch_cuda)} build",
-                      f"{name} {pkg.build_version or pkg.version} and torch {t.version} come from different indexes; "
-                      "their compiled operators will not load together.",
+        yield finding(code, _("{name} is a {build} build, torch a {torch_build} build").format(
+                          name=name, build=pkg_tag or "CUDA " + str(pkg_cuda),
+                          torch_build=torch_tag or "CUDA " + str(torch_cuda)),
+                      _("{name} {version} and torch {torch} come from different indexes; their compiled operators "
+                        "will not load together.").format(name=name, version=pkg.build_version or pkg.version,
+                                                           torch=t.version),
                       [fix_cmd or f"pip install --force-reinstall {name}{index}"],
                       have=pkg.build_version or pkg.version, torch=t.version)
 
@@ -52,25 +61,30 @@ def torchaudio_mismatch(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def duplicate_torch(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     copies = ctx.snap.torch.copies
     if len(copies) > 1:
-        yield finding("duplicate-torch", f"{len(copies)} copies of torch are importable",
-                      "In sys.path order: " + "; ".join(copies) + f". Python imports the first ({copies[0]}); "
-                      "the others confuse pip and tools that read metadata.",
-                      [f"Remove the copies you do not want, e.g. pip uninstall torch (repeat until none is left), "
-                       "then install once; check PYTHONPATH and ~/.local."], copies=copies)
+        yield finding("duplicate-torch", _("{count} copies of torch are importable").format(count=len(copies)),
+                      _("In sys.path order: {copies}. Python imports the first ({first}); the others confuse pip and "
+                        "tools that read metadata.").format(copies="; ".join(copies), first=copies[0]),
+                      [_("Remove the copies you do not want, e.g. {command} (repeat until none is left), then install "
+                         "once; check PYTHONPATH and ~/.local.").format(command="pip uninstall torch")],
+                      copies=copies)
 
 
 def user_site_shadowing(ctx: RuleContext) -> Iterator[Finding]:
     py = ctx.snap.python
     if not py.user_site_shadowing or py.user_site_enabled is False:
         return
+    _ = ctx._
     names = py.user_site_shadowing
-    yield finding("user-site-shadowing", f"{len(names)} package(s) in the user site override the environment's",
-                  f"{py.user_site} holds {', '.join(names[:10])}, which also exist in {py.prefix}; "
-                  "the user-site copy is imported first.",
-                  [f"pip uninstall --user {' '.join(names[:10])}   # outside the environment, with the same python",
-                   "or export PYTHONNOUSERSITE=1"], packages=names)
+    yield finding("user-site-shadowing", _("{count} package(s) in the user site override the environment's").format(
+                      count=len(names)),
+                  _("{user_site} holds {names}, which also exist in {prefix}; the user-site copy is imported "
+                    "first.").format(user_site=py.user_site, names=", ".join(names[:10]), prefix=py.prefix),
+                  [f"pip uninstall --user {' '.join(names[:10])}   # "
+                   + _("outside the environment, with the same python"),
+                   _("or {command}").format(command="export PYTHONNOUSERSITE=1")], packages=names)
 
 
 def _matches(spec: str, version: Optional[str]) -> bool:
@@ -78,6 +92,7 @@ def _matches(spec: str, version: Optional[str]) -> bool:
 
 
 def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     try:
         entries = ctx.knowledge.known_bad()
     except Exception:
@@ -88,9 +103,14 @@ def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
     for entry in entries:
         version = ctx.snap.driver.version if entry.kind == "driver" else installed.get(entry.name)
         if version and _matches(entry.spec, version):
-            yield finding("known-bad-version", f"{entry.name} {version}: {entry.defect.split('.')[0]}",
-                          f"{entry.defect} (recorded {entry.recorded}; source: {entry.source})", [entry.fix],
+            defect = data_text(_, entry.defect)
+            summary = (re.split(r"\.(?:\s|$)", entry.defect)[0] if defect is entry.defect
+                       else defect.split("\u3002")[0])
+            yield finding("known-bad-version", f"{entry.name} {version}: {summary}",
+                          _("{defect} (recorded {date}; source: {source})").format(
+                              defect=defect, date=entry.recorded, source=entry.source), [data_text(_, entry.fix)],
                           severity=entry.severity, name=entry.name, version=version, source=entry.source)
+
 
 
 RULES = [torchvision_mismatch, torchaudio_mismatch, duplicate_torch, user_site_shadowing, known_bad_version]

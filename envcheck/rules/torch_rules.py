@@ -7,6 +7,7 @@ from typing import Iterator
 
 from ..compat import FULL, driver_support
 from ..findings import Finding
+from ..i18n import N_
 from .base import RuleContext, finding
 
 _UNDEFINED = re.compile(r"(?P<lib>[^\s:]+\.so[\w.]*): undefined symbol: (?P<sym>\S+)")
@@ -14,24 +15,30 @@ _MISSING_LIB = re.compile(r"(?P<lib>lib[\w\-+.]+\.so[\w.]*): cannot open shared 
 
 
 def torch_not_installed(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     t, py = ctx.snap.torch, ctx.snap.python
     if ctx.torch_installed or t.error or not py.executable or py.error:
         return
-    yield finding("torch-not-installed", f"No torch in {py.executable}",
-                  f"The target interpreter ({py.executable}, chosen by {py.chosen_by or '?'}) cannot import torch. "
-                  "Pick another with --python, or install it:", ctx.install_fix(), python=py.executable)
+    yield finding("torch-not-installed", _("No torch in {python}").format(python=py.executable),
+                  _("The target interpreter ({python}, chosen by {chosen_by}) cannot import torch. Pick another with "
+                    "--python, or install it:").format(python=py.executable, chosen_by=py.chosen_by or "?"),
+                  ctx.install_fix(), python=py.executable)
 
 
 def torch_import_failed(ctx: RuleContext) -> Iterator[Finding]:
+    _ = ctx._
     t = ctx.snap.torch
     if not t.error or t.error_kind not in ("import", "signal", "cuda-init", "timeout"):
         return
-    what = {"import": "`import torch` raises", "signal": "`import torch` crashes the interpreter",
-            "cuda-init": "CUDA initialisation fails", "timeout": "`import torch` hangs"}[t.error_kind]
-    fix = ["Reinstall a matched set into a clean environment:", *ctx.install_fix()]
+    what = {"import": N_("`import torch` raises in {python}"),
+            "signal": N_("`import torch` crashes the interpreter in {python}"),
+            "cuda-init": N_("CUDA initialisation fails in {python}"),
+            "timeout": N_("`import torch` hangs in {python}")}[t.error_kind]
+    fix = [_("Reinstall a matched set into a clean environment:"), *ctx.install_fix()]
     if _UNDEFINED.search(t.error) or _MISSING_LIB.search(t.error):
-        fix.insert(0, "See the more specific finding below for the library involved.")
-    yield finding("torch-import-failed", f"{what} in {ctx.snap.python.executable or 'the target interpreter'}",
+        fix.insert(0, _("See the more specific finding below for the library involved."))
+    yield finding("torch-import-failed", _(what).format(
+                      python=ctx.snap.python.executable or _("the target interpreter")),
                   t.error.strip()[-1500:], fix, error_kind=t.error_kind)
 
 
@@ -40,14 +47,18 @@ def undefined_symbol(ctx: RuleContext) -> Iterator[Finding]:
     m = _UNDEFINED.search(text)
     if not m:
         return
+    _ = ctx._
     lib = m.group("lib")
     yield finding(
-        "undefined-symbol", f"{lib.rsplit('/', 1)[-1]}: undefined symbol {m.group('sym')[:60]}",
-        f"{m.group(0)}. A library was built against a different version of the one it loads: typically torch "
-        "mixed with torchvision/torchaudio/an extension from another build, or a system CUDA library found first "
-        "through LD_LIBRARY_PATH.",
-        ["echo $LD_LIBRARY_PATH   # try again with it unset: env -u LD_LIBRARY_PATH python -c 'import torch'",
-         "pip list | grep -iE 'torch|nvidia'   # every torch* package must come from the same release and index",
+        "undefined-symbol", _("{library}: undefined symbol {symbol}").format(
+            library=lib.rsplit('/', 1)[-1], symbol=m.group('sym')[:60]),
+        _("{error}. A library was built against a different version of the one it loads: typically torch "
+          "mixed with torchvision/torchaudio/an extension from another build, or a system CUDA library found first "
+          "through LD_LIBRARY_PATH.").format(error=m.group(0)),
+        ["echo $LD_LIBRARY_PATH   # " + _("try again with it unset: {command}").format(
+            command="env -u LD_LIBRARY_PATH python -c 'import torch'"),
+         "pip list | grep -iE 'torch|nvidia'   # " + _("every torch* package must come from the same release and "
+                                                       "index"),
          *ctx.install_fix()],
         library=lib, symbol=m.group("sym"))
 
@@ -58,9 +69,11 @@ def torch_cpu_only(ctx: RuleContext) -> Iterator[Finding]:
         return
     if t.version is None and t.live is False and t.dist_version is None:
         return
-    yield finding("torch-cpu-only", f"torch {t.version or t.dist_version} is a CPU-only build on a machine with an NVIDIA GPU",
-                  "torch.version.cuda is None: the GPU will never be used. This happens when pip picked the CPU "
-                  "wheel (Windows/macOS PyPI default, the cpu index, or a mirror serving +cpu).",
+    _ = ctx._
+    yield finding("torch-cpu-only", _("torch {version} is a CPU-only build on a machine with an NVIDIA GPU").format(
+                      version=t.version or t.dist_version),
+                  _("torch.version.cuda is None: the GPU will never be used. This happens when pip picked the CPU "
+                    "wheel (Windows/macOS PyPI default, the cpu index, or a mirror serving +cpu)."),
                   ["pip uninstall -y torch torchvision torchaudio", *ctx.install_fix()],
                   torch=t.version)
 
@@ -77,13 +90,16 @@ def cuda_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     cvd = ctx.snap.env.get("CUDA_VISIBLE_DEVICES")
     if cvd is not None and cvd.strip() in ("", "-1", "NoDevFiles"):
         return  # cuda-visible-devices-invalid explains it
-    detail = f"torch {t.version} is a CUDA {t.cuda} build and nvidia-smi works, yet torch.cuda.is_available() is False."
+    _ = ctx._
+    detail = _("torch {version} is a CUDA {cuda} build and nvidia-smi works, yet torch.cuda.is_available() is "
+               "False.").format(version=t.version, cuda=t.cuda)
     if t.cuda_warning:
-        detail += f" torch says: {t.cuda_warning.strip()}"
-    yield finding("cuda-unavailable", "torch cannot use CUDA", detail, [
-        "python -c 'import torch; torch.zeros(1).cuda()'   # shows CUDA's own error",
-        "ls -l /dev/nvidia*   # device nodes present and readable by you?",
-        "Check CUDA_VISIBLE_DEVICES and that no other process holds the GPU in exclusive mode (nvidia-smi -q -d COMPUTE)",
+        detail += _(" torch says: {message}").format(message=t.cuda_warning.strip())
+    yield finding("cuda-unavailable", _("torch cannot use CUDA"), detail, [
+        "python -c 'import torch; torch.zeros(1).cuda()'   # " + _("shows CUDA's own error"),
+        "ls -l /dev/nvidia*   # " + _("device nodes present and readable by you?"),
+        _("Check CUDA_VISIBLE_DEVICES and that no other process holds the GPU in exclusive mode ({command})").format(
+            command="nvidia-smi -q -d COMPUTE"),
     ], warning=t.cuda_warning)
 
 

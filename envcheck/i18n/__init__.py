@@ -1,0 +1,111 @@
+"""Translations: which language to speak, and the gettext catalogue that speaks it.
+
+The catalogues are standard gettext files inside the package:
+``envcheck/locale/<locale>/LC_MESSAGES/envcheck.po`` (the source, edited by translators) and its
+compiled ``envcheck.mo`` (what the standard library's :mod:`gettext` reads at run time; rebuilt
+with ``python -m envcheck.i18n.compile``). English is the source language: a message id *is* the
+English text, so English output needs no catalogue at all.
+
+There is no global "current language". A command resolves the language once
+(:func:`resolve_lang`), builds one :func:`translator`, and passes its ``gettext`` function — by
+convention named ``_`` — explicitly: to the rules through ``RuleContext._``, to renderers and
+planners as a ``_`` parameter whose default, :func:`english`, returns the message unchanged.
+
+Messages with placeholders use named ``{fields}`` that are filled *after* translation::
+
+    _("GPU {index} ({name}) is not supported by this torch build").format(index=0, name="H100")
+
+so the catalogue holds the template, and a translator may move the fields. Commands, paths,
+versions, URLs and finding codes are never translated; they are passed in as fields. JSON output is
+always English (keys, codes and text), whatever the language: it is read by scripts and compared
+across machines (``envcheck diff``, ``envcheck fleet``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Mapping, Optional
+
+#: a gettext function: message id in, text in the chosen language out
+Gettext = Callable[[str], str]
+
+DOMAIN = "envcheck"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+#: the languages envcheck speaks, and the gettext locale folder of each
+LANGUAGES = {"en": None, "zh": "zh_CN"}
+#: the POSIX order: the first of these that is set and non-empty decides the message language
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def english(message: str) -> str:
+    """The gettext function for English: message ids are the English text."""
+    return message
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a message for the catalogue without translating it here (it is translated where shown)."""
+    return message
+
+
+def one_line(text: str) -> str:
+    """Data text as printed and as its message id: whitespace runs (TOML line breaks) become one space."""
+    return " ".join(text.split())
+
+
+def data_text(_: Gettext, text: str) -> str:
+    """Text from a data file (a mirror's notes, a known defect) in ``_``'s language.
+
+    Its message id is the text on one line; untranslated, the text comes back exactly as written.
+    """
+    key = one_line(text)
+    translated = _(key) if key else key
+    return text if translated == key else translated
+
+
+def _language_of(value: str) -> Optional[str]:
+    """"zh", "zh_CN.UTF-8", "zh-TW" -> "zh"; "en_US" -> "en"; "C", "POSIX" -> "en"; else None."""
+    low = value.strip().lower()
+    if low.startswith("zh"):
+        return "zh"
+    if low.startswith("en") or low in ("c", "posix") or low.startswith("c."):
+        return "en"
+    return None
+
+
+def resolve_lang(flag: Optional[str], env: Mapping[str, str]) -> str:
+    """"en" or "zh": the ``--lang`` flag if given, else LC_ALL, LC_MESSAGES, LANG (first set wins).
+
+    A locale envcheck has no catalogue for (``fr_FR.UTF-8``) means English. An unknown ``--lang``
+    value raises ValueError, which the CLI reports as a usage error.
+    """
+    if flag is not None and flag.strip():
+        lang = _language_of(flag)
+        if lang is None:
+            raise ValueError(f"--lang {flag!r}: choose one of {', '.join(LANGUAGES)}")
+        return lang
+    for name in LOCALE_VARIABLES:
+        value = env.get(name)
+        if value:
+            return _language_of(value) or "en"
+    return "en"
+
+
+def translator(lang: str):
+    """The ``gettext.NullTranslations`` for ``lang`` ("en": messages unchanged).
+
+    Use its ``gettext`` method as ``_``. A missing catalogue (a broken install) falls back to
+    English rather than failing the diagnosis.
+    """
+    import gettext
+
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    locale = LANGUAGES[lang]
+    if locale is None:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[locale], fallback=True)
+
+
+def gettext_for(lang: str) -> Gettext:
+    """Shorthand: ``translator(lang).gettext``."""
+    return translator(lang).gettext
