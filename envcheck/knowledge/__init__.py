@@ -32,15 +32,19 @@ class KnowledgeError(Exception):
     """A data file is missing or malformed: a packaging bug, reported clearly."""
 
 
-def load_toml(path: Path) -> Dict[str, Any]:
+def parse_toml(text: str) -> Dict[str, Any]:
+    """The one TOML parser (tomllib, or tomli before Python 3.11); raises ValueError on bad TOML."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.9/3.10
         import tomli as tomllib
+    return tomllib.loads(text)  # TOMLDecodeError is a ValueError
+
+
+def load_toml(path: Path) -> Dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return parse_toml(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         raise KnowledgeError(f"cannot read knowledge file {path}: {exc}") from exc
 
 

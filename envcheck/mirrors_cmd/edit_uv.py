@@ -49,13 +49,11 @@ def user_config_path(ctx: ProbeContext, platform: str = sys.platform) -> Path:
 
 def load_toml_text(path: Path, text: str) -> Dict[str, Any]:
     """A uv.toml's settings; EditRefused for a file uv could not read either."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.9/3.10
-        import tomli as tomllib
+    from ..knowledge import parse_toml
+
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return parse_toml(text)
+    except ValueError as exc:
         raise EditRefused(f"{path}: not valid TOML ({exc}); left unchanged") from exc
 
 
