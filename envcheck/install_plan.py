@@ -151,7 +151,7 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
 
 
 def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
-              _: Gettext = english) -> Plan:
+              _: Gettext = english, arch: str = "x86_64") -> Plan:
     """Commands for every manager asked for; notes and warnings in ``_``'s language (reasons come translated
     from the resolver: pass the same ``_`` to :func:`~envcheck.resolve.resolve`)."""
     rel, var = choice.release, choice.variant
@@ -167,5 +167,9 @@ def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optiona
                                "Keep a mirror with --extra-index-url instead."))
     if mirror is not None and mirror.name == "tuna" and not uses_pypi_default(var, os_name):
         plan.warnings.append(_("TUNA has no PyTorch wheel mirror: the {tag} build is not on TUNA.").format(tag=var.tag))
+    if arch.lower() not in ("x86_64", "amd64", "x64"):
+        plan.warnings.append(_("envcheck's release data records builds for x86_64 only: check that the index has a "
+                               "{arch} wheel of torch {version} {tag} before relying on this command.").format(
+                                   arch=arch, version=rel.version, tag=var.tag))
     return plan
 
