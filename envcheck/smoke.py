@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 from .findings import Finding
 from .i18n import N_, Gettext, english
 from .knowledge import Knowledge
-from .probes import ProbeContext
+from .probes import ProbeContext, marker_json
 from .rules.base import finding
 from .runner import CommandResult
 from .snapshot import Gpu
@@ -136,11 +136,9 @@ def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
     if result.timed_out:
         return {"ok": False, "error": _("no answer within {seconds} s (a hung GPU or driver?)").format(
             seconds=f"{result.duration_s:.0f}")}
-    if MARKER in result.stdout:
-        try:
-            return json.loads(result.stdout.split(MARKER, 1)[1].strip().splitlines()[0])
-        except (ValueError, IndexError):
-            pass
+    answer = marker_json(result.stdout, MARKER)
+    if answer is not None:
+        return answer
     return {"ok": False, "error": result.describe() + (": " + result.stderr.strip()[-600:] if result.stderr else "")}
 
 

@@ -116,3 +116,29 @@ def in_specifier(version: Optional[str], spec: Optional[str]) -> Optional[bool]:
         return SpecifierSet(spec).contains(v.public, prereleases=True)
     except InvalidSpecifier:
         return None
+
+
+def _unpack(value: int, major_unit: int) -> str:
+    return f"{value // major_unit}.{(value % major_unit) // 100}.{value % 100}"
+
+
+def cudnn_from_int(value: Optional[int]) -> Optional[str]:
+    """cuDNN's packed integer: 91900 -> "9.19.0" (cuDNN 9: major*10000), 8902 -> "8.9.2", 7605 -> "7.6.5"."""
+    if value is None or value <= 0:
+        return None
+    return _unpack(value, 10000 if value >= 90000 else 1000)
+
+
+def nccl_from_int(value: Optional[int]) -> Optional[str]:
+    """NCCL's packed integer: 21803 -> "2.18.3" (from 2.9: major*10000), 2708 -> "2.7.8"."""
+    if value is None or value <= 0:
+        return None
+    return _unpack(value, 10000 if value >= 10000 else 1000)
+
+
+def cuda_from_int(value: Optional[int]) -> Optional[str]:
+    """CUDA's packed integer (cudaDriverGetVersion, "found version 11040"): 11040 -> "11.4", 9010 -> "9.1"."""
+    if value is None or value <= 0:
+        return None
+    major, minor = value // 1000, (value % 1000) // 10
+    return f"{major}.{minor}" if 1 <= major <= 99 else None

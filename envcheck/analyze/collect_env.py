@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..snapshot import CondaPackage, CudnnCopy, Gpu, Package
-from ..versions import cuda_from_tag, dotted, local_tag, major_minor
+from ..versions import cuda_from_tag, cudnn_from_int, dotted, local_tag, major_minor
 from .conda_text import CondaList, parse_collect_env_line
 from .detect import CE_KEY
 from .pip_list import parse_freeze
@@ -129,8 +129,7 @@ def _cudnn(values: List[str], result: CollectEnv) -> None:
         elif re.fullmatch(r"\d+(?:\.\d+){1,2}", text):
             version = text
         elif re.fullmatch(r"\d{4,5}", text):  # torch < 1.5 printed cudnn's integer: 7605
-            number = int(text)
-            version = f"{number // 1000}.{(number % 1000) // 100}.{number % 100}"
+            version = cudnn_from_int(int(text))
         if version is None:
             continue
         path = text if ("/" in text or "\\" in text) else None

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 from ..findings import Severity
 from ..knowledge import DATA_DIR, KnowledgeError, load_toml
 from ..rules.codes import CODES, Code
-from ..versions import capability, capability_str, major_minor
+from ..versions import capability, capability_str, cuda_from_int, major_minor
 
 CATALOGUE = DATA_DIR / "error_signatures.toml"
 
@@ -49,13 +49,9 @@ def code_info(code: str) -> Optional[Code]:
 def _cuda_from_int(value: str) -> Optional[str]:
     """cudaDriverGetVersion's integer: "11040" -> "11.4", "9010" -> "9.1", "12050" -> "12.5"."""
     try:
-        number = int(value)
+        return cuda_from_int(int(value))
     except (TypeError, ValueError):
         return None
-    major, minor = number // 1000, (number % 1000) // 10
-    if not 1 <= major <= 99:
-        return None
-    return f"{major}.{minor}"
 
 
 def _cc_from_sm(value: str) -> Optional[str]:

@@ -7,10 +7,11 @@ returns snapshot dataclasses. External commands go through :func:`envcheck.runne
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..runner import DEFAULT_TIMEOUT_S, CommandResult, run, which
 from ..snapshot import ProbeIssue
@@ -53,6 +54,26 @@ def read_text(path: Path, limit: int = 1 << 20) -> Optional[str]:
             return fh.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return None
+
+
+def marker_json(stdout: str, marker: str) -> Optional[Dict[str, Any]]:
+    """The JSON object after the last ``marker`` (on the same line, or the next), or None.
+
+    The scripts envcheck runs inside the target interpreter answer this way, so that whatever torch
+    prints on import cannot be mistaken for the answer.
+    """
+    lines = stdout.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i].strip()
+        if not line.startswith(marker):
+            continue
+        text = line[len(marker):].strip() or (lines[i + 1] if i + 1 < len(lines) else "")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    return None
 
 
 def issue_from(probe: str, result: CommandResult, kind: Optional[str] = None) -> ProbeIssue:

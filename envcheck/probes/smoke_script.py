@@ -51,7 +51,6 @@ def matmul(torch, device, dtype_name, n, iters):
     scale = float(ref.abs().max().item()) or 1.0
     out["max_rel_error"] = float((got - ref).abs().max().item()) / scale
     out["finite"] = bool(torch.isfinite(c[:k, :k]).all().item())
-    del a, b, c
     torch.backends.cuda.matmul.allow_tf32 = False
     return out
 
@@ -67,7 +66,6 @@ def bandwidth(torch, device, mib):
     res["h2d_ms"] = timed_ms(torch, lambda: dev.copy_(host, non_blocking=True), 5, device) / 5
     res["d2h_ms"] = timed_ms(torch, lambda: host.copy_(dev, non_blocking=True), 5, device) / 5
     res["d2d_ms"] = timed_ms(torch, lambda: dev2.copy_(dev), 5, device) / 5
-    del host, dev, dev2
     return res
 
 

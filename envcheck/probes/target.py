@@ -10,7 +10,6 @@ Whatever the target does (crash, hang, print junk, not be Python at all) ends as
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 from dataclasses import fields
@@ -19,8 +18,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..runner import CommandResult, Started, signal_name, start, which
 from ..snapshot import Cudnn, CudnnCopy, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice
-from ..versions import dotted
-from . import ProbeContext, issue_from
+from ..versions import cudnn_from_int, dotted, nccl_from_int
+from . import ProbeContext, issue_from, marker_json
 
 SCRIPT_PATH = Path(__file__).resolve().parent / "target_script.py"
 MARKER = "@@ENVCHECK-TARGET-JSON@@"
@@ -145,15 +144,7 @@ def _clean_stderr(stderr: str, lines: int = 15) -> str:
 
 def _payload(result: CommandResult) -> Optional[Dict[str, Any]]:
     """The JSON object after the last marker line, or None."""
-    lines = result.stdout.splitlines()
-    for i in range(len(lines) - 1, -1, -1):
-        if lines[i].strip() == MARKER and i + 1 < len(lines):
-            try:
-                data = json.loads(lines[i + 1])
-            except ValueError:
-                return None
-            return data if isinstance(data, dict) else None
-    return None
+    return marker_json(result.stdout, MARKER)
 
 
 def _diagnose(result: CommandResult, probe: str, payload: Optional[Dict[str, Any]]) -> Tuple[str, str, ProbeIssue]:
@@ -305,24 +296,14 @@ def _three(text: Optional[str]) -> Optional[str]:
 
 def cudnn_version_from_int(value: Any) -> Optional[str]:
     """torch.backends.cudnn.version(): 91900 -> "9.19.0" (cuDNN 9 scheme), 8902 -> "8.9.2", 7605 -> "7.6.5"."""
-    v = _int(value)
-    if v is None or v <= 0:
-        return None
-    if v >= 90000:
-        return f"{v // 10000}.{(v % 10000) // 100}.{v % 100}"
-    return f"{v // 1000}.{(v % 1000) // 100}.{v % 100}"
+    return cudnn_from_int(_int(value))
 
 
 def nccl_version_str(value: Any) -> Optional[str]:
     """torch.cuda.nccl.version(): (2, 28, 9) -> "2.28.9"; older ints 21803 -> "2.18.3", 2708 -> "2.7.8"."""
     if isinstance(value, list) and value and all(_int(v) is not None for v in value):
         return ".".join(str(v) for v in value)
-    v = _int(value)
-    if v is None or v <= 0:
-        return None
-    if v >= 10000:
-        return f"{v // 10000}.{(v % 10000) // 100}.{v % 100}"
-    return f"{v // 1000}.{(v % 1000) // 100}.{v % 100}"
+    return nccl_from_int(_int(value))
 
 
 def _packages(raw: Dict[str, Any], version_files: Dict[str, Any]) -> Dict[str, Package]:
