@@ -132,7 +132,7 @@ def run_install_cmd(req: InstallRequest, knowledge: Knowledge, snap: Optional[Sn
             for reason in exc.reasons:
                 console.print(f"  - {reason}", markup=False, highlight=False)
         return ExitCode.NO_FIT
-    plan = make_plan(choice, target.os, req.managers, mirror, _=_, arch=target.arch)
+    plan = make_plan(choice, target.os, req.managers, mirror, _=_, arch=target.arch, conda=knowledge.conda_facts())
     if as_json:
         sys.stdout.write(json.dumps(plan.to_data(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -13,14 +13,9 @@ from typing import List, Optional
 
 from .commands import PYTORCH_INDEX, pinned_packages, uses_pypi_default
 from .i18n import Gettext, data_text, english
-from .knowledge import Mirror, TorchRelease, TorchVariant
+from .knowledge import CondaFacts, Knowledge, Mirror, TorchRelease, TorchVariant
 from .resolve import Choice
-from .versions import dotted, parse_version
 
-#: the last torch the conda `pytorch` channel published (pytorch/pytorch#138506)
-PYTORCH_CHANNEL_LAST = "2.5.1"
-#: the first release whose conda packages use the pytorch-cuda metapackage (earlier: cudatoolkit)
-PYTORCH_CUDA_FIRST = "1.13.0"
 
 
 @dataclass
@@ -106,29 +101,29 @@ def uv_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirr
 
 
 def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
-                   _: Gettext = english) -> List[Command]:
-    v = parse_version(release.version)
+                   _: Gettext = english, facts: Optional[CondaFacts] = None) -> List[Command]:
+    """conda commands: the official pytorch channel up to its last release (conda.toml), else pip in the env."""
+    facts = facts or Knowledge().conda_facts()
+    entry = facts.release(release.version)
     pins = f"pytorch=={release.version}"
     if release.torchvision:
         pins += f" torchvision=={release.torchvision}"
     if release.torchaudio:
         pins += f" torchaudio=={release.torchaudio}"
     out: List[Command] = []
-    if v is not None and v <= parse_version(PYTORCH_CHANNEL_LAST):
+    if entry is not None and (variant.tag == "cpu" or variant.cuda in entry.cuda):
         pytorch_channel = "pytorch"
         if mirror and "pytorch" in mirror.conda_channels:
             pytorch_channel = mirror.conda_channels["pytorch"]
         if variant.tag == "cpu":
             cmd = f"conda install {pins} cpuonly -c {pytorch_channel}"
             note = _("the official pytorch channel, CPU build")
-        elif v >= parse_version(PYTORCH_CUDA_FIRST):
-            cmd = f"conda install {pins} pytorch-cuda={variant.cuda} -c {pytorch_channel} -c nvidia"
-            note = _("the official pytorch + nvidia channels")
         else:
-            cmd = f"conda install {pins} cudatoolkit={variant.cuda} -c {pytorch_channel}"
-            if dotted(variant.cuda or "0") >= (11, 6):
-                cmd += " -c conda-forge"
-            note = _("the official pytorch channel (before 1.13 CUDA came as cudatoolkit)")
+            channels = [pytorch_channel if c == "pytorch" else c
+                        for c in entry.channels + entry.extra_channels.get(variant.cuda or "", [])]
+            cmd = f"conda install {pins} {entry.selector}={variant.cuda} " + " ".join(f"-c {c}" for c in channels)
+            note = (_("the official pytorch + nvidia channels") if entry.selector == "pytorch-cuda"
+                    else _("the official pytorch channel (before 1.13 CUDA came as cudatoolkit)"))
         if mirror and pytorch_channel != "pytorch":
             note = _("{mirror} hosts the pytorch channel; the nvidia channel is not mirrored there and comes from "
                      "anaconda.org").format(mirror=data_text(_, mirror.title))
@@ -138,7 +133,7 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
     for c in pip_commands(release, variant, os_name, mirror, _=_):
         out.append(Command("conda", c.mirror, c.command,
                            _("the pytorch conda channel ends at {version}: inside the activated conda env, install "
-                             "with pip ({note})").format(version=PYTORCH_CHANNEL_LAST, note=c.note)))
+                             "with pip ({note})").format(version=facts.pytorch_channel_last, note=c.note)))
     if variant.cuda:
         forge = "conda-forge"
         if mirror and "conda-forge" in mirror.conda_channels:
@@ -151,7 +146,7 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
 
 
 def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
-              _: Gettext = english, arch: str = "x86_64") -> Plan:
+              _: Gettext = english, arch: str = "x86_64", conda: Optional[CondaFacts] = None) -> Plan:
     """Commands for every manager asked for; notes and warnings in ``_``'s language (reasons come translated
     from the resolver: pass the same ``_`` to :func:`~envcheck.resolve.resolve`)."""
     rel, var = choice.release, choice.variant
@@ -159,7 +154,7 @@ def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optiona
                 reasons=list(choice.reasons), alternatives=list(choice.alternatives))
     builders = {"pip": lambda: pip_commands(rel, var, os_name, mirror, _=_),
                 "uv": lambda: uv_commands(rel, var, os_name, mirror, _=_),
-                "conda": lambda: conda_commands(rel, var, os_name, mirror, _=_)}
+                "conda": lambda: conda_commands(rel, var, os_name, mirror, _=_, facts=conda)}
     for manager in managers:
         plan.commands.extend(builders[manager]())
     if mirror is not None and any(" -i " in c.command for c in plan.commands):

@@ -148,6 +148,34 @@ class HostCompilerRange:
 
 
 @dataclass
+class CondaChannelRelease:
+    """How the official `pytorch` conda channel shipped one torch minor (conda.toml)."""
+
+    torch: str
+    #: pytorch-cuda (1.13+, with -c nvidia) | cudatoolkit (1.12 and older)
+    selector: str
+    cuda: List[str] = field(default_factory=list)
+    channels: List[str] = field(default_factory=list)
+    extra_channels: Dict[str, List[str]] = field(default_factory=dict)
+
+
+@dataclass
+class CondaFacts:
+    #: the newest torch the pytorch channel published
+    pytorch_channel_last: str
+    releases: List[CondaChannelRelease] = field(default_factory=list)
+    source: str = ""
+
+    def release(self, version: Optional[str]) -> Optional[CondaChannelRelease]:
+        """The channel's entry for a torch version's minor ("1.13.1" -> the "1.13" entry)."""
+        want = dotted(version, 2)
+        for entry in self.releases:
+            if want is not None and dotted(entry.torch, 2) == want:
+                return entry
+        return None
+
+
+@dataclass
 class Mirror:
     name: str
     title: str
@@ -289,6 +317,14 @@ class Knowledge:
             if have and have <= want and (best is None or have > dotted(best.cuda, 2)):
                 best = row
         return best
+
+    # -- conda
+    def conda_facts(self) -> CondaFacts:
+        def load() -> CondaFacts:
+            channel = load_toml(self.data_dir / "conda.toml").get("pytorch_channel", {})
+            return CondaFacts(pytorch_channel_last=channel["last_torch"], source=channel.get("source", ""),
+                              releases=[CondaChannelRelease(**row) for row in channel.get("release", [])])
+        return self._once("conda", load)
 
     # -- mirrors
     def mirrors(self) -> List[Mirror]:

@@ -8,7 +8,6 @@ from ..findings import Finding
 from ..i18n import N_
 from .base import RuleContext, Texts, finding, headline
 
-_PYTORCH_CHANNEL_LAST = "2.5.1"
 
 
 def _channel_names(ctx: RuleContext) -> List[str]:
@@ -50,10 +49,11 @@ def conda_channel_conflict(ctx: RuleContext) -> Iterator[Finding]:
         fix.append("conda remove cpuonly   # " + _("then install the CUDA build (see {command})").format(
             command="envcheck install-cmd --manager conda"))
     if "pytorch" in channels:
+        last = ctx.knowledge.conda_facts().pytorch_channel_last
         problems.add(N_("the pytorch channel is frozen at torch {version}: it can never give you a newer torch, and "
-                        "mixing it with conda-forge's pytorch breaks solves"), version=_PYTORCH_CHANNEL_LAST)
+                        "mixing it with conda-forge's pytorch breaks solves"), version=last)
         fix.append(_("For torch > {version} use pip inside the env, or conda-forge's pytorch-gpu ({command})").format(
-            version="2.5.1", command="conda install -c conda-forge pytorch-gpu cuda-version=12.6"))
+            version=last, command="conda install -c conda-forge pytorch-gpu cuda-version=12.6"))
     mirrored = {name for name, url in c.custom_channels.items() if "anaconda.org" not in url}
     default_mirrored = any("anaconda.com" not in u for u in c.default_channels)
     if mirrored or default_mirrored:
