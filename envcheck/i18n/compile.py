@@ -4,6 +4,9 @@
 * ``--update``: first merge the package's current messages into each ``.po`` (new ids are added
   with an empty translation for a translator to fill, ids no longer used are dropped, existing
   translations are kept), then compile.
+* ``--fill FILE.json``: with ``--update``, give the ids still without a translation the text a JSON
+  object ``{"message id": "翻译", ...}`` holds (how new translations are handed in by several people
+  at once; the merge holds a lock on the ``.po``, so concurrent runs do not lose each other's work).
 * ``--check``: change nothing; exit 1 when a ``.po`` lacks a message or a translation, or a ``.mo``
   is not the compilation of its ``.po``.
 
@@ -17,7 +20,8 @@ import argparse
 import io
 import sys
 from pathlib import Path
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional
 
 from . import DOMAIN, LOCALE_DIR
 
@@ -59,8 +63,11 @@ def mo_is_current(po_path: Path, mo_path: Path) -> bool:
     return body(committed) == body(fresh)
 
 
-def update(po_path: Path) -> List[str]:
-    """Merge the current messages into ``po_path``; returns the ids still without a translation."""
+def update(po_path: Path, fill: Optional[Dict[str, str]] = None) -> List[str]:
+    """Merge the current messages into ``po_path``; returns the ids still without a translation.
+
+    ``fill``: translations for ids that have none yet (an existing translation is kept).
+    """
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
@@ -75,6 +82,8 @@ def update(po_path: Path) -> List[str]:
     for m in messages:  # in source order; ids no longer used are left out
         previous = old.get(m.msgid)
         string = previous.string if previous is not None else ""
+        if not string and fill and fill.get(m.msgid, "").strip():
+            string = fill[m.msgid]
         flags = {f for f in previous.flags if f != "python-brace-format"} if previous is not None else set()
         if "{" in m.msgid:
             flags.add("python-brace-format")
@@ -85,9 +94,37 @@ def update(po_path: Path) -> List[str]:
     return [msg.id for msg in catalog if msg.id and not msg.string]
 
 
+@contextmanager
+def locked(po_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``po_path``'s lock file (POSIX; elsewhere no lock) while it is rewritten."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one translator at a time
+        yield
+        return
+    with open(po_path.with_suffix(".po.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_fill(path: Optional[str]) -> Optional[Dict[str, str]]:
+    if path is None:
+        return None
+    import json
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"{path}: expected a JSON object of message id -> translation")
+    return data
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m envcheck.i18n.compile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--update", action="store_true", help="merge the current messages into the .po files first")
+    parser.add_argument("--fill", metavar="FILE.json", help="with --update: translations for ids that have none")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 when something is out of date")
     args = parser.parse_args(argv)
     try:
@@ -110,12 +147,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"{mo_path} is not up to date: run python -m envcheck.i18n.compile", file=sys.stderr)
                 status = 1
             continue
-        if args.update:
-            missing = update(po_path)
-            if missing:
-                print(f"{po_path}: {len(missing)} message(s) need a translation", file=sys.stderr)
-                status = 1
-        mo_path.write_bytes(compiled(po_path))
+        with locked(po_path):
+            if args.update:
+                try:
+                    fill = _read_fill(args.fill)
+                except (OSError, ValueError) as exc:
+                    print(f"--fill: {exc}", file=sys.stderr)
+                    return 2
+                missing = update(po_path, fill)
+                if missing:
+                    print(f"{po_path}: {len(missing)} message(s) need a translation", file=sys.stderr)
+                    status = 1
+            mo_path.write_bytes(compiled(po_path))
         print(f"wrote {mo_path}")
     return status
 
