@@ -15,15 +15,20 @@ import typer
 
 from . import __version__
 from .findings import ExitCode
+from .i18n import N_, Gettext, english
 
 app = typer.Typer(
     name="envcheck",
-    help="Is this PyTorch/CUDA machine sound? What is wrong, and which commands fix it.",
+    help=N_("Is this PyTorch/CUDA machine sound? What is wrong, and which commands fix it."),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+#: the exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)
+INTERRUPTED = 130
 
 
 class UsageProblem(Exception):
@@ -40,10 +45,11 @@ def _version_callback(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                 help="Print envcheck's version and exit."),
+                                 help=N_("Print envcheck's version and exit.")),
     lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh",
-                                       help="Language of the report (JSON stays English). Default: from LC_ALL, "
-                                            "LC_MESSAGES, LANG (zh_* gives Chinese). Accepted anywhere on the line."),
+                                       help=N_("Language of the report (JSON stays English). Default: from "
+                                               "LC_ALL, LC_MESSAGES, LANG (zh_* gives Chinese). Accepted anywhere "
+                                               "on the line.")),
 ) -> None:
     """envcheck: diagnose, explain and fix PyTorch/CUDA environments."""
     import os
@@ -53,19 +59,24 @@ def _root(
     try:
         chosen = resolve_lang(lang, os.environ)
     except ValueError as exc:
-        raise UsageProblem(str(exc)) from exc
+        _ = _gettext_for_lang(resolve_lang(None, os.environ))
+        raise UsageProblem(_("{option}: choose one of {choices}").format(option=f"--lang {lang!r}", choices="en, zh")) \
+            from exc
     ctx.ensure_object(dict)["lang"] = chosen
 
 
-def _gettext(ctx: Optional[typer.Context], as_json: bool = False):
-    """The gettext function for this run's human-readable output: English for JSON, else --lang / the locale."""
-    from .i18n import english, gettext_for
+def _gettext_for_lang(lang: str) -> Gettext:
+    from .i18n import gettext_for
 
+    return gettext_for(lang) if lang != "en" else english
+
+
+def _gettext(ctx: Optional[typer.Context], as_json: bool = False) -> Gettext:
+    """The gettext function for this run's human-readable output: English for JSON, else --lang / the locale."""
     if as_json:
         return english
     root = ctx.find_root() if ctx is not None else None
-    lang = ((root.obj if root is not None else None) or {}).get("lang", "en")
-    return gettext_for(lang) if lang != "en" else english
+    return _gettext_for_lang(((root.obj if root is not None else None) or {}).get("lang", "en"))
 
 
 def hoist_lang(argv: List[str]) -> List[str]:
@@ -98,19 +109,25 @@ def _stdout_console():
     return Console(highlight=False)
 
 
-def _read_snapshot(path: Path):
+def one_output(as_json: bool, markdown: bool, _: Gettext = english) -> None:
+    """Refuse ``--json`` and ``--markdown`` together (every command that has both)."""
+    if as_json and markdown:
+        raise UsageProblem(_("choose one of {first} and {second}").format(first="--json", second="--markdown"))
+
+
+def _read_snapshot(path: Path, _: Gettext = english):
     from .snapshot import Snapshot
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageProblem(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise UsageProblem(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
     try:
         return Snapshot.from_json(text)
     except (ValueError, TypeError) as exc:
-        raise UsageProblem(f"{path} is not an envcheck snapshot: {exc}") from exc
+        raise UsageProblem(_("{path} is not an envcheck snapshot: {reason}").format(path=path, reason=exc)) from exc
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, _: Gettext = english) -> None:
     """Write via a temporary file in the same folder, so a crash never leaves half a file."""
     import os
     import tempfile
@@ -122,39 +139,39 @@ def _write_atomic(path: Path, text: str) -> None:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        raise UsageProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise UsageProblem(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
 
 
 @app.command()
 def doctor(
     ctx: typer.Context,
     python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
-                                         help="Judge this interpreter (or env prefix) instead of the active one."),
+                                         help=N_("Judge this interpreter (or env prefix) instead of the active one.")),
     timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1,
-                                  help="Per-command timeout in seconds."),
-    fast: bool = typer.Option(False, "--fast", help="Skip the live check that imports torch (static facts only)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown for a GitHub issue."),
-    save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help="Also save the snapshot as JSON."),
+                                  help=N_("Per-command timeout in seconds.")),
+    fast: bool = typer.Option(False, "--fast", help=N_("Skip the live check that imports torch (static facts only).")),
+    as_json: bool = typer.Option(False, "--json", help=N_("Print the report as JSON.")),
+    markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
+    save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help=N_("Also save the snapshot as JSON.")),
     from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE",
-                                             help="Judge a saved snapshot instead of probing this machine."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings (and no errors)."),
-    facts: bool = typer.Option(True, "--facts/--no-facts", help="Show the facts after the findings."),
+                                             help=N_("Judge a saved snapshot instead of probing this machine.")),
+    strict: bool = typer.Option(False, "--strict", help=N_("Exit 1 when there are warnings (and no errors).")),
+    facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     require: List[str] = typer.Option([], "--require", metavar="EXPR",
-                                      help="A requirement (repeatable): torch>=2.3, cuda, gpus>=8, gpu-memory>=70GiB, "
-                                           "driver>=535, compute-capability>=8.0, no-warnings, smoke-bf16>=500, "
-                                           "no-finding=CODE. Unmet: exit 4."),
+                                      help=N_("A requirement (repeatable): torch>=2.3, cuda, gpus>=8, "
+                                              "gpu-memory>=70GiB, driver>=535, compute-capability>=8.0, no-warnings, "
+                                              "smoke-bf16>=500, no-finding=CODE. Unmet: exit 4.")),
     policy: Optional[Path] = typer.Option(None, "--policy", metavar="FILE",
-                                          help="A TOML file with require = [...] (as --require)."),
+                                          help=N_("A TOML file with require = [...] (as --require).")),
 ) -> None:
     """Inspect driver, GPUs, CUDA toolkits, cuDNN, torch and its packages, pip and conda; report findings."""
-    if as_json and markdown:
-        raise UsageProblem("choose one of --json and --markdown")
+    _ = _gettext(ctx, as_json)
+    one_output(as_json, markdown, _gettext(ctx))
     requirements = []
     if require or policy is not None:
         from .policy import parse_requirements
         try:
-            requirements = parse_requirements(list(require), policy)
+            requirements = parse_requirements(list(require), policy, _=_gettext(ctx))
         except ValueError as exc:
             raise UsageProblem(str(exc)) from exc
     from .findings import exit_code
@@ -162,12 +179,11 @@ def doctor(
     from .render.report import Report
     from .rules import evaluate
 
-    _ = _gettext(ctx, as_json)
     knowledge = Knowledge()
     if from_file is not None:
-        snap = _read_snapshot(from_file)
+        snap = _read_snapshot(from_file, _gettext(ctx))
     else:
-        snap = _probe(python, timeout, fast, knowledge, (ctx.obj or {}).get("early"))
+        snap = _probe(python, timeout, fast, knowledge, (ctx.obj or {}).get("early"), _gettext(ctx))
     findings = evaluate(snap, knowledge, _=_)
     report = Report(snap, findings)
     policy_result = None
@@ -177,7 +193,8 @@ def doctor(
         policy_result = evaluate_policy(requirements, snap, findings, runner)
     if save is not None:
         from .redact import redact_data
-        _write_atomic(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
+        _write_atomic(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n",
+                      _gettext(ctx))
     if as_json:
         from .render.report import report_data
         data = report_data(report)
@@ -191,50 +208,59 @@ def doctor(
         sys.stdout.write(render_markdown(report, _=_))
         if policy_result is not None:
             from .policy import policy_markdown
-            sys.stdout.write("\n" + policy_markdown(policy_result))
+            sys.stdout.write("\n" + policy_markdown(policy_result, _=_))
     else:
         from .render.terminal import render_terminal
         render_terminal(report, _stdout_console(), show_facts=facts, _=_)
     code = exit_code(findings, strict=strict)
     if policy_result is not None:
         from .policy import policy_lines
-        for line in policy_lines(policy_result):
+        for line in policy_lines(policy_result, _=_gettext(ctx)):
             typer.echo(line, err=True)
         if not policy_result.ok:
             code = ExitCode.POLICY
     raise typer.Exit(code)
 
 
-def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, early=None):
-    from .collect import collect
+def _target_context(python: Optional[str], timeout: float, fast: bool, _: Gettext = english):
+    """The probe context for ``--python`` (a usage error, in ``_``'s language, when it names no interpreter)."""
     from .probes.target import TargetNotFound, context_for
 
     try:
-        ctx = context_for(python, timeout, fast)
+        return context_for(python, timeout, fast)
     except TargetNotFound as exc:
-        raise UsageProblem(str(exc)) from exc
+        raise UsageProblem(exc.message.text(_)) from exc
+
+
+def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, early=None, _: Gettext = english):
+    from .collect import collect
+
+    ctx = _target_context(python, timeout, fast, _)
     return collect(ctx, knowledge, early=early)
 
 
 @app.command("install-cmd")
 def install_cmd(
     ctx: typer.Context,
-    os_name: Optional[str] = typer.Option(None, "--os", metavar="linux|windows|macos", help="Target OS."),
-    arch: Optional[str] = typer.Option(None, "--arch", metavar="ARCH", help="CPU architecture (x86_64, aarch64)."),
+    os_name: Optional[str] = typer.Option(None, "--os", metavar="linux|windows|macos", help=N_("Target OS.")),
+    arch: Optional[str] = typer.Option(None, "--arch", metavar="ARCH", help=N_("CPU architecture (x86_64, aarch64).")),
     python: Optional[str] = typer.Option(None, "--python", metavar="X.Y|PATH",
-                                         help="Target Python version, or an interpreter to probe."),
-    driver: Optional[str] = typer.Option(None, "--driver", metavar="VER", help="NVIDIA driver version, e.g. 535.104.05."),
-    no_gpu: bool = typer.Option(False, "--no-gpu", help="Prepare for a machine without an NVIDIA GPU."),
-    gpu: List[str] = typer.Option([], "--gpu", metavar="NAME", help="A GPU by name (repeatable), e.g. 'RTX 4090'."),
+                                         help=N_("Target Python version, or an interpreter to probe.")),
+    driver: Optional[str] = typer.Option(None, "--driver", metavar="VER",
+                                         help=N_("NVIDIA driver version, e.g. 535.104.05.")),
+    no_gpu: bool = typer.Option(False, "--no-gpu", help=N_("Prepare for a machine without an NVIDIA GPU.")),
+    gpu: List[str] = typer.Option([], "--gpu", metavar="NAME", help=N_("A GPU by name (repeatable), e.g. 'RTX 4090'.")),
     compute_capability: List[str] = typer.Option([], "--compute-capability", metavar="X.Y",
-                                                 help="A GPU by compute capability (repeatable)."),
-    torch_version: Optional[str] = typer.Option(None, "--torch", metavar="VER", help="Keep this torch; pair the rest."),
-    cuda: Optional[str] = typer.Option(None, "--cuda", metavar="X.Y|cpu", help="Ask for this CUDA build (or cpu)."),
-    manager: List[str] = typer.Option([], "--manager", metavar="pip|uv|conda", help="Which commands (repeatable)."),
-    mirror: Optional[str] = typer.Option(None, "--mirror", metavar="NAME", help="Use a mirror (tuna, aliyun, ...)."),
-    from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Use a saved doctor snapshot."),
-    timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1, help="Per-command timeout in seconds."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                                                 help=N_("A GPU by compute capability (repeatable).")),
+    torch_version: Optional[str] = typer.Option(None, "--torch", metavar="VER",
+                                                help=N_("Keep this torch; pair the rest.")),
+    cuda: Optional[str] = typer.Option(None, "--cuda", metavar="X.Y|cpu", help=N_("Ask for this CUDA build (or cpu).")),
+    manager: List[str] = typer.Option([], "--manager", metavar="pip|uv|conda", help=N_("Which commands (repeatable).")),
+    mirror: Optional[str] = typer.Option(None, "--mirror", metavar="NAME",
+                                         help=N_("Use a mirror (tuna, aliyun, ...).")),
+    from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help=N_("Use a saved doctor snapshot.")),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1, help=N_("Per-command timeout in seconds.")),
+    as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
 ) -> None:
     """The matching pip / uv / conda commands for this machine (or for the constraints given), and why."""
     from .knowledge import Knowledge
@@ -244,7 +270,7 @@ def install_cmd(
                              capabilities=compute_capability, torch=torch_version, cuda=cuda,
                              managers=manager or ["pip", "uv", "conda"], mirror=mirror, timeout=timeout)
     try:
-        code = run_install_cmd(request, Knowledge(), _read_snapshot(from_file) if from_file else None,
+        code = run_install_cmd(request, Knowledge(), _read_snapshot(from_file, _gettext(ctx)) if from_file else None,
                                as_json, _stdout_console, (ctx.obj or {}).get("early"), _=_gettext(ctx, as_json))
     except ValueError as exc:
         raise UsageProblem(str(exc)) from exc
@@ -254,28 +280,24 @@ def install_cmd(
 @app.command()
 def smoke(
     ctx: typer.Context,
-    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help="Interpreter whose torch runs the test."),
-    device: List[int] = typer.Option([], "--device", metavar="N", help="Only this CUDA device (repeatable)."),
-    no_multi: bool = typer.Option(False, "--no-multi", help="Skip the peer-access and NCCL all-reduce test."),
-    timeout: float = typer.Option(120.0, "--timeout", metavar="S", min=1, help="Limit for the whole test."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown."),
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                         help=N_("Interpreter whose torch runs the test.")),
+    device: List[int] = typer.Option([], "--device", metavar="N", help=N_("Only this CUDA device (repeatable).")),
+    no_multi: bool = typer.Option(False, "--no-multi", help=N_("Skip the peer-access and NCCL all-reduce test.")),
+    timeout: float = typer.Option(120.0, "--timeout", metavar="S", min=1, help=N_("Limit for the whole test.")),
+    as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
+    markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown.")),
 ) -> None:
     """A matmul (fp32/tf32/fp16/bf16) and bandwidth test on every GPU, held against the GPU's peak."""
-    if as_json and markdown:
-        raise UsageProblem("choose one of --json and --markdown")
+    _ = _gettext(ctx, as_json)
+    one_output(as_json, markdown, _gettext(ctx))
     from .findings import exit_code
     from .knowledge import Knowledge
     from .probes import nvidia
-    from .probes.target import TargetNotFound, context_for
     from .render.smoke import render_smoke
     from .smoke import build_report, judge, make_config, parse_output, run_script
 
-    _ = _gettext(ctx, as_json)
-    try:
-        probe_ctx = context_for(python, min(timeout, 10.0), fast=True)
-    except TargetNotFound as exc:
-        raise UsageProblem(str(exc)) from exc
+    probe_ctx = _target_context(python, min(timeout, 10.0), True, _gettext(ctx))
     knowledge = Knowledge()
     _driver, gpus, _issues = nvidia.probe(probe_ctx)
     config = make_config(gpus, knowledge, list(device) or None, not no_multi)
@@ -297,30 +319,63 @@ def _register_more() -> None:
 _register_more()
 
 
+def message_gettext(args: List[str], env=None) -> Gettext:
+    """The language of what main() itself prints (usage errors, --help, "interrupted"): ``--lang`` at the
+    front of the hoisted ``args`` (see :func:`hoist_lang`), else the locale; an unknown ``--lang`` value
+    falls back to the locale (the root command then refuses it, in that language)."""
+    import os
+
+    from .i18n import resolve_lang
+
+    env = os.environ if env is None else env
+    flag = None
+    if args and args[0] == "--lang" and len(args) > 1:
+        flag = args[1]
+    elif args and args[0].startswith("--lang="):
+        flag = args[0].split("=", 1)[1]
+    try:
+        lang = resolve_lang(flag, env)
+    except ValueError:
+        lang = resolve_lang(None, env)
+    return _gettext_for_lang(lang)
+
+
 def main(argv: Optional[List[str]] = None, early=None) -> None:
     """Run the CLI; every way out is a documented exit code, never a traceback.
 
     ``early``: target probes already started by ``envcheck.entry`` (an optimisation only).
     """
+    args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
+    _ = message_gettext(args)
+    if (len(args) == 2 and args[0] == "--lang") or (len(args) == 1 and args[0].startswith("--lang=")):
+        args.append("--help")  # `envcheck --lang zh` alone: the overview, as plain `envcheck` gives
     try:
-        args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
-        code = app(args=args, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
+        command = typer.main.get_command(app)
+        if _ is not english:
+            from .cli_lang import localize_help
+            localize_help(command, _)
+        code = command.main(args=args, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
+        if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
+            typer.echo(_("envcheck: interrupted"), err=True)
     except UsageProblem as exc:
         typer.echo(f"envcheck: {exc}", err=True)
         code = ExitCode.USAGE
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("envcheck: interrupted", err=True)
-        code = 130
+        typer.echo(_("envcheck: interrupted"), err=True)
+        code = INTERRUPTED
     except BrokenPipeError:
         code = 0
     except Exception as exc:
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's UsageError / BadParameter
-            exc.show()
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `envcheck`: the help is already printed
+            code = ExitCode.USAGE
+        elif hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's UsageError / BadParameter
+            from .cli_lang import usage_error_text
+            typer.echo(usage_error_text(exc, _), err=True)
             code = ExitCode.USAGE
         else:  # the promise: whatever the machine, a message, not a traceback
-            typer.echo(f"envcheck: internal error: {type(exc).__name__}: {exc} "
-                       "(please report it with `envcheck doctor --json`)", err=True)
+            typer.echo(_("envcheck: internal error: {error} (please report it with {command})").format(
+                error=f"{type(exc).__name__}: {exc}", command="`envcheck doctor --json`"), err=True)
             code = ExitCode.INTERNAL
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import List, Optional, Tuple
 
 import typer
+
+from .i18n import N_, Gettext, english
 
 #: an input larger than this is refused: it is not a paste, and parsing it would take a while
 MAX_INPUT_BYTES = 32 * 1024 * 1024
@@ -20,7 +23,22 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def read_inputs(files: List[str]) -> List[Tuple[str, str]]:
+#: the operating system's reasons for a failed read, as envcheck says them in another language
+#: (English keeps the system's own wording, ``strerror``)
+_OS_REASONS = {errno.ENOENT: N_("No such file or directory"), errno.EACCES: N_("Permission denied"),
+               errno.EPERM: N_("Operation not permitted"), errno.ENOTDIR: N_("Not a directory"),
+               errno.EIO: N_("Input/output error")}
+
+
+def _reason(exc: OSError, _: Gettext) -> str:
+    """Why reading failed: the system's message, or its translation when there is one."""
+    said = str(exc.strerror or exc)
+    message = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    translated = _(message) if message else message
+    return translated if message and translated != message else said
+
+
+def read_inputs(files: List[str], _: Gettext = english) -> List[Tuple[str, str]]:
     """(name, text) of every input: files, or stdin for "-" and when no file is given."""
     from .cli import UsageProblem
 
@@ -33,20 +51,21 @@ def read_inputs(files: List[str]) -> List[Tuple[str, str]]:
                 data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else \
                     sys.stdin.read(MAX_INPUT_BYTES + 1).encode("utf-8", errors="replace")
             except (OSError, ValueError) as exc:
-                raise UsageProblem(f"cannot read standard input: {exc}") from exc
+                raise UsageProblem(_("cannot read standard input: {reason}").format(
+                    reason=_reason(exc, _) if isinstance(exc, OSError) else exc)) from exc
             label = "<stdin>"
         else:
             try:
                 with open(name, "rb") as fh:
                     data = fh.read(MAX_INPUT_BYTES + 1)
             except IsADirectoryError as exc:
-                raise UsageProblem(f"cannot read {name}: it is a directory") from exc
+                raise UsageProblem(_("cannot read {path}: it is a directory").format(path=name)) from exc
             except OSError as exc:
-                raise UsageProblem(f"cannot read {name}: {exc.strerror or exc}") from exc
+                raise UsageProblem(_("cannot read {path}: {reason}").format(path=name, reason=_reason(exc, _))) from exc
             label = name
         if len(data) > MAX_INPUT_BYTES:
-            raise UsageProblem(f"{label} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB: "
-                               "paste only the relevant output")
+            raise UsageProblem(_("{name} is larger than {size} MiB: paste only the relevant output").format(
+                name=label, size=MAX_INPUT_BYTES // (1024 * 1024)))
         out.append((label, decode(data)))
     return out
 
@@ -56,30 +75,33 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def analyze(
+        ctx: typer.Context,
         files: Optional[List[str]] = typer.Argument(
             None, metavar="[FILE]...",
-            help="Pasted outputs to read (nvidia-smi, collect_env, pip/conda lists, nvcc -V, logs); "
-                 "'-' or none: standard input."),
-        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-        markdown: bool = typer.Option(False, "--markdown", help="Print Markdown for a GitHub issue."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings (and no errors)."),
-        facts: bool = typer.Option(True, "--facts/--no-facts", help="Show the facts after the findings."),
+            help=N_("Pasted outputs to read (nvidia-smi, collect_env, pip/conda lists, nvcc -V, logs); "
+                 "'-' or none: standard input.")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print the report as JSON.")),
+        markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
+        strict: bool = typer.Option(False, "--strict", help=N_("Exit 1 when there are warnings (and no errors).")),
+        facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     ) -> None:
         """Diagnose from pasted text: the findings doctor would give, with the lines they rest on."""
-        from .cli import UsageProblem, _stdout_console
+        from .cli import UsageProblem, _gettext, _stdout_console
 
+        _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
         if as_json and markdown:
-            raise UsageProblem("choose one of --json and --markdown")
+            raise UsageProblem(_("choose one of {first} and {second}").format(first="--json", second="--markdown"))
         if (not files or "-" in files) and _stdin_is_terminal():
-            typer.echo("envcheck analyze: reading standard input (end with Ctrl-D)", err=True)
-        inputs = read_inputs(list(files or []))
+            typer.echo(_("envcheck analyze: reading standard input (end with Ctrl-D)"), err=True)
+        inputs = read_inputs(list(files or []), _)
+        report_gettext = _gettext(ctx, as_json)  # the report's language: JSON is English
 
         from .analyze import Input, analyze as run_analyze
         from .findings import exit_code
         from .knowledge import Knowledge
         from .render.report import Report
 
-        result = run_analyze([Input(name, text) for name, text in inputs], Knowledge())
+        result = run_analyze([Input(name, text) for name, text in inputs], Knowledge(), report_gettext)
         report = Report(result.snapshot, result.findings)
         if as_json:
             import json
@@ -87,20 +109,21 @@ def register(app: typer.Typer) -> None:
             from .render.report import report_data
 
             data = report_data(report)
-            data["analyze"] = {"inputs": [name for name, _ in inputs], "blocks": result.blocks_summary(),
+            data["analyze"] = {"inputs": [name for name, _text in inputs], "blocks": result.blocks_summary(),
                                "notes": result.notes, "parse_s": round(result.parse_s, 4)}
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
             from .render.markdown import render_markdown
 
-            text = render_markdown(report, title="envcheck analyze")
-            sys.stdout.write(text + _markdown_inputs(result))
+            text = render_markdown(report, title="envcheck analyze", _=report_gettext)
+            sys.stdout.write(text + _markdown_inputs(result, report_gettext))
         else:
             from .render.terminal import render_terminal
 
             console = _stdout_console()
-            render_terminal(report, console, show_facts=facts, title="envcheck analyze")
-            _terminal_inputs(console, result)
+            render_terminal(report, console, show_facts=facts, title="envcheck analyze",
+                            _=report_gettext)
+            _terminal_inputs(console, result, report_gettext)
         raise typer.Exit(exit_code(result.findings, strict=strict))
 
 
@@ -111,38 +134,54 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
+#: what each block kind is, as the "Read" section names it (commands stay as they are; the two
+#: descriptions are translated where shown)
 _KIND_NAMES = {
-    "smi-table": "nvidia-smi table", "smi-q": "nvidia-smi -q", "smi-xml": "nvidia-smi -q -x",
-    "smi-csv": "nvidia-smi --query-gpu CSV", "nvcc": "nvcc -V", "collect-env": "collect_env",
+    "smi-table": N_("nvidia-smi table"), "smi-q": "nvidia-smi -q", "smi-xml": "nvidia-smi -q -x",
+    "smi-csv": N_("nvidia-smi --query-gpu CSV"), "nvcc": "nvcc -V", "collect-env": "collect_env",
     "pip-list": "pip list", "pip-freeze": "pip freeze", "conda-list": "conda list", "conda-info": "conda info",
     "conda-config": "conda config / .condarc",
 }
+_PROSE_KINDS = ("smi-table", "smi-csv")
+_NOTHING_READ = N_("no known output recognised; only error messages were searched for")
 
 
-def _read_lines(result) -> List[str]:
+def _kind_name(kind: str, _: Gettext) -> str:
+    name = _KIND_NAMES.get(kind, kind)
+    return _(name) if kind in _PROSE_KINDS else name
+
+
+def _read_lines(result, _: Gettext = english) -> List[str]:
     lines = []
     for block in result.blocks_summary():
         first, last = block["lines"]
-        lines.append(f"{block['input']} lines {first}-{last}: {_KIND_NAMES.get(block['kind'], block['kind'])}")
+        lines.append(_("{input} lines {first}-{last}: {kind}").format(
+            input=block["input"], first=first, last=last, kind=_kind_name(block["kind"], _)))
     return lines
 
 
-def _terminal_inputs(console, result) -> None:
+def _note_lines(result, _: Gettext) -> List[str]:
+    from .i18n import text_in
+
+    return [_("note: {note}").format(note=text_in(note, _)) for note in result.notes]
+
+
+def _terminal_inputs(console, result, _: Gettext = english) -> None:
     from rich.text import Text
 
-    read = _read_lines(result)
-    console.print(Text("Read", style="bold"))
-    for line in read or ["no known output recognised; only error messages were searched for"]:
+    read = _read_lines(result, _)
+    console.print(Text(_("Read"), style="bold"))
+    for line in read or [_(_NOTHING_READ)]:
         console.print(Text("  " + line))
-    for note in result.notes:
-        console.print(Text("  note: " + note, style="dim"))
+    for line in _note_lines(result, _):
+        console.print(Text("  " + line, style="dim"))
     console.print()
 
 
-def _markdown_inputs(result) -> str:
-    read = _read_lines(result) or ["no known output recognised; only error messages were searched for"]
-    lines = ["<details><summary>What was read</summary>", ""]
+def _markdown_inputs(result, _: Gettext = english) -> str:
+    read = _read_lines(result, _) or [_(_NOTHING_READ)]
+    lines = ["<details><summary>" + _("What was read") + "</summary>", ""]
     lines += [f"- {line}" for line in read]
-    lines += [f"- note: {note}" for note in result.notes]
+    lines += [f"- {line}" for line in _note_lines(result, _)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)

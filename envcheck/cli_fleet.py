@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from .i18n import N_
+
 
 def _usage(message: str) -> Exception:
     from .cli import UsageProblem
@@ -19,6 +21,13 @@ def _console():
     from .cli import _stdout_console
 
     return _stdout_console()
+
+
+def _gettext(ctx: typer.Context, as_json: bool = False):
+    """The run's language (English for JSON output); messages on stderr are read by a person: no ``as_json``."""
+    from .cli import _gettext as gettext_of
+
+    return gettext_of(ctx, as_json)
 
 
 def _write(path: Path, text: str) -> None:
@@ -35,73 +44,85 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def fleet(
+        ctx: typer.Context,
         reports: List[str] = typer.Argument(None, metavar="REPORT...",
-                                            help="doctor/smoke --json files, folders (read recursively), or - for "
-                                                 "stdin (the default when stdin is a pipe)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the whole aggregate as JSON."),
-        markdown: bool = typer.Option(False, "--markdown", help="Print Markdown."),
+                                            help=N_("doctor/smoke --json files, folders (read recursively), or - "
+                                                    "for stdin (the default when stdin is a pipe).")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print the whole aggregate as JSON.")),
+        markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown.")),
         html: Optional[Path] = typer.Option(None, "--html", metavar="FILE",
-                                            help="Also write a self-contained HTML page with charts (- for stdout)."),
+                                            help=N_("Also write a self-contained HTML page with charts "
+                                                    "(- for stdout).")),
         limit: int = typer.Option(20, "--limit", metavar="N", min=1,
-                                  help="Rows per section in the terminal, Markdown and HTML views."),
+                                  help=N_("Rows per section in the terminal, Markdown and HTML views.")),
     ) -> None:
         """Aggregate many nodes' reports: distributions, nodes off the majority, smoke outliers, findings."""
+        _ = _gettext(ctx)  # for stderr and the HTML page: the reader's language, --json or not
         if as_json and markdown:
-            raise _usage("choose one of --json and --markdown")
+            raise _usage(_("choose one of --json and --markdown"))
         sources = list(reports or [])
         if not sources:
             if sys.stdin is None or sys.stdin.isatty():
-                raise _usage("give report files or folders, or pipe JSON reports on stdin (see envcheck fleet --help)")
+                raise _usage(_("give report files or folders, or pipe JSON reports on stdin (see {command})").format(
+                    command="envcheck fleet --help"))
             sources = ["-"]
         from .fleet import load
         from .fleet.render import fleet_data, render_html, render_markdown, render_terminal
 
         result = load(sources)
         if result.skipped:
-            shown = "; ".join(f"{s.source}: {s.reason}" for s in result.skipped[:3])
-            more = f" (+{len(result.skipped) - 3} more, listed in --json)" if len(result.skipped) > 3 else ""
-            typer.echo(f"envcheck: skipped {len(result.skipped)} unreadable report(s): {shown}{more}", err=True)
+            shown = _("; ").join(_("{source}: {reason}").format(source=s.source, reason=s.text(_))
+                                   for s in result.skipped[:3])
+            more = (_(" (+{count} more, listed in --json)").format(count=len(result.skipped) - 3)
+                    if len(result.skipped) > 3 else "")
+            typer.echo("envcheck: " + _("skipped {count} unreadable report(s): {shown}").format(
+                count=len(result.skipped), shown=shown) + more, err=True)
         if not result.nodes:
-            raise _usage("no envcheck report could be read from " + ", ".join(sources))
+            raise _usage(_("no envcheck report could be read from {sources}").format(sources=", ".join(sources)))
+        report_lang = _gettext(ctx, as_json)
         if html is not None:
-            _write(html, render_html(result, limit=max(limit, 200)))
+            _write(html, render_html(result, limit=max(limit, 200), _=_))
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(fleet_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, limit))
+            sys.stdout.write(render_markdown(result, limit, _=report_lang))
         elif html is None or str(html) != "-":
-            render_terminal(result, _console(), limit)
+            render_terminal(result, _console(), limit, _=report_lang)
             if html is not None:
-                typer.echo(f"wrote {html}", err=True)
+                typer.echo(_("wrote {path}").format(path=html), err=True)
         raise typer.Exit(0)
 
     @app.command()
     def diff(
-        a: Path = typer.Argument(..., metavar="A.json", help="A doctor --json report or --save snapshot (the working one)."),
-        b: Path = typer.Argument(..., metavar="B.json", help="The other one (the broken one)."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-        markdown: bool = typer.Option(False, "--markdown", help="Print Markdown."),
+        ctx: typer.Context,
+        a: Path = typer.Argument(..., metavar="A.json",
+                                 help=N_("A doctor --json report or --save snapshot (the working one).")),
+        b: Path = typer.Argument(..., metavar="B.json", help=N_("The other one (the broken one).")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
+        markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown.")),
     ) -> None:
         """Two machines' reports side by side: only the facts and findings that differ, most telling first.
 
         Exit 0 when nothing differs, 1 when something does (like diff(1)), 3 when a file cannot be read.
         """
+        _ = _gettext(ctx)  # for stderr: the reader's language, --json or not
         if as_json and markdown:
-            raise _usage("choose one of --json and --markdown")
+            raise _usage(_("choose one of --json and --markdown"))
         from .diff import diff_data, diff_files, render_markdown, render_terminal
 
         try:
-            result = diff_files(a, b)
+            result = diff_files(a, b, _=_)
         except ValueError as exc:
             raise _usage(str(exc)) from exc
+        report_lang = _gettext(ctx, as_json)
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(diff_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result))
+            sys.stdout.write(render_markdown(result, _=report_lang))
         else:
-            render_terminal(result, _console())
+            render_terminal(result, _console(), _=report_lang)
         raise typer.Exit(0 if result.same else 1)

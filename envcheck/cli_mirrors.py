@@ -12,6 +12,8 @@ from typing import List, Optional
 
 import typer
 
+from .i18n import N_
+
 _PLATFORM_HELP = "Act as on this platform (sys.platform value: linux, darwin, win32); for tests."
 
 
@@ -58,7 +60,7 @@ def register(app: typer.Typer) -> None:
     """Add the `mirrors` command group to the main app."""
     mirrors = typer.Typer(
         name="mirrors",
-        help="Package mirrors for pip, conda and uv: list them, see what is used, switch, undo, test.",
+        help=N_("Package mirrors for pip, conda and uv: list them, see what is used, switch, undo, test."),
         no_args_is_help=True,
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -67,7 +69,7 @@ def register(app: typer.Typer) -> None:
     @mirrors.command("list")
     def list_cmd(
         ctx: typer.Context,
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
     ) -> None:
         """Every known mirror: PyPI index, conda channels, PyTorch wheels and their layout, notes, sources."""
         from .knowledge import Knowledge
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
     @mirrors.command("status")
     def status_cmd(
         ctx: typer.Context,
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """What pip, conda and uv use now, from which file or variable, which mirror, and problems."""
@@ -91,12 +93,12 @@ def register(app: typer.Typer) -> None:
     @mirrors.command("use")
     def use_cmd(
         ctx: typer.Context,
-        name: str = typer.Argument(..., metavar="NAME", help="A mirror from `envcheck mirrors list` (e.g. tuna)."),
-        pip: bool = typer.Option(False, "--pip", help="Change pip's user config (pip.conf / pip.ini)."),
-        conda: bool = typer.Option(False, "--conda", help="Change ~/.condarc."),
-        uv: bool = typer.Option(False, "--uv", help="Change uv's user uv.toml."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Only show the changes."),
-        yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
+        name: str = typer.Argument(..., metavar="NAME", help=N_("A mirror from `envcheck mirrors list` (e.g. tuna).")),
+        pip: bool = typer.Option(False, "--pip", help=N_("Change pip's user config (pip.conf / pip.ini).")),
+        conda: bool = typer.Option(False, "--conda", help=N_("Change ~/.condarc.")),
+        uv: bool = typer.Option(False, "--uv", help=N_("Change uv's user uv.toml.")),
+        dry_run: bool = typer.Option(False, "--dry-run", help=N_("Only show the changes.")),
+        yes: bool = typer.Option(False, "--yes", "-y", help=N_("Apply without asking.")),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """Point pip, conda and uv (all the mirror serves, or those named) at a mirror; backs up first.
@@ -119,8 +121,8 @@ def register(app: typer.Typer) -> None:
     @mirrors.command("restore")
     def restore_cmd(
         ctx: typer.Context,
-        yes: bool = typer.Option(False, "--yes", "-y", help="Restore without asking."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be restored."),
+        yes: bool = typer.Option(False, "--yes", "-y", help=N_("Restore without asking.")),
+        dry_run: bool = typer.Option(False, "--dry-run", help=N_("Only show what would be restored.")),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """Put back, byte for byte, every file as it was before envcheck first changed it."""
@@ -132,10 +134,11 @@ def register(app: typer.Typer) -> None:
     @mirrors.command("test")
     def test_cmd(
         ctx: typer.Context,
-        timeout: float = typer.Option(5.0, "--timeout", metavar="S", min=0.1, help="Per-request timeout in seconds."),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        timeout: float = typer.Option(5.0, "--timeout", metavar="S", min=0.1,
+                                      help=N_("Per-request timeout in seconds.")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
         url: List[str] = typer.Option([], "--url", hidden=True, metavar="NAME=URL",
-                                      help="Test these URLs instead of the known mirrors (repeatable)."),
+                                      help=N_("Test these URLs instead of the known mirrors (repeatable).")),
     ) -> None:
         """Measure every mirror's latency and a small download at once, and rank them."""
         from .knowledge import Knowledge

@@ -8,10 +8,10 @@ for every GPU (the same-major cubin rule, with PTX as a slower fallback). Both l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, List, Optional
 
-from .i18n import N_
+from .i18n import N_, Message, text_in
 from .knowledge import Knowledge
 from .versions import at_least, capability, dotted, major_minor
 
@@ -31,21 +31,19 @@ _ARCH = re.compile(r"^(sm|compute)_(\d+)([0-9])([af]?)$")
 class DriverSupport:
     #: full | minor-compat | too-old | unknown
     status: str
-    #: the rule that decided, quoted in findings ("CUDA 12.6 needs driver >= 560.28.03 on Linux")
+    #: the rule that decided, quoted in findings ("CUDA 12.6 needs driver >= 560.28.03 on Linux"):
+    #: English, a Message so it can be worded in the reader's language
     rule: str = ""
     #: the driver version that would give full support
     needed: Optional[str] = None
-    #: ``rule`` as a message template and its fields, for translated output (``rule`` stays English)
-    template: str = ""
-    fields: Dict[str, str] = field(default_factory=dict)
 
     def explain(self, _: Callable[[str], str]) -> str:
         """``rule`` in the language of the gettext function ``_``."""
-        return _(self.template).format(**self.fields) if self.template else self.rule
+        return text_in(self.rule, _)
 
 
 def _support(status: str, needed: Optional[str], template: str, **fields: str) -> DriverSupport:
-    return DriverSupport(status, template.format(**fields), needed, template, fields)
+    return DriverSupport(status, Message(template, **fields), needed)
 
 
 def driver_support(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from .i18n import Gettext, N_, english
+
 #: (key prefix, section), most telling first; the first prefix a key starts with decides its rank
 SECTIONS: List[Tuple[str, str]] = [
     ("driver.", "driver"),
@@ -31,6 +33,10 @@ SECTIONS: List[Tuple[str, str]] = [
     ("env.", "env"),
 ]
 SECTION_ORDER = ["driver", "gpus", "torch build", "cudnn", "loaded libraries", "toolkits", "packages", "env", "other"]
+#: the sections as shown (JSON keeps the names above)
+SECTION_LABELS = {"driver": N_("driver"), "gpus": N_("gpus"), "torch build": N_("torch build"), "cudnn": N_("cudnn"),
+                  "loaded libraries": N_("loaded libraries"), "toolkits": N_("toolkits"), "packages": N_("packages"),
+                  "env": N_("env"), "other": N_("other")}
 #: within "torch build", these keys come first (the build itself), in this order
 _TORCH_FIRST = ["torch.version", "torch.cuda", "torch.arch_list", "torch.cuda_available", "torch.error",
                 "torch.error_kind", "torch.hip", "torch.cudnn", "torch.nccl", "torch.git_version"]
@@ -85,12 +91,16 @@ class DiffResult:
 # --------------------------------------------------------------------------- loading
 
 
-def side_from_data(data: Any, label: str, knowledge: Any = None) -> Side:
+class NotAReport(ValueError):
+    """The file is JSON, but neither a doctor report nor a snapshot (the message is in the reader's language)."""
+
+
+def side_from_data(data: Any, label: str, knowledge: Any = None, _: Gettext = english) -> Side:
     """A side from a doctor report or a bare snapshot (ValueError when it is neither)."""
     from .snapshot import Snapshot
 
     if not isinstance(data, dict) or not (isinstance(data.get("snapshot"), dict) or isinstance(data.get("driver"), dict)):
-        raise ValueError("neither a doctor report nor a snapshot (a smoke report cannot be compared)")
+        raise NotAReport(_("neither a doctor report nor a snapshot (a smoke report cannot be compared)"))
     snap = Snapshot.from_dict(data)  # ValueError on a wrong shape or schema version
     from .redact import redact_data, redact_env
 
@@ -107,20 +117,24 @@ def side_from_data(data: Any, label: str, knowledge: Any = None) -> Side:
     return Side(_label(snap_data, label), snap_data, report["findings"], report["verdict"], evaluated=True)
 
 
-def load_side(path: Path, knowledge: Any = None) -> Side:
-    """ValueError (with the path) when the file cannot be read or is not a report or snapshot."""
+def load_side(path: Path, knowledge: Any = None, _: Gettext = english) -> Side:
+    """ValueError (with the path, in ``_``'s language) when the file cannot be read or is not a report or snapshot."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ValueError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ValueError(f"{path} is not JSON: {exc}") from exc
+        raise ValueError(_("{path} is not JSON: {error}").format(path=path, error=exc)) from exc
     try:
-        return side_from_data(data, Path(path).name, knowledge)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path} is not an envcheck report or snapshot: {exc}") from exc
+        return side_from_data(data, Path(path).name, knowledge, _)
+    except NotAReport as exc:
+        message = _("{path} is not an envcheck report or snapshot: {reason}").format(path=path, reason=exc)
+        raise ValueError(message) from exc
+    except (ValueError, TypeError) as exc:  # the snapshot reader's own words: quoted as they are
+        message = _("{path} is not an envcheck report or snapshot: {error}").format(path=path, error=exc)
+        raise ValueError(message) from exc
 
 
 def _label(snap: Dict[str, Any], fallback: str) -> str:
@@ -240,21 +254,47 @@ def diff_sides(a: Side, b: Side) -> DiffResult:
     return result
 
 
-def diff_files(path_a: Path, path_b: Path, knowledge: Any = None) -> DiffResult:
-    return diff_sides(load_side(path_a, knowledge), load_side(path_b, knowledge))
+def diff_files(path_a: Path, path_b: Path, knowledge: Any = None, _: Gettext = english) -> DiffResult:
+    """``_`` says why a file cannot be compared (the comparison itself is language-free)."""
+    return diff_sides(load_side(path_a, knowledge, _), load_side(path_b, knowledge, _))
 
 
 # --------------------------------------------------------------------------- output
 
 
-def _show(v: Any, kind: str = "value") -> str:
+def _show(v: Any, kind: str = "value", _: Gettext = english) -> str:
     if v is None:
-        return "absent" if kind == "item" else "unknown"
+        return _("absent") if kind == "item" else _("unknown")
     if v == "":
-        return "(none)"
+        return _("(none)")
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return _("yes") if v else _("no")
     return str(v)
+
+
+def _section(name: str, _: Gettext = english) -> str:
+    return _(SECTION_LABELS[name]) if name in SECTION_LABELS else name
+
+
+def _verdict(verdict: Optional[str], _: Gettext = english, missing: str = "unknown") -> str:
+    from .render.report import VERDICT
+
+    if verdict is None:
+        return _("unknown") if missing == "unknown" else missing
+    return _(VERDICT[verdict]) if verdict in VERDICT else verdict
+
+
+def _severity(severity: Optional[str], _: Gettext = english, upper: bool = False) -> str:
+    from .render.report import SEVERITY
+
+    if severity in SEVERITY:
+        return _(SEVERITY[severity][1 if upper else 0])
+    return (severity or "").upper() if upper else (severity or "")
+
+
+def _recorded(title: Optional[str], _: Gettext = english) -> str:
+    """A finding's title as the report recorded it (English): quoted as such in another language."""
+    return _("{recorded_title}").format(recorded_title=title) if title else ""
 
 
 def diff_data(result: DiffResult) -> Dict[str, Any]:
@@ -274,50 +314,60 @@ def diff_data(result: DiffResult) -> Dict[str, Any]:
     })
 
 
-def render_markdown(result: DiffResult) -> str:
+def render_markdown(result: DiffResult, _: Gettext = english) -> str:
     data = diff_data(result)
 
     def cell(v: Any, kind: str = "value") -> str:
-        return _show(v, kind).replace("|", "\\|").replace("\n", " ")
+        return _show(v, kind, _).replace("|", "\\|").replace("\n", " ")
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
 
     a, b = data["a"]["label"], data["b"]["label"]
-    out = [f"## envcheck diff: A = {cell(a)}, B = {cell(b)}", ""]
+    out = ["## envcheck diff: " + _("A = {a}, B = {b}").format(a=cell(a), b=cell(b)), ""]
     if result.same:
-        return "\n".join(out + ["No differences in facts or findings.", ""])
-    out += [f"Verdict: A {cell(data['a']['verdict'])}, B {cell(data['b']['verdict'])}", ""]
+        return "\n".join(out + [_("No differences in facts or findings."), ""])
+    out += [_("Verdict: A {a}, B {b}").format(a=esc(_verdict(data["a"]["verdict"], _)),
+                                              b=esc(_verdict(data["b"]["verdict"], _))), ""]
     if data["facts"]:
-        out += ["| section | fact | A | B |", "|---|---|---|---|"]
-        out += [f"| {d['section']} | `{d['key']}` | {cell(d['a'], d['kind'])} | {cell(d['b'], d['kind'])} |" for d in data["facts"]]
+        out += [f"| {_('section')} | {_('fact')} | A | B |", "|---|---|---|---|"]
+        out += [f"| {esc(_section(d['section'], _))} | `{d['key']}` | {cell(d['a'], d['kind'])} | "
+                f"{cell(d['b'], d['kind'])} |" for d in data["facts"]]
         out.append("")
     for side, key in (("A", "only_a"), ("B", "only_b")):
         if data["findings"][key]:
-            out.append(f"Findings only in {side}:")
-            out += [f"- **{f['severity']}** `{f['code']}`: {cell(f['title'])}" for f in data["findings"][key]]
+            out.append(_("Findings only in {side}:").format(side=side))
+            out += [f"- **{esc(_severity(f['severity'], _))}** `{f['code']}`: "
+                    f"{esc(_recorded(f['title'], _)) if f['title'] else cell(f['title'])}"
+                    for f in data["findings"][key]]
             out.append("")
     return "\n".join(out)
 
 
-def render_terminal(result: DiffResult, console) -> None:
+def render_terminal(result: DiffResult, console, _: Gettext = english) -> None:
     from rich.table import Table
     from rich.text import Text
 
     data = diff_data(result)
     a, b = data["a"], data["b"]
-    console.print(Text.assemble(("envcheck diff: ", "bold"), f"A = {a['label']} ({a['verdict'] or '?'}), "
-                                                              f"B = {b['label']} ({b['verdict'] or '?'})"))
+    heading = _("A = {a} ({verdict_a}), B = {b} ({verdict_b})").format(
+        a=a["label"], verdict_a=_verdict(a["verdict"], _, "?"), b=b["label"], verdict_b=_verdict(b["verdict"], _, "?"))
+    console.print(Text.assemble(("envcheck diff: ", "bold"), heading))
     if result.same:
-        console.print(Text("No differences in facts or findings.", style="green"))
+        console.print(Text(_("No differences in facts or findings."), style="green"))
         return
     if data["facts"]:
-        table = Table("section", "fact", "A", "B", title=f"{len(data['facts'])} fact(s) differ, most telling first",
+        table = Table(_("section"), _("fact"), "A", "B",
+                      title=_("{count} fact(s) differ, most telling first").format(count=len(data["facts"])),
                       title_justify="left", title_style="bold")
         for d in data["facts"]:
-            table.add_row(Text(d["section"], style="dim"), Text(d["key"]), Text(_show(d["a"], d["kind"])),
-                          Text(_show(d["b"], d["kind"])))
+            table.add_row(Text(_section(d["section"], _), style="dim"), Text(d["key"]),
+                          Text(_show(d["a"], d["kind"], _)), Text(_show(d["b"], d["kind"], _)))
         console.print(table)
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     for side, key in (("A", "only_a"), ("B", "only_b")):
         for f in data["findings"][key]:
-            console.print(Text.assemble((f"only in {side}: ", "bold"),
-                                        (f"{(f['severity'] or '').upper()} ", styles.get(f["severity"] or "", "")),
-                                        (f"[{f['code']}] ", "dim"), f["title"] or ""))
+            console.print(Text.assemble((_("only in {side}: ").format(side=side), "bold"),
+                                        (f"{_severity(f['severity'], _, upper=True)} ",
+                                         styles.get(f["severity"] or "", "")),
+                                        (f"[{f['code']}] ", "dim"), _recorded(f["title"], _)))

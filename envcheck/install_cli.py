@@ -40,14 +40,15 @@ class InstallRequest:
     timeout: float = 10.0
 
 
-def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge, early=None) -> Snapshot:
+def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge, early=None,
+                   _: Gettext = english) -> Snapshot:
     from .collect import collect
     from .probes.target import TargetNotFound, context_for
 
     try:
         ctx = context_for(python_path, timeout, fast=True)
     except TargetNotFound as exc:
-        raise ValueError(str(exc)) from exc
+        raise ValueError(exc.message.text(_)) from exc
     return collect(ctx, knowledge, early=early, only={"nvidia", "system-basic", "target-static"})
 
 
@@ -117,7 +118,7 @@ def run_install_cmd(req: InstallRequest, knowledge: Knowledge, snap: Optional[Sn
                 option=f"--mirror {req.mirror!r}", known=known))
     if snap is None:
         snap = _probe_machine(req.python if req.python and _is_path(req.python) else None, req.timeout, knowledge,
-                              early)
+                              early, _)
     target = build_target(req, snap, knowledge, _)
     try:
         choice = resolve(target, knowledge, _=_)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .findings import Finding, Severity
+from .i18n import N_, Gettext, Message, english, text_in
 from .snapshot import Snapshot
 from .versions import dotted, parse_version
 
@@ -74,7 +75,8 @@ class RequirementResult:
     requirement: Requirement
     #: met | unmet | unknown (an unknown fact never passes)
     status: str
-    #: one line: what was found ("driver 580.159.04", "unknown: no NVIDIA driver found")
+    #: what was found (English; a Message, so it can be shown translated): "driver 580.159.04",
+    #: "unknown: no NVIDIA driver found"
     reason: str
     #: the fact compared, as JSON-ready data (None when unknown)
     have: Any = None
@@ -104,62 +106,69 @@ class PolicyResult:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_requirement(text: str, origin: str = "--require") -> Requirement:
-    """One expression; ValueError with the reason and the accepted forms when it is not one."""
+def parse_requirement(text: str, origin: str = "--require", _: Gettext = english) -> Requirement:
+    """One expression; ValueError with the reason and the accepted forms (in ``_``'s language) when it is not one."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"empty requirement (from {origin}); examples: {EXAMPLES}")
+        raise ValueError(_("empty requirement (from {origin}); examples: {examples}").format(
+            origin=origin, examples=EXAMPLES))
     m = _EXPR.match(text)
     if not m:
-        raise ValueError(f"cannot parse requirement {text!r} (from {origin}); examples: {EXAMPLES}")
+        raise ValueError(_("cannot parse requirement {text} (from {origin}); examples: {examples}").format(
+            text=repr(text), origin=origin, examples=EXAMPLES))
     name, op, value = m.group(1).lower().replace("_", "-"), m.group(2), m.group(3)
     kind = KINDS.get(name)
     if kind is None:
-        raise ValueError(f"unknown requirement {name!r} in {text!r} (from {origin}); known: "
-                         + ", ".join(sorted(KINDS)))
-    where = f"in {text!r} (from {origin})"
+        raise ValueError(_("unknown requirement {name} in {text} (from {origin}); known: {known}").format(
+            name=repr(name), text=repr(text), origin=origin, known=", ".join(sorted(KINDS))))
+
+    def bad(msgid: str, **fields: Any) -> ValueError:
+        where = _("in {text} (from {origin})").format(text=repr(text), origin=origin)
+        return ValueError(_(msgid).format(where=where, **fields))
+
     if kind == "flag":
         if op is not None:
-            raise ValueError(f"{name} takes no operator or value {where}")
+            raise bad(N_("{name} takes no operator or value {where}"), name=name)
         return Requirement(name, name, origin=origin)
     if kind == "code":
         from .rules.codes import CODES
 
         if op not in ("=", "==") or not value:
-            raise ValueError(f"write no-finding=CODE {where}")
+            raise bad(N_("write {form} {where}"), form="no-finding=CODE")
         code = value.strip().lower()
         if code not in CODES:
-            raise ValueError(f"unknown finding code {value!r} {where}; see the README's findings table")
+            raise bad(N_("unknown finding code {value} {where}; see the README's findings table"), value=repr(value))
         return Requirement(f"no-finding={code}", name, "=", code, origin, code)
     if op is None:
         if kind in ("flag-or-dotted", "pep440"):  # bare `cuda`, bare `torch`
             return Requirement(name, name, origin=origin)
-        raise ValueError(f"{name} needs an operator and a value, e.g. {name}>={_example(kind)} {where}")
+        raise bad(N_("{name} needs an operator and a value, e.g. {example} {where}"), name=name,
+                  example=f"{name}>={_example(kind)}")
     op = "==" if op == "=" else op
     value = value.strip()
     threshold: Any
     if kind == "pep440":
         if parse_version(value) is None or not re.match(r"^\d", value):
-            raise ValueError(f"{value!r} is not a version {where}")
+            raise bad(N_("{value} is not a version {where}"), value=repr(value))
         threshold = value
     elif kind in ("dotted", "flag-or-dotted"):
         threshold = dotted(value) if re.fullmatch(r"\d+(\.\d+)*", value) else None
         if threshold is None:
-            raise ValueError(f"{value!r} is not a dotted version (like 535 or 8.0) {where}")
+            raise bad(N_("{value} is not a dotted version (like 535 or 8.0) {where}"), value=repr(value))
     elif kind == "count":
         if not value.isdigit():
-            raise ValueError(f"{value!r} is not a whole number {where}")
+            raise bad(N_("{value} is not a whole number {where}"), value=repr(value))
         threshold = int(value)
     elif kind == "size":
         threshold = parse_size_mib(value)
         if threshold is None:
-            raise ValueError(f"{value!r} is not a size (like 70GiB, 40GB, 81559MiB) {where}")
+            raise bad(N_("{value} is not a size (like 70GiB, 40GB, 81559MiB) {where}"), value=repr(value))
     else:  # rate
         try:
             threshold = float(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a number of TFLOP/s {where}") from None
+            raise bad(N_("{value} is not a number of TFLOP/s {where}"), value=repr(value)) from None
         if threshold < 0:
-            raise ValueError(f"{value!r} is negative {where}")
+            raise bad(N_("{value} is negative {where}"), value=repr(value))
     return Requirement(f"{name}{op}{value}", name, op, value, origin, threshold)
 
 
@@ -179,36 +188,39 @@ def parse_size_mib(text: str) -> Optional[float]:
     return number * _DECIMAL_MIB[letter]
 
 
-def load_policy_file(path: Path) -> List[str]:
+def load_policy_file(path: Path, _: Gettext = english) -> List[str]:
     """The ``require = [...]`` list of a TOML policy file; ValueError when it cannot be used."""
     from .knowledge import KnowledgeError, load_toml
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ValueError(f"policy file {path} does not exist")
+        raise ValueError(_("policy file {path} does not exist").format(path=path))
     try:
         data = load_toml(path)
     except KnowledgeError as exc:
         cause = exc.__cause__
-        raise ValueError(f"cannot read policy file {path}: {cause or exc}") from exc
+        raise ValueError(_("cannot read policy file {path}: {reason}").format(path=path, reason=cause or exc)) \
+            from exc
     require = data.get("require")
     if require is None:
-        raise ValueError(f"policy file {path} has no `require = [...]` list")
+        raise ValueError(_("policy file {path} has no {form} list").format(path=path, form="`require = [...]`"))
     if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
-        raise ValueError(f"policy file {path}: `require` must be a list of strings, e.g. require = [\"torch>=2.3\"]")
+        raise ValueError(_("policy file {path}: {key} must be a list of strings, e.g. {example}").format(
+            path=path, key="`require`", example='`require = ["torch>=2.3"]`'))
     return list(require)
 
 
-def parse_requirements(exprs: List[str], policy_file: Optional[Path] = None) -> List[Requirement]:
+def parse_requirements(exprs: List[str], policy_file: Optional[Path] = None,
+                       _: Gettext = english) -> List[Requirement]:
     """The policy file's requirements, then the --require ones, each once; ValueError for a bad one."""
     out: List[Requirement] = []
     seen = set()
     sources: List[Tuple[str, str]] = []
     if policy_file is not None:
-        sources += [(e, str(policy_file)) for e in load_policy_file(policy_file)]
+        sources += [(e, str(policy_file)) for e in load_policy_file(policy_file, _)]
     sources += [(e, "--require") for e in exprs or []]
     for expr, origin in sources:
-        req = parse_requirement(expr, origin)
+        req = parse_requirement(expr, origin, _)
         if req.expr not in seen:
             seen.add(req.expr)
             out.append(req)
@@ -230,12 +242,20 @@ def _compare(have: Any, op: str, need: Any) -> bool:
     return _OPS[op](have, need)
 
 
-def _result(req: Requirement, ok: bool, reason: str, have: Any = None) -> RequirementResult:
+def _result(req: Requirement, ok: bool, reason: Message, have: Any = None) -> RequirementResult:
     return RequirementResult(req, MET if ok else UNMET, reason, have)
 
 
-def _unknown(req: Requirement, why: str) -> RequirementResult:
-    return RequirementResult(req, UNKNOWN, f"unknown: {why}", None)
+def _unknown(req: Requirement, why: Message) -> RequirementResult:
+    return RequirementResult(req, UNKNOWN, Message(N_("unknown: {why}"), why=why), None)
+
+
+def _needs(req: Requirement, found: Message) -> Message:
+    return Message(N_("{found}, needs {requirement}"), found=found, requirement=f"{req.op}{req.value}")
+
+
+def _found(req: Requirement, ok: bool, found: Message) -> Message:
+    return found if ok else _needs(req, found)
 
 
 def _torch_installed(snap: Snapshot) -> bool:
@@ -248,21 +268,23 @@ def _torch_absent_known(snap: Snapshot) -> bool:
     return not _torch_installed(snap) and bool(snap.python.executable) and not snap.python.error
 
 
-def _dotted_req(req: Requirement, label: str, have: Optional[str], why_unknown: str) -> RequirementResult:
+def _dotted_req(req: Requirement, label: Message, have: Optional[str], why_unknown: Message) -> RequirementResult:
     nums = dotted(have)
     if nums is None:
         return _unknown(req, why_unknown)
     ok = _compare(nums, req.op, req.threshold)
-    return _result(req, ok, f"{label} {have}" + ("" if ok else f", needs {req.op}{req.value}"), have)
+    return _result(req, ok, _found(req, ok, Message(N_("{what} {version}"), what=label, version=have)), have)
 
 
-def _no_driver_why(snap: Snapshot) -> str:
+def _no_driver_why(snap: Snapshot) -> Message:
     d = snap.driver
     if d.status == "not-found":
-        return "no NVIDIA driver found"
+        return Message(N_("no NVIDIA driver found"))
     if d.status and d.status != "ok":
-        return f"driver status {d.status}" + (f" ({d.status_message})" if d.status_message else "")
-    return "driver version not known"
+        if d.status_message:
+            return Message(N_("driver status {status} ({detail})"), status=d.status, detail=d.status_message)
+        return Message(N_("driver status {status}"), status=d.status)
+    return Message(N_("driver version not known"))
 
 
 def _gpu_caps(snap: Snapshot) -> List[Tuple[int, str, Optional[str]]]:
@@ -282,36 +304,41 @@ def _gpu_memories(snap: Snapshot) -> List[Tuple[int, str, Optional[int]]]:
     return [(d.index, d.name or f"GPU {d.index}", d.memory_total_mib) for d in snap.torch.devices]
 
 
-def _gpu_count(snap: Snapshot) -> Tuple[Optional[int], str]:
+def _gpu_count(snap: Snapshot) -> Tuple[Optional[int], Message]:
+    """How many GPUs, and who says so (a Message naming the source, or why the count is unknown)."""
     if snap.gpus:
-        return len(snap.gpus), "nvidia-smi"
+        return len(snap.gpus), Message("nvidia-smi")
     if snap.driver.status in ("not-found", "no-devices"):
-        return 0, f"driver status {snap.driver.status}"
+        return 0, Message(N_("driver status {status}"), status=snap.driver.status)
     if snap.torch.device_count is not None:
-        return snap.torch.device_count, "torch"
+        return snap.torch.device_count, Message("torch")
     if snap.driver.status == "ok":
-        return 0, "nvidia-smi"
+        return 0, Message("nvidia-smi")
     return None, _no_driver_why(snap)
-
-
-def _no_gpu_why(snap: Snapshot) -> str:
-    count, why = _gpu_count(snap)
-    return "no GPU" + (f" ({why})" if count == 0 else f": {why}")
 
 
 def _mib_text(mib: float) -> str:
     return f"{mib / 1024:.1f} GiB"
 
 
+def _more(items: List[Message], limit: int = 4) -> Message:
+    """The first ``limit`` items, and how many more there are."""
+    if len(items) <= limit:
+        return Message(N_("{items}"), items=items)
+    return Message(N_("{items} (+{count} more)"), items=items[:limit], count=len(items) - limit)
+
+
 def _each_gpu(req: Requirement, items, fmt: Callable[[Any], str], convert: Callable[[Any], Any],
-              snap: Snapshot, what: str) -> RequirementResult:
+              snap: Snapshot, what: Message) -> RequirementResult:
     """Every GPU must satisfy the requirement; unknown when a GPU's value is unknown."""
     if not items:
         count, why = _gpu_count(snap)
         if count is None:
             return _unknown(req, why)
-        return _result(req, False, "no GPU" + (f" ({why})" if why else ""), [])
-    failing, unknown, values = [], [], []
+        return _result(req, False, Message(N_("no GPU ({why})"), why=why), [])
+    failing: List[Message] = []
+    unknown: List[str] = []
+    values = []
     for index, name, value in items:
         conv = convert(value) if value is not None else None
         if conv is None:
@@ -319,62 +346,70 @@ def _each_gpu(req: Requirement, items, fmt: Callable[[Any], str], convert: Calla
             continue
         values.append(value)
         if not _compare(conv, req.op, req.threshold):
-            failing.append(f"GPU {index} ({name}) {fmt(value)}")
+            failing.append(Message(N_("GPU {index} ({name}) {value}"), index=index, name=name, value=fmt(value)))
     if failing:
-        return _result(req, False, "; ".join(failing[:4]) + (f" (+{len(failing) - 4} more)" if len(failing) > 4 else "")
-                       + f", needs {req.op}{req.value}", values)
+        return _result(req, False, _needs(req, _more(failing)), values)
     if unknown:
-        return _unknown(req, f"{what} of {', '.join(unknown)} not known")
+        return _unknown(req, Message(N_("{what} of {gpus} not known"), what=what, gpus=", ".join(unknown)))
     shown = sorted({fmt(v) for v in values})
-    return _result(req, True, f"{len(values)} GPU(s): {', '.join(shown)}", values)
+    return _result(req, True, Message(N_("{count} GPU(s): {values}"), count=len(values), values=", ".join(shown)),
+                   values)
 
 
 def _findings_req(req: Requirement, findings: List[Finding]) -> RequirementResult:
     if req.name == "no-finding":
         hits = [f for f in findings if f.code == req.threshold]
         if hits:
-            return _result(req, False, f"{req.threshold}: {hits[0].title}", [f.title for f in hits])
-        return _result(req, True, f"no {req.threshold} finding", [])
+            return _result(req, False, Message(N_("{code}: {title}"), code=req.threshold, title=hits[0].title),
+                           [f.title for f in hits])
+        return _result(req, True, Message(N_("no {code} finding"), code=req.threshold), [])
     levels = (Severity.ERROR,) if req.name == "no-errors" else (Severity.ERROR, Severity.WARNING)
     bad = [f for f in findings if f.severity in levels]
     if bad:
         codes = sorted({f.code for f in bad})
-        word = "error(s)" if req.name == "no-errors" else "error(s)/warning(s)"
-        return _result(req, False, f"{len(bad)} {word}: {', '.join(codes)}", codes)
-    return _result(req, True, "none", [])
+        template = N_("{count} error(s): {codes}") if req.name == "no-errors" else \
+            N_("{count} error(s)/warning(s): {codes}")
+        return _result(req, False, Message(template, count=len(bad), codes=", ".join(codes)), codes)
+    return _result(req, True, Message(N_("none")), [])
 
 
-def _smoke_req(req: Requirement, smoke: Any, smoke_error: Optional[str]) -> RequirementResult:
+def _smoke_req(req: Requirement, smoke: Any, smoke_error: Optional[Message]) -> RequirementResult:
     dtype = req.name.split("-", 1)[1]
     if smoke is None:
-        return _unknown(req, smoke_error or "the smoke test did not run")
+        return _unknown(req, smoke_error or Message(N_("the smoke test did not run")))
     if smoke.skipped:
-        return _unknown(req, f"smoke test skipped: {smoke.skipped}")
+        return _unknown(req, Message(N_("smoke test skipped: {reason}"), reason=smoke.skipped))
     if smoke.error:
-        return _result(req, False, f"smoke test failed: {_one_line(smoke.error)}")
+        return _result(req, False, Message(N_("smoke test failed: {error}"), error=_one_line(smoke.error)))
     if not smoke.devices:
-        return _unknown(req, "the smoke test measured no GPU")
-    failing, rates = [], []
+        return _unknown(req, Message(N_("the smoke test measured no GPU")))
+    failing: List[Message] = []
+    rates = []
     for dev in smoke.devices:
         label = f"GPU {dev.index}" + (f" ({dev.name})" if dev.name else "")
         r = next((m for m in dev.matmul if m.dtype == dtype), None)
         if dev.error:
-            failing.append(f"{label} failed: {_one_line(dev.error)}")
+            failing.append(Message(N_("{gpu} failed: {error}"), gpu=label, error=_one_line(dev.error)))
         elif r is None or (r.tflops is None and not r.error):
-            failing.append(f"{label}: {dtype} not measured")
+            failing.append(Message(N_("{gpu}: {dtype} not measured"), gpu=label, dtype=dtype))
         elif r.error:
-            failing.append(f"{label}: {dtype} failed: {_one_line(r.error)}")
+            failing.append(Message(N_("{gpu}: {dtype} failed: {error}"), gpu=label, dtype=dtype,
+                                   error=_one_line(r.error)))
         elif r.ok is False:
-            failing.append(f"{label}: wrong {dtype} results")
+            failing.append(Message(N_("{gpu}: wrong {dtype} results"), gpu=label, dtype=dtype))
         else:
             rates.append(r.tflops)
             if not _compare(r.tflops, req.op, req.threshold):
-                failing.append(f"{label} {r.tflops:.0f} TFLOP/s")
+                failing.append(Message(N_("{gpu} {rate} TFLOP/s"), gpu=label, rate=f"{r.tflops:.0f}"))
     if failing:
-        return _result(req, False, "; ".join(failing[:4]) + (f" (+{len(failing) - 4} more)" if len(failing) > 4 else "")
-                       + f", needs {req.op}{req.value}", rates)
-    return _result(req, True, f"{dtype} {min(rates):.0f} TFLOP/s" + (f" (slowest of {len(rates)} GPUs)"
-                                                                     if len(rates) > 1 else ""), rates)
+        return _result(req, False, _needs(req, _more(failing)), rates)
+    rate = f"{min(rates):.0f}"
+    if len(rates) > 1:
+        found = Message(N_("{dtype} {rate} TFLOP/s (slowest of {count} GPUs)"), dtype=dtype, rate=rate,
+                        count=len(rates))
+    else:
+        found = Message(N_("{dtype} {rate} TFLOP/s"), dtype=dtype, rate=rate)
+    return _result(req, True, found, rates)
 
 
 def _one_line(text: str, limit: int = 160) -> str:
@@ -385,59 +420,78 @@ def _one_line(text: str, limit: int = 160) -> str:
 def _evaluate_one(req: Requirement, snap: Snapshot, findings: List[Finding]) -> RequirementResult:
     t = snap.torch
     name = req.name
+    not_installed = Message(N_("torch is not installed"))
     if name == "torch":
         have = t.version or t.dist_version
         if not have:
             if _torch_absent_known(snap):
-                return _result(req, False, "torch is not installed")
-            return _unknown(req, "torch's version is not known")
+                return _result(req, False, not_installed)
+            return _unknown(req, Message(N_("torch's version is not known")))
+        found = Message(N_("{what} {version}"), what="torch", version=have)
         if req.op is None:
-            return _result(req, True, f"torch {have}", have)
+            return _result(req, True, found, have)
         ok = _torch_matches(have, req.op, req.threshold)
         if ok is None:
-            return _unknown(req, f"cannot compare torch {have!r}")
-        return _result(req, ok, f"torch {have}" + ("" if ok else f", needs {req.op}{req.value}"), have)
+            return _unknown(req, Message(N_("cannot compare torch {version}"), version=repr(have)))
+        return _result(req, ok, _found(req, ok, found), have)
     if name in ("cuda", "torch-cuda"):
         if not _torch_installed(snap):
             if _torch_absent_known(snap):
-                return _result(req, False, "torch is not installed")
-            return _unknown(req, "torch is not known")
+                return _result(req, False, not_installed)
+            return _unknown(req, Message(N_("torch is not known")))
         if name == "cuda":
             if t.error and t.cuda_available is None:
-                return _result(req, False, f"torch fails ({t.error_kind or 'error'}): {_one_line(t.error)}")
+                return _result(req, False, Message(N_("torch fails ({kind}): {error}"), kind=t.error_kind or "error",
+                                                   error=_one_line(t.error)))
             if t.cuda_available is None:
-                return _unknown(req, "torch was not imported (--fast or a saved static snapshot)")
+                return _unknown(req, Message(N_("torch was not imported (--fast or a saved static snapshot)")))
             if not t.cuda_available:
-                why = "a CPU-only build" if not t.cuda and not t.hip else _one_line(t.cuda_warning or "no usable GPU")
-                return _result(req, False, f"torch.cuda.is_available() is False: {why}", False)
+                if not t.cuda and not t.hip:
+                    why = Message(N_("a CPU-only build"))
+                elif t.cuda_warning:
+                    why = Message(N_("{warning}"), warning=_one_line(t.cuda_warning))
+                else:
+                    why = Message(N_("no usable GPU"))
+                return _result(req, False, Message(N_("{call} is False: {why}"), call="torch.cuda.is_available()",
+                                                   why=why), False)
             if req.op is None:
-                return _result(req, True, f"torch {t.version or ''} sees {t.device_count or 'the'} GPU(s)".replace("  ", " "),
-                               True)
+                if t.device_count:
+                    found = Message(N_("torch {version} sees {count} GPU(s)"), version=t.version or "",
+                                    count=t.device_count)
+                else:
+                    found = Message(N_("torch {version} sees the GPU(s)"), version=t.version or "")
+                return _result(req, True, found, True)
         if not t.cuda:
-            return _result(req, False, "torch is a CPU-only build" if not t.hip else f"torch is a ROCm build ({t.hip})")
-        return _dotted_req(req, "torch CUDA", t.cuda, "torch's CUDA version is not known")
+            if t.hip:
+                return _result(req, False, Message(N_("torch is a ROCm build ({version})"), version=t.hip))
+            return _result(req, False, Message(N_("torch is a CPU-only build")))
+        return _dotted_req(req, Message("torch CUDA"), t.cuda, Message(N_("torch's CUDA version is not known")))
     if name == "driver":
-        return _dotted_req(req, "driver", snap.driver.version or snap.driver.kernel_module_version, _no_driver_why(snap))
+        return _dotted_req(req, Message(N_("driver")), snap.driver.version or snap.driver.kernel_module_version,
+                           _no_driver_why(snap))
     if name == "driver-cuda":
-        return _dotted_req(req, "driver CUDA", snap.driver.cuda_version, _no_driver_why(snap))
+        return _dotted_req(req, Message(N_("driver CUDA")), snap.driver.cuda_version, _no_driver_why(snap))
     if name == "cudnn":
         c = snap.cudnn
         have = (c.loaded.version if c.loaded else None) or c.torch_reported or t.cudnn
         if not have and _torch_absent_known(snap):
-            return _unknown(req, "torch is not installed, so no cuDNN is loaded")
-        return _dotted_req(req, "cuDNN", have, "the cuDNN torch loads is not known (run without --fast)")
+            return _unknown(req, Message(N_("torch is not installed, so no cuDNN is loaded")))
+        return _dotted_req(req, Message("cuDNN"), have,
+                           Message(N_("the cuDNN torch loads is not known (run without --fast)")))
     if name == "python":
-        return _dotted_req(req, "Python", snap.python.version, "the target interpreter's version is not known")
+        return _dotted_req(req, Message("Python"), snap.python.version,
+                           Message(N_("the target interpreter's version is not known")))
     if name == "gpus":
         count, source = _gpu_count(snap)
         if count is None:
             return _unknown(req, source)
         ok = _compare(count, req.op, req.threshold)
-        return _result(req, ok, f"{count} GPU(s) ({source})" + ("" if ok else f", needs {req.op}{req.value}"), count)
+        found = Message(N_("{count} GPU(s) ({source})"), count=count, source=source)
+        return _result(req, ok, _found(req, ok, found), count)
     if name == "compute-capability":
-        return _each_gpu(req, _gpu_caps(snap), str, dotted, snap, "compute capability")
+        return _each_gpu(req, _gpu_caps(snap), str, dotted, snap, Message(N_("compute capability")))
     if name == "gpu-memory":
-        return _each_gpu(req, _gpu_memories(snap), _mib_text, float, snap, "memory")
+        return _each_gpu(req, _gpu_memories(snap), _mib_text, float, snap, Message(N_("memory")))
     if name in ("no-warnings", "no-errors", "no-finding"):
         return _findings_req(req, findings)
     raise ValueError(f"no evaluator for {name}")  # pragma: no cover - KINDS and this function agree
@@ -467,16 +521,17 @@ def evaluate(requirements: List[Requirement], snapshot: Snapshot, findings: List
     ``no-warnings``, ``no-errors`` and ``no-finding`` look at.
     """
     result = PolicyResult()
-    smoke_error: Optional[str] = None
+    smoke_error: Optional[Message] = None
     all_findings = list(findings)
     if any(r.name.startswith("smoke-") for r in requirements):
         if run_smoke is None:
-            smoke_error = "the smoke test cannot run here (a saved snapshot is judged, not this machine)"
+            smoke_error = Message(N_("the smoke test cannot run here (a saved snapshot is judged, not this machine)"))
         else:
             try:
                 result.smoke = run_smoke()
             except Exception as exc:  # the smoke runner must never sink the report
-                smoke_error = f"the smoke test could not start: {type(exc).__name__}: {exc}"
+                smoke_error = Message(N_("the smoke test could not start: {error}"),
+                                      error=f"{type(exc).__name__}: {exc}")
             if result.smoke is not None:
                 from .smoke import judge
 
@@ -509,24 +564,28 @@ def policy_data(result: PolicyResult) -> Dict[str, Any]:
     }
 
 
-def policy_lines(result: PolicyResult, include_met: bool = False) -> List[str]:
+def policy_lines(result: PolicyResult, include_met: bool = False, _: Gettext = english) -> List[str]:
     """One line per unmet requirement (and per met one with ``include_met``), for stderr."""
     out = []
     for r in result.results:
         if r.met and not include_met:
             continue
-        word = {MET: "met", UNMET: "NOT MET", UNKNOWN: "NOT MET"}[r.status]
-        out.append(f"envcheck: requirement {word}: {r.requirement.expr}: {r.reason}")
+        template = N_("envcheck: requirement met: {requirement}: {reason}") if r.met else \
+            N_("envcheck: requirement NOT MET: {requirement}: {reason}")
+        out.append(_(template).format(requirement=r.requirement.expr, reason=text_in(r.reason, _)))
     return out
 
 
-def policy_markdown(result: PolicyResult) -> str:
+def policy_markdown(result: PolicyResult, _: Gettext = english) -> str:
     """A Markdown section for `doctor --markdown`: every requirement, met or not."""
-    mark = {MET: "met", UNMET: "**not met**", UNKNOWN: "**not met** (unknown)"}
-    lines = ["### Policy: " + ("met" if result.ok else f"{len(result.unmet)} of {len(result.results)} not met"), "",
-             "| requirement | result | found |", "|---|---|---|"]
+    mark = {MET: _("met"), UNMET: _("**not met**"), UNKNOWN: _("**not met** (unknown)")}
+    if result.ok:
+        heading = _("### Policy: met")
+    else:
+        heading = _("### Policy: {unmet} of {total} not met").format(unmet=len(result.unmet), total=len(result.results))
+    lines = [heading, "", "| {} | {} | {} |".format(_("requirement"), _("result"), _("found")), "|---|---|---|"]
     for r in result.results:
-        lines.append(f"| `{r.requirement.expr}` | {mark[r.status]} | {r.reason.replace('|', '/')} |")
+        lines.append(f"| `{r.requirement.expr}` | {mark[r.status]} | {text_in(r.reason, _).replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..findings import Finding, Severity, sort_findings
+from ..i18n import N_, Gettext, Message, data_text, english
 from ..knowledge import Knowledge, KnowledgeError
 from ..snapshot import Snapshot
 from .detect import Block, clean_lines, split_lines
 from .detect import detect as detect_blocks
 from .logs import find_messages
 from .merge import Merger
-from .signatures import Hit, Signature, code_info, load_catalogue, render
+from .signatures import Hit, Signature, code_info, load_catalogue, render, translate_step
 
 #: most evidence lines kept per finding
 EVIDENCE_LIMIT = 5
@@ -49,6 +50,7 @@ class AnalyzeResult:
     findings: List[Finding]
     blocks: List[Block] = field(default_factory=list)
     hits: List[Hit] = field(default_factory=list)
+    #: in English (as JSON shows them); :func:`envcheck.i18n.text_in` shows one in another language
     notes: List[str] = field(default_factory=list)
     parse_s: float = 0.0
 
@@ -77,8 +79,9 @@ def parse_inputs(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None,
             try:
                 merger.apply_block(block)
             except Exception as exc:  # a parser bug must not sink the analysis: say so and go on
-                merger.notes.append(f"{item.name} lines {block.start + 1}-{block.end}: could not read this "
-                                    f"{block.kind} block ({type(exc).__name__}: {exc}); please report it")
+                merger.notes.append(Message(N_("{input} lines {first}-{last}: could not read this {kind} block "
+                                            "({error}); please report it"), input=item.name, first=block.start + 1,
+                                         last=block.end, kind=block.kind, error=f"{type(exc).__name__}: {exc}"))
         for hit in find_messages(item.name, clean, raw, signatures):
             hits.append((hit, item.text))
     for hit, text in hits:
@@ -93,22 +96,41 @@ def _evidence(hit: Hit) -> Dict[str, object]:
     return {"input": hit.input, "line": hit.line + 1, "text": hit.text}
 
 
-def _evidence_sentence(items: List[Dict[str, object]], occurrences: int) -> str:
+def _evidence_sentence(items: List[Dict[str, object]], occurrences: int, _: Gettext = english) -> str:
     first = items[0]
-    sentence = f"Evidence: {first['input']}, line {first['line']}: \"{first['text']}\""
+    sentence = _('Evidence: {input}, line {line}: "{text}"').format(input=first["input"], line=first["line"],
+                                                                    text=first["text"])
     if occurrences > 1:
-        sentence += f" (seen on {occurrences} lines)"
+        sentence += _(" (seen on {count} lines)").format(count=occurrences)
     return sentence
 
 
-def signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]] = None) -> List[Finding]:
+#: sentence-ending punctuation after which Chinese text goes on without a space
+_WIDE_STOPS = "。！？；：）」”"
+
+
+def _join(first: str, second: str) -> str:
+    """Two sentences of a detail: a space between them, none after Chinese punctuation."""
+    if not first or not second:
+        return first or second
+    return first + ("" if first[-1] in _WIDE_STOPS else " ") + second
+
+
+def signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]] = None,
+                       _: Gettext = english) -> List[Finding]:
     """One finding per code implied by the matched messages, its evidence in its facts."""
+    return [f for f, _sentence in _signature_findings(hits, catalogue_order, _)]
+
+
+def _signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]],
+                        _: Gettext) -> List[Tuple[Finding, str]]:
+    """(finding, its evidence sentence) per code implied by the matched messages."""
     by_code: Dict[str, List[Hit]] = {}
     for hit in hits:
         if hit.signature.code:
             by_code.setdefault(hit.signature.code, []).append(hit)
     order = catalogue_order or {}
-    findings: List[Finding] = []
+    findings: List[Tuple[Finding, str]] = []
     for code, group in by_code.items():
         group.sort(key=lambda h: (order.get(h.signature.id, 0), h.input, h.offset))
         lead = group[0]
@@ -132,19 +154,26 @@ def signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, 
             facts["evidence_more"] = evidence[1:EVIDENCE_LIMIT]
         facts["signature"] = sig.id
         facts["source"] = sig.source
-        detail = render(sig.detail, lead.values)
-        detail = (detail + " " if detail else "") + _evidence_sentence(evidence, len(seen))
+        values = lead.values
+        sentence = _evidence_sentence(evidence, len(seen), _)
+        detail = _join(render(data_text(_, sig.detail), values, _), sentence)
         info = code_info(code)
-        findings.append(Finding(code=code, severity=Severity(sig.severity), title=render(sig.title, lead.values),
-                                detail=detail, fix=[render(f, lead.values) for f in sig.fix],
-                                section=info.section if info else sig.section, facts=facts))
+        findings.append((Finding(code=code, severity=Severity(sig.severity),
+                                 title=render(data_text(_, sig.title), values, _), detail=detail,
+                                 fix=[render(translate_step(_, f), values, _) for f in sig.fix],
+                                 section=info.section if info else sig.section, facts=facts), sentence))
     return findings
 
 
-def combine(rule_findings: List[Finding], sig_findings: List[Finding]) -> List[Finding]:
-    """Rule findings first; a message's finding whose code a rule already raised lends it its evidence."""
+def combine(rule_findings: List[Finding], sig_findings: List[Finding],
+            sentences: Optional[Sequence[str]] = None) -> List[Finding]:
+    """Rule findings first; a message's finding whose code a rule already raised lends it its evidence.
+
+    ``sentences``: the evidence sentence of each message finding (from :func:`_signature_findings`);
+    without them it is looked for in the detail by its English start.
+    """
     out = list(rule_findings)
-    for sf in sig_findings:
+    for i, sf in enumerate(sig_findings):
         target = next((f for f in out if f.code == sf.code), None)
         if target is None:
             out.append(sf)
@@ -152,9 +181,12 @@ def combine(rule_findings: List[Finding], sig_findings: List[Finding]) -> List[F
         for key in ("evidence", "evidence_more", "signature", "source"):
             if key in sf.facts and key not in target.facts:
                 target.facts[key] = sf.facts[key]
-        sentence = sf.detail[sf.detail.find("Evidence: "):] if "Evidence: " in sf.detail else ""
+        if sentences is not None:
+            sentence = sentences[i]
+        else:
+            sentence = sf.detail[sf.detail.find("Evidence: "):] if "Evidence: " in sf.detail else ""
         if sentence and sentence not in target.detail:
-            target.detail = (target.detail + " " if target.detail else "") + sentence
+            target.detail = _join(target.detail, sentence)
     return out
 
 
@@ -176,43 +208,53 @@ def _paired(snap: Snapshot, knowledge: Knowledge) -> Optional[Tuple[str, str]]:
     return None
 
 
-def judge(parsed: Parsed, knowledge: Knowledge) -> AnalyzeResult:
-    """The doctor's rules on the merged snapshot, plus the findings the messages imply."""
+def judge(parsed: Parsed, knowledge: Knowledge, _: Gettext = english) -> AnalyzeResult:
+    """The doctor's rules on the merged snapshot, plus the findings the messages imply.
+
+    ``_`` gives the findings' text its language; facts, codes and notes stay as they are (notes are
+    translated where shown).
+    """
     from ..rules import evaluate
 
     snap = parsed.snapshot
     notes = list(parsed.merger.notes)
-    rule_findings = evaluate(snap, knowledge)
+    rule_findings = evaluate(snap, knowledge, _=_)
     kept: List[Finding] = []
     for f in rule_findings:
         # torch.version.cuda None means "CPU build" to the rule, but only "unknown" in a paste
         if f.code == "torch-cpu-only" and parsed.merger.torch_build != "cpu":
-            notes.append("torch-cpu-only not reported: nothing pasted says whether this torch is a CUDA build")
+            notes.append(Message(N_("{code} not reported: nothing pasted says whether this torch is a CUDA build"),
+                              code=f.code))
             continue
         kept.append(f)
     try:
         order = {s.id: i for i, s in enumerate(load_catalogue())}
     except KnowledgeError:
         order = {}
-    sig = signature_findings(parsed.hits, order)
+    pairs = _signature_findings(parsed.hits, order, _)
+    sig = [f for f, _sentence in pairs]
     for f in sig:
         if f.code == "torch-cpu-only" and (snap.system.os or "").lower() == "darwin":
             f.severity = Severity.INFO
-            f.detail = "On macOS torch has no CUDA at all: use device 'mps' (Apple GPU) or 'cpu'. " + f.detail
-            f.fix = ["Replace .cuda() / device='cuda' with device='mps' or 'cpu'"]
+            f.detail = _join(_("On macOS torch has no CUDA at all: use device 'mps' (Apple GPU) or 'cpu'."), f.detail)
+            f.fix = [_("Replace .cuda() / device='cuda' with device='mps' or 'cpu'")]
         if f.code == "torchvision-mismatch" and not any(k.code == f.code for k in kept):
             paired = _paired(snap, knowledge)
             if paired:
-                f.detail = (f"torch {paired[0]} and torchvision {paired[1]} are a matching release pair, so the "
-                            "likelier cause is a second copy of either on sys.path or a CPU/CUDA build mix. ") + f.detail
-    findings = sort_findings(combine(kept, sig))
+                f.detail = _join(_("torch {torch} and torchvision {torchvision} are a matching release pair, so the "
+                                   "likelier cause is a second copy of either on sys.path or a CPU/CUDA build "
+                                   "mix.").format(torch=paired[0], torchvision=paired[1]), f.detail)
+    findings = sort_findings(combine(kept, sig, [sentence for _f, sentence in pairs]))
     return AnalyzeResult(snap, findings, parsed.blocks, parsed.hits, notes, parsed.parse_s)
 
 
-def analyze(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None) -> AnalyzeResult:
-    """Parse and judge pasted texts: the whole of ``envcheck analyze`` without the CLI."""
+def analyze(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None, _: Gettext = english) -> AnalyzeResult:
+    """Parse and judge pasted texts: the whole of ``envcheck analyze`` without the CLI.
+
+    ``_``: the language of the findings (JSON output wants the English default).
+    """
     knowledge = knowledge if knowledge is not None else Knowledge()
-    return judge(parse_inputs(inputs, knowledge), knowledge)
+    return judge(parse_inputs(inputs, knowledge), knowledge, _)
 
 
 __all__ = ["Input", "AnalyzeResult", "Parsed", "analyze", "parse_inputs", "judge", "signature_findings",

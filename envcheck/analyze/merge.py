@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from .. import __version__
+from ..i18n import N_, Message
 from ..knowledge import Knowledge, KnowledgeError
 from ..probes.nvidia import classify_smi_failure, nvml_library_version
 from ..runner import CommandResult
@@ -114,7 +115,8 @@ class Merger:
                 return existing
         if kit.active and any(k.active for k in self.snap.cuda_toolkits):
             kit.active = False  # two different nvcc pasted as "the one on PATH": keep the first as active
-            self.notes.append(f"two different nvcc versions were pasted; {kit.version} is kept as a second toolkit")
+            self.notes.append(Message(N_("two different nvcc versions were pasted; {version} is kept as a second "
+                                      "toolkit"), version=kit.version))
         self.snap.cuda_toolkits.append(kit)
         return kit
 
@@ -152,14 +154,15 @@ class Merger:
         d = self.snap.driver
         self._driver_seen(table.driver.version, table.driver.cuda_version)
         if table.cuda_raw and not table.driver.cuda_version:
-            self.notes.append(f"nvidia-smi printed 'CUDA Version: {table.cuda_raw}': the driver's CUDA is unknown")
+            self.notes.append(Message(N_("nvidia-smi printed '{text}': the driver's CUDA is unknown"),
+                                   text=f"CUDA Version: {table.cuda_raw}"))
         smi, drv = table.smi_version, table.driver.version
         if smi and drv and smi != drv and d.version == drv:
             if len(drv.split(".")) == 2:
                 # WSL prints the Windows driver (two-part number) beside its own Linux-side nvidia-smi:
                 # not a skew a reboot would settle, so not the NVML version either
-                self.notes.append(f"nvidia-smi {smi} reports driver {drv}: as on WSL, where the driver is the "
-                                  "Windows one; not treated as a driver/NVML skew")
+                self.notes.append(Message(N_("nvidia-smi {smi} reports driver {driver}: as on WSL, where the driver is "
+                                          "the Windows one; not treated as a driver/NVML skew"), smi=smi, driver=drv))
             else:
                 fill(d, "nvml_version", smi)
         if table.windows and not self.snap.system.wsl:
@@ -265,7 +268,7 @@ class Merger:
         fill(self.snap.python, "version", ce.python_version)
         if ce.nvcc:
             self.add_toolkit(CudaToolkit(version=major_minor(ce.nvcc), full_version=ce.nvcc,
-                                         source="collect_env (nvcc on PATH)", active=True))
+                                         source="collect_env: PATH", active=True))
         self._driver_seen(ce.driver_version, None)
         for gpu in ce.gpus:
             self.add_gpu(gpu)
@@ -306,8 +309,9 @@ class Merger:
                     if status == "driver-library-mismatch":
                         fill(d, "nvml_version", nvml_library_version(input_text))
                 elif d.status != status:
-                    self.notes.append(f"{hit.input} line {hit.line + 1} says '{hit.text[:80]}', but another part of "
-                                      f"the paste shows nvidia-smi working; the working output was kept")
+                    self.notes.append(Message(N_("{input} line {line} says '{text}', but another part of the paste shows "
+                                              "nvidia-smi working; the working output was kept"),
+                                           input=hit.input, line=hit.line + 1, text=hit.text[:80]))
         elif key == "torch.cuda":
             fill(t, "cuda", major_minor(str(value)))
             if t.cuda:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from ..findings import Severity
+from ..i18n import N_, Gettext, data_text, english, one_line
 from ..knowledge import DATA_DIR, KnowledgeError, load_toml
 from ..rules.codes import CODES, Code
 from ..versions import capability, capability_str, cuda_from_int, major_minor
@@ -36,6 +37,11 @@ _SM = re.compile(r"(?:sm|compute)_\d+[a-z]?")
 _GPU_PREFIX = re.compile(r"^.*?(?:UserWarning|Warning|warn\(|Found GPU\d+)\s*:?\s*", re.I)
 _CONDA_PACKAGE = re.compile(r"Package (\S+) conflicts for", re.I)
 _CONDA_SPEC = re.compile(r"^[ \t]*(?:-[ \t]*)?([A-Za-z][\w.-]*)[ \t]*(?:[=<>!~]|->|\[)", re.M)
+#: what the conda transform gives when no package name can be read (a value shown in a title; the
+#: finding's facts keep it in English, the title shows it translated)
+SEE_THE_LOG = N_("see the log")
+#: derived values that are words, not facts copied from the paste: translated where shown
+_WORD_VALUES = (SEE_THE_LOG,)
 
 
 def code_info(code: str) -> Optional[Code]:
@@ -89,7 +95,7 @@ def _conda_packages(value: str) -> str:
     for name in names:
         if name not in unique:
             unique.append(name)
-    return ", ".join(unique[:6]) or "see the log"
+    return ", ".join(unique[:6]) or SEE_THE_LOG
 
 
 def _first(value: str) -> Optional[str]:
@@ -283,10 +289,68 @@ class _Default(dict):
         return "?"
 
 
-def render(template: str, values: Dict[str, Any]) -> str:
-    """``template`` with {name} placeholders filled; unknown names become "?"."""
-    shown = _Default({k: (" ".join(v) if isinstance(v, (list, tuple)) else v) for k, v in values.items()})
+def render(template: str, values: Dict[str, Any], _: Gettext = english) -> str:
+    """``template`` with {name} placeholders filled; unknown names become "?".
+
+    ``template`` is used as given (translate it first); ``_`` only translates the few values that are
+    envcheck's own words (:data:`SEE_THE_LOG`), never what was read from the paste.
+    """
+    shown = _Default({k: (" ".join(v) if isinstance(v, (list, tuple)) else _(v) if v in _WORD_VALUES else v)
+                      for k, v in values.items()})
     try:
         return template.format_map(shown)
     except (ValueError, IndexError, AttributeError):
         return template
+
+
+# --------------------------------------------------------------------------- the printed text, translated
+
+#: "command   # comment": two or more spaces, then the comment
+_COMMENT = re.compile(r"\s{2,}#\s+")
+#: a placeholder inside a command: <the interface the nodes share>
+_PLACEHOLDER = re.compile(r"<([A-Za-z][^<>]*)>")
+
+
+def _split_step(step: str) -> Optional[Tuple[str, str, str]]:
+    """(command, separator, comment) of a command step; None for a prose step."""
+    from ..render.report import looks_like_command
+
+    match = _COMMENT.search(step)
+    if match:
+        return step[:match.start()], match.group(0), step[match.end():]
+    if looks_like_command(step):
+        return step, "", ""
+    return None
+
+
+def step_messages(step: str) -> List[str]:
+    """The message ids of one fix step: a prose step whole; of a command, its comment and its
+    ``<placeholders>`` (the command itself is never translated)."""
+    parts = _split_step(step)
+    if parts is None:
+        return [one_line(step)]
+    command, _sep, comment = parts
+    return [one_line(p) for p in _PLACEHOLDER.findall(command)] + ([one_line(comment)] if comment else [])
+
+
+def translate_step(_: Gettext, step: str) -> str:
+    """A fix step (a template: placeholders are filled afterwards) in ``_``'s language."""
+    parts = _split_step(step)
+    if parts is None:
+        return data_text(_, step)
+    command, sep, comment = parts
+    command = _PLACEHOLDER.sub(lambda m: "<" + data_text(_, m.group(1)) + ">", command)
+    return command + sep + (data_text(_, comment) if comment else "")
+
+
+def printed_messages(signatures: Sequence[Signature]) -> List[str]:
+    """Every message id the catalogue's findings print: titles, details and fix steps."""
+    out: List[str] = []
+    for sig in signatures:
+        if not sig.code:
+            continue
+        for text in [sig.title, sig.detail, *(m for step in sig.fix for m in step_messages(step))]:
+            text = one_line(text)
+            if text and text not in out:
+                out.append(text)
+    return out

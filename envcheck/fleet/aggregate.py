@@ -10,16 +10,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .load import LoadStats, Record, Skipped
+from ..i18n import N_
+from .load import LoadStats, Record, Skipped, skipped
 
-#: the facts whose distribution is shown, in order, with their labels
+#: the facts whose distribution is shown, in order, with their labels (English, as in --json; translated where shown)
 FACTS: List[Tuple[str, str]] = [
-    ("driver", "NVIDIA driver"),
+    ("driver", N_("NVIDIA driver")),
     ("torch", "torch"),
-    ("cuda", "CUDA (torch build)"),
-    ("gpu_model", "GPU model"),
-    ("gpu_count", "GPUs per node"),
-    ("cudnn", "cuDNN (loaded)"),
+    ("cuda", N_("CUDA (torch build)")),
+    ("gpu_model", N_("GPU model")),
+    ("gpu_count", N_("GPUs per node")),
+    ("cudnn", N_("cuDNN (loaded)")),
 ]
 FACT_LABELS = dict(FACTS)
 #: |robust z| above this marks a GPU's smoke rate as an outlier within its model (Iglewicz & Hoaglin)
@@ -243,11 +244,11 @@ class Aggregator:
         kind = classify(data)
         where = rec.source if rec.position == 0 else f"{rec.source}#{rec.position}"
         if kind is None:
-            self.skipped.append(Skipped(where, "not an envcheck doctor or smoke report"))
+            self.skipped.append(skipped(where, N_("not an envcheck doctor or smoke report")))
             return
         version = data.get("schema_version", 1)
         if version != 1:
-            self.skipped.append(Skipped(where, f"schema_version {version!r} is not supported"))
+            self.skipped.append(skipped(where, N_("schema_version {version} is not supported"), version=repr(version)))
             return
         snap = data["snapshot"] if kind == "doctor" else data if kind == "snapshot" else None
         name = self._name(rec, kind, snap)

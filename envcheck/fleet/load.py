@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
+from ..i18n import N_, Gettext, Message, english, text_in
+
 _WS = re.compile(r"[ \t\n\r]*")
 #: a file inside a folder is read when its name says JSON: x.json, x.jsonl, x.ndjson, and rpdcp's x.json.node01
 _JSON_NAME = re.compile(r"json", re.I)
@@ -38,7 +40,17 @@ class Record:
 @dataclass
 class Skipped:
     source: str
+    #: why, in English (as in ``fleet --json``); a Message, so it can be said in another language
     reason: str
+
+    def text(self, _: Gettext = english) -> str:
+        """The reason in ``_``'s language."""
+        return text_in(self.reason, _)
+
+
+def skipped(source: str, template: str, **fields: Any) -> Skipped:
+    """``skipped(src, N_("no such file or folder"))``: the reason in English, and the means to translate it."""
+    return Skipped(source, Message(template, **fields))
 
 
 @dataclass
@@ -58,12 +70,22 @@ def node_name_from_path(path: Path) -> str:
     return stem or name
 
 
+#: why a part of a stream is skipped
+NOT_JSON = N_("not JSON ({error} at line {line})")
+
+
 def iter_json_values(text: str) -> Iterator[Tuple[Optional[Any], Optional[str]]]:
     """Every JSON value in ``text``: (value, None), or (None, error) for a part that does not parse.
 
     After a bad part, reading resumes at the next line that starts with ``{`` (the start of the next
     JSON line, or of the next pretty-printed object), so one corrupt record costs one count.
     """
+    for value, error in _json_values(text):
+        yield value, (NOT_JSON.format(error=error[0], line=error[1]) if error is not None else None)
+
+
+def _json_values(text: str) -> Iterator[Tuple[Optional[Any], Optional[Tuple[str, int]]]]:
+    """:func:`iter_json_values`, with (the parser's message, line) for a part that does not parse."""
     decoder = json.JSONDecoder()
     pos, end = 0, len(text)
     while True:
@@ -74,7 +96,7 @@ def iter_json_values(text: str) -> Iterator[Tuple[Optional[Any], Optional[str]]]
             value, pos = decoder.raw_decode(text, pos)
         except ValueError as exc:
             nxt = text.find("\n{", pos + 1)
-            yield None, f"not JSON ({exc.msg} at line {text.count(chr(10), 0, pos) + 1})"
+            yield None, (exc.msg, text.count("\n", 0, pos) + 1)
             if nxt < 0:
                 return
             pos = nxt + 1
@@ -94,12 +116,13 @@ def _files_under(folder: Path) -> List[Path]:
 
 def _records_from_text(text: str, source: str, hint: Optional[str], stats: LoadStats) -> Iterator[Record]:
     position = 0
-    for value, error in iter_json_values(text):
+    for value, error in _json_values(text):
         if error is not None:
-            stats.skipped.append(Skipped(source, error))
+            stats.skipped.append(skipped(source, NOT_JSON, error=error[0], line=error[1]))
             continue
         if not isinstance(value, dict):
-            stats.skipped.append(Skipped(f"{source}#{position}", f"a JSON {type(value).__name__}, not a report"))
+            stats.skipped.append(skipped(f"{source}#{position}", N_("a JSON {type}, not a report"),
+                                         type=type(value).__name__))
         else:
             stats.read += 1
             yield Record(value, source, position, hint)
@@ -119,17 +142,17 @@ def load_records(sources: Iterable[str], stdin: Optional[IO[str]] = None,
         if path.is_dir():
             files = _files_under(path)
             if not files:
-                stats.skipped.append(Skipped(str(path), "no *.json files in this folder"))
+                stats.skipped.append(skipped(str(path), N_("no *.json files in this folder")))
         elif path.exists():
             files = [path]
         else:
-            stats.skipped.append(Skipped(str(path), "no such file or folder"))
+            stats.skipped.append(skipped(str(path), N_("no such file or folder")))
             continue
         for f in files:
             try:
                 with open(f, encoding="utf-8", errors="replace") as fh:
                     text = fh.read()
             except OSError as exc:
-                stats.skipped.append(Skipped(str(f), f"cannot read: {exc.strerror or exc}"))
+                stats.skipped.append(skipped(str(f), N_("cannot read: {reason}"), reason=exc.strerror or str(exc)))
                 continue
             yield from _records_from_text(text, str(f), node_name_from_path(f), stats)

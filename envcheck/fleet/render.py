@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any, Dict, List, Optional
 
-from .aggregate import FACT_LABELS, MIN_GROUP, Z_LIMIT, Fleet
+from ..i18n import Gettext, N_, english
+from ..render.report import SEVERITY, VERDICT
+from .aggregate import FACT_LABELS, MIN_GROUP, NONE, UNKNOWN, Fleet, Z_LIMIT
 
 FLEET_SCHEMA_VERSION = 1
 
@@ -49,25 +51,52 @@ def fleet_data(fleet: Fleet) -> Dict[str, Any]:
     }
 
 
-def _summary_line(fleet: Fleet) -> str:
+#: fact values that are words, not data: said in the reader's language (JSON keeps "none" / "unknown")
+_VALUE_WORDS = {NONE: N_("none"), UNKNOWN: N_("unknown")}
+#: how recorded text (a finding's title as each node's report wrote it, in English) is shown
+RECORDED = N_("{recorded_title}")
+
+
+def _value(value: Any, _: Gettext = english) -> str:
+    text = str(value)
+    return _(_VALUE_WORDS[text]) if text in _VALUE_WORDS else text
+
+
+def _recorded(title: str, _: Gettext = english) -> str:
+    return _(RECORDED).format(recorded_title=title) if title else title
+
+
+def _severity(severity: str, _: Gettext = english, upper: bool = False) -> str:
+    return _(SEVERITY[severity][1 if upper else 0]) if severity in SEVERITY else severity
+
+
+def _summary_line(fleet: Fleet, _: Gettext = english) -> str:
     doctor = fleet.doctor_nodes
     v = fleet.verdicts()
-    parts = [f"{len(fleet.nodes)} node(s)", f"{len(doctor)} doctor report(s)",
-             f"smoke results from {sum(1 for n in fleet.nodes if n.gpu_rates or n.has_smoke)} node(s)"]
+    parts = [_("{count} node(s)").format(count=len(fleet.nodes)),
+             _("{count} doctor report(s)").format(count=len(doctor)),
+             _("smoke results from {count} node(s)").format(
+                 count=sum(1 for n in fleet.nodes if n.gpu_rates or n.has_smoke))]
     if doctor:
-        parts.append(", ".join(f"{k} {c}" for k, c in v.items()))
+        parts.append(_(", ").join(f"{_(VERDICT.get(k, _VALUE_WORDS.get(k, k)))} {c}" for k, c in v.items()))
     p = fleet.policy()
     if p["met"] or p["not_met"]:
-        parts.append(f"policy met on {p['met']}, not met on {p['not_met']}")
+        parts.append(_("policy met on {met}, not met on {not_met}").format(met=p["met"], not_met=p["not_met"]))
     if fleet.skipped:
-        parts.append(f"{len(fleet.skipped)} unreadable skipped")
+        parts.append(_("{count} unreadable skipped").format(count=len(fleet.skipped)))
     if fleet.duplicates:
-        parts.append(f"{fleet.duplicates} duplicate(s) (newest kept)")
-    return "; ".join(parts)
+        parts.append(_("{count} duplicate(s) (newest kept)").format(count=fleet.duplicates))
+    return _("; ").join(parts)
 
 
-def _more(n: int, limit: int) -> Optional[str]:
-    return f"... and {n - limit} more (see --json)" if n > limit else None
+def _more(n: int, limit: int, _: Gettext = english) -> Optional[str]:
+    return _("... and {count} more (see --json)").format(count=n - limit) if n > limit else None
+
+
+def _differs(d, _: Gettext = english, show=str) -> str:
+    """"NVIDIA driver 535.54.03 (majority 580.159.04)"; ``show`` escapes the values for Markdown."""
+    return (f"{show(_(FACT_LABELS[d.fact]))} {show(_value(d.value, _))}"
+            + _(" (majority {majority})").format(majority=show(_value(d.majority, _))))
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -77,42 +106,47 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(fleet: Fleet, limit: int = 20) -> str:
+def _md_head(*cells: str) -> str:
+    return "| " + " | ".join(_md(c) for c in cells) + " |"
+
+
+def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english) -> str:
     total = len(fleet.doctor_nodes)
-    out = ["## envcheck fleet", "", _summary_line(fleet), ""]
+    out = ["## envcheck fleet", "", _summary_line(fleet, _), ""]
     for d in fleet.distributions:
-        out += [f"### {d.label}", "", "| value | nodes | share |", "|---|---:|---:|"]
-        out += [f"| {'**' + _md(v) + '**' if v == d.majority else _md(v)} | {c} | {_pct(c, total)} |"
-                for v, c in d.values[:limit]]
+        out += [f"### {_(d.label)}", "", _md_head(_("value"), _("nodes"), _("share")), "|---|---:|---:|"]
+        out += [f"| {'**' + _md(_value(v, _)) + '**' if v == d.majority else _md(_value(v, _))} | {c} | "
+                f"{_pct(c, total)} |" for v, c in d.values[:limit]]
         if _more(len(d.values), limit):
-            out.append(f"| {_more(len(d.values), limit)} | | |")
+            out.append(f"| {_more(len(d.values), limit, _)} | | |")
         out.append("")
-    out += ["### Nodes that differ from the majority", ""]
+    out += ["### " + _("Nodes that differ from the majority"), ""]
     if fleet.differing:
-        out += ["| node | differs in |", "|---|---|"]
+        out += [_md_head(_("node"), _("differs in")), "|---|---|"]
         for name, diffs in fleet.differing[:limit]:
-            out.append(f"| {_md(name)} | " + "; ".join(f"{FACT_LABELS[d.fact]} {_md(d.value)} (majority "
-                                                        f"{_md(d.majority)})" for d in diffs) + " |")
+            out.append(f"| {_md(name)} | " + _("; ").join(_differs(d, _, _md) for d in diffs) + " |")
         if _more(len(fleet.differing), limit):
-            out.append(f"| {_more(len(fleet.differing), limit)} | |")
+            out.append(f"| {_more(len(fleet.differing), limit, _)} | |")
     else:
-        out.append("None: every node matches the majority.")
-    out += ["", "### Smoke outliers", ""]
+        out.append(_("None: every node matches the majority."))
+    out += ["", "### " + _("Smoke outliers"), ""]
     if fleet.outliers:
-        out += ["| node | GPU | model | dtype | TFLOP/s | robust z |", "|---|---:|---|---|---:|---:|"]
+        out += [_md_head(_("node"), "GPU", _("model"), "dtype", "TFLOP/s", _("robust z")),
+                "|---|---:|---|---|---:|---:|"]
         out += [f"| {_md(r.node)} | {r.gpu} | {_md(r.model)} | {r.dtype} | {r.tflops:.1f} | {r.z:+.1f} |"
                 for r in fleet.outliers[:limit]]
     else:
-        out.append("None." if fleet.groups else "No smoke results in these reports.")
-    out += ["", "### Findings by number of nodes", ""]
+        out.append(_("None.") if fleet.groups else _("No smoke results in these reports."))
+    out += ["", "### " + _("Findings by number of nodes"), ""]
     if fleet.findings:
-        out += ["| code | severity | nodes | example |", "|---|---|---:|---|"]
-        out += [f"| `{s.code}` | {s.severity} | {len(s.nodes)} | {_md(s.title)} |" for s in fleet.findings[:limit]]
+        out += [_md_head(_("code"), _("severity"), _("nodes"), _("example")), "|---|---|---:|---|"]
+        out += [f"| `{s.code}` | {_md(_severity(s.severity, _))} | {len(s.nodes)} | {_md(_recorded(s.title, _))} |"
+                for s in fleet.findings[:limit]]
     else:
-        out.append("None.")
+        out.append(_("None."))
     if fleet.skipped:
-        out += ["", f"### Skipped ({len(fleet.skipped)})", ""]
-        out += [f"- `{_md(s.source)}`: {_md(s.reason)}" for s in fleet.skipped[:limit]]
+        out += ["", "### " + _("Skipped ({count})").format(count=len(fleet.skipped)), ""]
+        out += [f"- `{_md(s.source)}`: {_md(s.text(_))}" for s in fleet.skipped[:limit]]
     return "\n".join(out) + "\n"
 
 
@@ -132,33 +166,41 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def html_lang(_: Gettext = english) -> str:
+    """The page's ``lang`` attribute: the language of the catalogue behind ``_`` ("zh-CN"), else "en"."""
+    catalogue = getattr(_, "__self__", None)
+    info = catalogue.info() if catalogue is not None and hasattr(catalogue, "info") else {}
+    return str(info.get("language") or "en").replace("_", "-")
+
+
 _SEVERITY_COLOR = {"error": "#c62828", "warning": "#d08a00", "info": "#5b8bd0"}
 
 
 def svg_bars(values: List[tuple], majority: Optional[str], width: int = 520, rows: int = 12,
-             colors: Optional[Dict[str, str]] = None) -> str:
+             colors: Optional[Dict[str, str]] = None, _: Gettext = english) -> str:
     """A horizontal bar chart as inline SVG: one bar per value (the top ``rows``, the rest as "other")."""
-    shown = list(values[:rows])
-    rest = sum(c for _, c in values[rows:])
+    shown = [(value, _value(value, _), count) for value, count in values[:rows]]
+    rest = sum(c for _v, c in values[rows:])
     if rest:
-        shown.append((f"other ({len(values) - rows} values)", rest))
+        other = _("other ({count} values)").format(count=len(values) - rows)
+        shown.append((other, other, rest))
     if not shown:
-        return '<p class="muted">no data</p>'
-    top = max(c for _, c in shown) or 1
+        return '<p class="muted">' + _e(_("no data")) + "</p>"
+    top = max(c for _v, _l, c in shown) or 1
     label_w, count_w, row_h = 210, 60, 22
     bar_w = width - label_w - count_w
     height = row_h * len(shown) + 4
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img">']
-    for i, (value, count) in enumerate(shown):
+    for i, (value, full, count) in enumerate(shown):
         y = i * row_h + 2
         w = max(1.0, bar_w * count / top)
-        label = str(value)
+        label = full
         if len(label) > 30:
             label = label[:29] + "…"
         color = (colors or {}).get(value) or ("#2f6fde" if value == majority else "#9aa8c0")
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-                     f'<title>{_e(value)}</title>{_e(label)}</text>')
+                     f'<title>{_e(full)}</title>{_e(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{color}" rx="2"/>')
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 15}" font-size="12">{count}</text>')
     parts.append("</svg>")
@@ -174,57 +216,70 @@ def _table(head: List[str], rows: List[List[str]], numeric: tuple = ()) -> str:
     return "".join(out)
 
 
-def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet") -> str:
+def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _: Gettext = english) -> str:
     """One self-contained page: no scripts, no external assets."""
     total = len(fleet.doctor_nodes)
-    body = [f"<h1>{_e(title)}</h1>", f"<p>{_e(_summary_line(fleet))}</p>", "<h2>Distributions</h2>",
+    body = [f"<h1>{_e(title)}</h1>", f"<p>{_e(_summary_line(fleet, _))}</p>", f"<h2>{_e(_('Distributions'))}</h2>",
             '<div class="charts">']
     for d in fleet.distributions:
-        maj = f' <span class="muted">majority: {_e(d.majority)} ({_pct(d.values[0][1], total)})</span>' if d.values else ""
-        body.append(f'<div class="chart"><h3>{_e(d.label)}{maj}</h3>{svg_bars(d.values, d.majority)}</div>')
+        maj = ""
+        if d.values:
+            maj = ' <span class="muted">' + _e(_("majority: {value} ({share})").format(
+                value=_value(d.majority, _), share=_pct(d.values[0][1], total))) + "</span>"
+        body.append(f'<div class="chart"><h3>{_e(_(d.label))}{maj}</h3>{svg_bars(d.values, d.majority, _=_)}</div>')
     body.append("</div>")
 
-    body.append(f"<h2>Nodes that differ from the majority ({len(fleet.differing)})</h2>")
+    count = len(fleet.differing)
+    body.append(f"<h2>{_e(_('Nodes that differ from the majority ({count})').format(count=count))}</h2>")
     if fleet.differing:
-        rows = [[_e(name), "; ".join(f"{_e(FACT_LABELS[d.fact])} <b>{_e(d.value)}</b> "
-                                     f'<span class="muted">(majority {_e(d.majority)})</span>' for d in diffs)]
-                for name, diffs in fleet.differing[:limit]]
-        body.append(_table(["node", "differs in"], rows))
-        if _more(len(fleet.differing), limit):
-            body.append(f'<p class="muted">{_e(_more(len(fleet.differing), limit))}</p>')
-    else:
-        body.append("<p>None: every node matches the majority.</p>")
+        def differs(d) -> str:
+            majority = _(" (majority {majority})").format(majority=_e(_value(d.majority, _)))
+            space = " " if majority.startswith(" ") else ""
+            return (f"{_e(_(FACT_LABELS[d.fact]))} <b>{_e(_value(d.value, _))}</b>"
+                    f'{space}<span class="muted">{majority.lstrip()}</span>')
 
-    body.append(f"<h2>Smoke outliers ({len(fleet.outliers)})</h2>")
-    body.append(f'<p class="muted">Robust z-score within each GPU model and dtype: 0.6745·(x − median)/MAD; '
-                f'|z| &gt; {Z_LIMIT} is an outlier (groups of at least {MIN_GROUP} GPUs).</p>')
+        rows = [[_e(name), _e(_("; ")).join(differs(d) for d in diffs)] for name, diffs in fleet.differing[:limit]]
+        body.append(_table([_("node"), _("differs in")], rows))
+        if _more(len(fleet.differing), limit):
+            body.append(f'<p class="muted">{_e(_more(len(fleet.differing), limit, _))}</p>')
+    else:
+        body.append(f"<p>{_e(_('None: every node matches the majority.'))}</p>")
+
+    body.append(f"<h2>{_e(_('Smoke outliers ({count})').format(count=len(fleet.outliers)))}</h2>")
+    body.append('<p class="muted">' + _e(_("Robust z-score within each GPU model and dtype: 0.6745·(x − median)/MAD; "
+                                           "|z| > {limit} is an outlier (groups of at least {min_group} GPUs).").format(
+        limit=Z_LIMIT, min_group=MIN_GROUP)) + "</p>")
     if fleet.outliers:
         rows = [[_e(r.node), str(r.gpu), _e(r.model), _e(r.dtype), f"{r.tflops:.1f}", f"{r.z:+.1f}"]
                 for r in fleet.outliers[:limit]]
-        body.append(_table(["node", "GPU", "model", "dtype", "TFLOP/s", "robust z"], rows, numeric=(1, 4, 5)))
+        body.append(_table([_("node"), "GPU", _("model"), "dtype", "TFLOP/s", _("robust z")], rows,
+                           numeric=(1, 4, 5)))
     if fleet.groups:
         rows = [[_e(g.model), _e(g.dtype), str(g.gpus), f"{g.median:.1f}", f"{g.mad:.1f}", f"{g.low:.1f}",
                  f"{g.high:.1f}"] for g in fleet.groups]
-        body.append(_table(["model", "dtype", "GPUs", "median", "MAD", "min", "max"], rows, numeric=(2, 3, 4, 5, 6)))
+        body.append(_table([_("model"), "dtype", _("GPUs"), _("median"), "MAD", _("min"), _("max")], rows,
+                           numeric=(2, 3, 4, 5, 6)))
     else:
-        body.append("<p>No smoke results in these reports.</p>")
+        body.append(f"<p>{_e(_('No smoke results in these reports.'))}</p>")
 
-    body.append(f"<h2>Findings by number of nodes ({len(fleet.findings)})</h2>")
+    body.append(f"<h2>{_e(_('Findings by number of nodes ({count})').format(count=len(fleet.findings)))}</h2>")
     if fleet.findings:
         values = [(s.code, len(s.nodes)) for s in fleet.findings]
         body.append(svg_bars(values, None, width=640, rows=15,
-                             colors={s.code: _SEVERITY_COLOR.get(s.severity, "#9aa8c0") for s in fleet.findings}))
-        rows = [[f"<code>{_e(s.code)}</code>", f'<span class="{_e(s.severity)}">{_e(s.severity)}</span>',
-                 str(len(s.nodes)), _pct(len(s.nodes), len(fleet.nodes)), _e(s.title),
+                             colors={s.code: _SEVERITY_COLOR.get(s.severity, "#9aa8c0") for s in fleet.findings},
+                             _=_))
+        rows = [[f"<code>{_e(s.code)}</code>", f'<span class="{_e(s.severity)}">{_e(_severity(s.severity, _))}</span>',
+                 str(len(s.nodes)), _pct(len(s.nodes), len(fleet.nodes)), _e(_recorded(s.title, _)),
                  _e(", ".join(s.nodes[:8]) + (f" … (+{len(s.nodes) - 8})" if len(s.nodes) > 8 else ""))]
                 for s in fleet.findings[:limit]]
-        body.append(_table(["code", "severity", "nodes", "share", "example", "on"], rows, numeric=(2, 3)))
+        body.append(_table([_("code"), _("severity"), _("nodes"), _("share"), _("example"), _("on")], rows,
+                           numeric=(2, 3)))
     else:
-        body.append("<p>None.</p>")
+        body.append(f"<p>{_e(_('None.'))}</p>")
     if fleet.skipped:
-        body.append(f"<h2>Skipped ({len(fleet.skipped)})</h2>")
-        body.append(_table(["source", "reason"], [[_e(s.source), _e(s.reason)] for s in fleet.skipped[:limit]]))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        body.append(f"<h2>{_e(_('Skipped ({count})').format(count=len(fleet.skipped)))}</h2>")
+        body.append(_table([_("source"), _("reason")], [[_e(s.source), _e(s.text(_))] for s in fleet.skipped[:limit]]))
+    return (f"<!DOCTYPE html>\n<html lang=\"{_e(html_lang(_))}\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
@@ -232,49 +287,51 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet") -
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(fleet: Fleet, console, limit: int = 20) -> None:
+def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english) -> None:
     from rich.table import Table
     from rich.text import Text
 
     total = len(fleet.doctor_nodes)
-    console.print(Text.assemble(("envcheck fleet: ", "bold"), _summary_line(fleet)))
-    table = Table("fact", "majority", "nodes", "other values", title="Distributions", title_justify="left",
-                  title_style="bold")
+    console.print(Text.assemble(("envcheck fleet: ", "bold"), _summary_line(fleet, _)))
+    table = Table(_("fact"), _("majority"), _("nodes"), _("other values"), title=_("Distributions"),
+                  title_justify="left", title_style="bold")
     for d in fleet.distributions:
         if not d.values:
             continue
-        others = ", ".join(f"{v} ×{c}" for v, c in d.values[1:6]) + (f", … ({len(d.values) - 6} more)"
-                                                                      if len(d.values) > 6 else "")
-        table.add_row(Text(d.label), Text(str(d.majority), style="bold"),
+        others = _(", ").join(f"{_value(v, _)} ×{c}" for v, c in d.values[1:6])
+        if len(d.values) > 6:
+            others += _(", … ({count} more)").format(count=len(d.values) - 6)
+        table.add_row(Text(_(d.label)), Text(_value(d.majority, _), style="bold"),
                       f"{d.values[0][1]} ({_pct(d.values[0][1], total)})", Text(others or "-", style="yellow"
                                                                                   if others else "dim"))
     if total:
         console.print(table)
     if fleet.differing:
-        table = Table("node", "differs in", title=f"Nodes that differ from the majority ({len(fleet.differing)})",
+        table = Table(_("node"), _("differs in"),
+                      title=_("Nodes that differ from the majority ({count})").format(count=len(fleet.differing)),
                       title_justify="left", title_style="bold")
         for name, diffs in fleet.differing[:limit]:
-            table.add_row(Text(name), Text("; ".join(f"{FACT_LABELS[x.fact]} {x.value} (majority {x.majority})"
-                                                     for x in diffs)))
+            table.add_row(Text(name), Text(_("; ").join(_differs(x, _) for x in diffs)))
         if _more(len(fleet.differing), limit):
-            table.add_row(Text(_more(len(fleet.differing), limit), style="dim"), "")
+            table.add_row(Text(_more(len(fleet.differing), limit, _), style="dim"), "")
         console.print(table)
     elif total:
-        console.print(Text("Every node matches the majority.", style="green"))
+        console.print(Text(_("Every node matches the majority."), style="green"))
     if fleet.outliers:
-        table = Table("node", "GPU", "model", "dtype", "TFLOP/s", "robust z",
-                      title=f"Smoke outliers, |z| > {Z_LIMIT} within a model ({len(fleet.outliers)})",
+        table = Table(_("node"), "GPU", _("model"), "dtype", "TFLOP/s", _("robust z"),
+                      title=_("Smoke outliers, |z| > {limit} within a model ({count})").format(
+                          limit=Z_LIMIT, count=len(fleet.outliers)),
                       title_justify="left", title_style="bold")
         for r in fleet.outliers[:limit]:
             table.add_row(Text(r.node), str(r.gpu), Text(r.model), r.dtype, f"{r.tflops:.1f}", f"{r.z:+.1f}")
         console.print(table)
     elif fleet.groups:
-        console.print(Text("No smoke outliers.", style="green"))
+        console.print(Text(_("No smoke outliers."), style="green"))
     if fleet.findings:
         styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-        table = Table("code", "severity", "nodes", "example", title="Findings by number of nodes",
+        table = Table(_("code"), _("severity"), _("nodes"), _("example"), title=_("Findings by number of nodes"),
                       title_justify="left", title_style="bold")
         for s in fleet.findings[:limit]:
-            table.add_row(Text(s.code), Text(s.severity, style=styles.get(s.severity, "")), str(len(s.nodes)),
-                          Text(s.title))
+            table.add_row(Text(s.code), Text(_severity(s.severity, _), style=styles.get(s.severity, "")),
+                          str(len(s.nodes)), Text(_recorded(s.title, _)))
         console.print(table)

@@ -24,7 +24,7 @@ across machines (``envcheck diff``, ``envcheck fleet``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 #: a gettext function: message id in, text in the chosen language out
 Gettext = Callable[[str], str]
@@ -45,6 +45,60 @@ def english(message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Mark a message for the catalogue without translating it here (it is translated where shown)."""
     return message
+
+
+#: how a list of messages is joined (Chinese uses the full-width semicolon)
+LIST_SEPARATOR = N_("; ")
+
+
+class Message(str):
+    """A sentence decided now and worded where shown: it *is* its English text (a ``str``, so JSON,
+    comparisons and ``in`` see the English), and keeps its message id and fields so a report can show
+    it in the reader's language with :meth:`text`.
+
+    Write it as ``Message(N_("driver {version}"), version=v)`` (``N_`` puts the id in the catalogue).
+    A field may itself be a Message, or a list of them (joined with ``_(LIST_SEPARATOR)``).
+    """
+
+    msgid: str
+    fields: Dict[str, Any]
+
+    def __new__(cls, msgid: str, **fields: Any) -> "Message":
+        made = super().__new__(cls, _worded(msgid, fields, english))
+        made.msgid, made.fields = msgid, fields
+        return made
+
+    def __getnewargs_ex__(self):  # copy and pickle rebuild it from its id and fields
+        return (self.msgid,), dict(self.fields)
+
+    def text(self, _: Gettext = english) -> str:
+        """The sentence in ``_``'s language."""
+        return _worded(self.msgid, self.fields, _)
+
+
+def quoted(text: str) -> Message:
+    """A tool's own words (an OS error, a parser's message) as the whole message: as they are in English,
+    in quotes “...” in a translation; never translated."""
+    return Message(N_("{tool_message}"), tool_message=text)
+
+
+def text_in(value: str, _: Gettext = english) -> str:
+    """A Message in ``_``'s language; any other text as it is."""
+    return value.text(_) if isinstance(value, Message) else value
+
+
+def _worded(msgid: str, fields: Mapping[str, Any], _: Gettext) -> str:
+    if not fields:
+        return _(msgid)
+    return _(msgid).format(**{name: _field_text(value, _) for name, value in fields.items()})
+
+
+def _field_text(value: Any, _: Gettext) -> Any:
+    if isinstance(value, Message):
+        return value.text(_)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Message) for v in value):
+        return _(LIST_SEPARATOR).join(v.text(_) for v in value)
+    return value
 
 
 def one_line(text: str) -> str:

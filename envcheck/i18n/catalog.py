@@ -1,6 +1,8 @@
 """Which messages the catalogue must hold: every literal passed to ``_()`` / ``N_()`` in the package,
+the docstrings of the CLI's commands (their ``--help`` text),
 and the human-readable text of the data files that envcheck prints (mirror titles and notes,
-known-defect descriptions and fixes).
+known-defect descriptions and fixes, the titles, details and fix steps of the error signatures
+``envcheck analyze`` reports).
 
 Standard library only (``ast``), so the tests and ``python -m envcheck.i18n.compile --update`` share
 one extractor. Message ids are the English text; see :mod:`envcheck.i18n`.
@@ -44,6 +46,13 @@ def _is_keyword_call(node: ast.Call) -> bool:
     return isinstance(func, ast.Attribute) and func.attr == "_"
 
 
+def _is_command(node: ast.AST) -> bool:
+    """A function decorated ``@app.command(...)`` / ``@app.callback(...)``: typer shows its docstring as help."""
+    return isinstance(node, ast.FunctionDef) and any(
+        isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ("command", "callback")
+        for d in node.decorator_list)
+
+
 def _relative(path: Path) -> str:
     try:
         return path.resolve().relative_to(ROOT_DIR).as_posix()
@@ -64,9 +73,16 @@ def source_messages(package_dir: Path = PACKAGE_DIR) -> Tuple[List[Message], Lis
         except SyntaxError as exc:
             problems.append(Problem(rel, exc.lineno or 0, f"cannot parse: {exc.msg}"))
             continue
-        calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call) and _is_keyword_call(n) and n.args),
-                       key=lambda n: (n.lineno, n.col_offset))
-        for node in calls:
+        nodes = sorted((n for n in ast.walk(tree) if (isinstance(n, ast.Call) and _is_keyword_call(n) and n.args)
+                        or _is_command(n)), key=lambda n: (n.lineno, n.col_offset))
+        for node in nodes:
+            if not isinstance(node, ast.Call):  # a command's docstring is its --help text
+                text = ast.get_docstring(node, clean=True)
+                if text:
+                    msg = found.setdefault(text, Message(text))
+                    if rel not in msg.locations:
+                        msg.locations.append(rel)
+                continue
             arg = node.args[0]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 msg = found.setdefault(arg.value, Message(arg.value))
@@ -79,7 +95,10 @@ def source_messages(package_dir: Path = PACKAGE_DIR) -> Tuple[List[Message], Lis
 
 
 def data_messages(knowledge=None) -> List[Message]:
-    """The printed text of the data files: mirror titles and notes, known defects and their fixes."""
+    """The printed text of the data files: mirror titles and notes, known defects and their fixes, and the
+    findings of the error-signature catalogue (titles, details, fix steps: prose whole, of a command only
+    its comment and ``<placeholders>``)."""
+    from ..analyze.signatures import CATALOGUE, load_catalogue, printed_messages
     from ..knowledge import DATA_DIR, Knowledge
 
     knowledge = knowledge or Knowledge()
@@ -101,6 +120,9 @@ def data_messages(knowledge=None) -> List[Message]:
         where = _relative(Path(DATA_DIR) / "known_bad.toml")
         add(entry.defect, where)
         add(entry.fix, where)
+    where = _relative(CATALOGUE)
+    for text in printed_messages(load_catalogue(CATALOGUE)):
+        add(text, where)
     return list(found.values())
 
 

@@ -4,6 +4,7 @@ Modules, each small and usable on its own:
 
 * :mod:`.fileio` -- the planned change to one file (:class:`~.fileio.Edit`), atomic writes that keep
   the file mode, diffs for the user to read.
+* :mod:`.text` -- refusals, notes and problems made deep and worded where shown (``--lang``).
 * :mod:`.edit_pip`, :mod:`.edit_conda`, :mod:`.edit_uv` -- minimal text edits of pip.conf/pip.ini,
   ~/.condarc and uv.toml: only the keys a mirror needs change, every other byte stays.
 * :mod:`.backup` -- the journal of original bytes that `mirrors restore` puts back.

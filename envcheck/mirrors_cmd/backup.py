@@ -28,15 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..i18n import N_, Message
 from ..probes import ProbeContext
-from .fileio import atomic_write, ensure_dir, read_bytes, sha256, write_target
+from .fileio import Refusal, atomic_write, ensure_dir, read_bytes, reason_of, sha256, write_target
+
 
 SCHEMA = 1
 MANIFEST = "manifest.json"
 
 
-class JournalError(Exception):
-    """The journal exists but cannot be read or written."""
+class JournalError(Refusal):
+    """The journal exists but cannot be read or written (``str()`` English, ``text(_)`` translated)."""
 
 
 def journal_dir(ctx: ProbeContext, platform: str = sys.platform) -> Path:
@@ -70,7 +72,8 @@ class RestoreStep:
     #: the file's bytes now (None: missing) and what restore puts back (None: delete it)
     current: Optional[bytes]
     original: Optional[bytes]
-    error: Optional[str] = None
+    #: why it cannot be restored; worded where shown
+    error: Optional[Message] = None
     #: the file changed since envcheck last wrote it
     edited_since: bool = False
 
@@ -94,18 +97,22 @@ class Journal:
         try:
             raw = read_bytes(manifest)
         except Exception as exc:
-            raise JournalError(f"cannot read {manifest}: {exc}") from exc
+            raise JournalError(Message(N_("cannot read {path}: {problem}"), path=manifest,
+                                       problem=reason_of(exc))) from exc
         if raw is None:
             return journal
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-                raise ValueError(f"unknown schema {data.get('schema') if isinstance(data, dict) else data!r}")
+                raise JournalError(Message(
+                    N_("{path} is not an envcheck backup manifest (unknown schema {schema}); left as it is, nothing "
+                       "restored"),
+                    path=manifest, schema=repr(data.get("schema") if isinstance(data, dict) else data)))
             journal.files = [Entry(**row) for row in data.get("files", [])]
             journal.dirs = [str(d) for d in data.get("dirs", [])]
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise JournalError(f"{manifest} is not an envcheck backup manifest ({exc}); "
-                               "left as it is, nothing restored") from exc
+            raise JournalError(Message(N_("{path} is not an envcheck backup manifest ({reason}); left as it is, "
+                                          "nothing restored"), path=manifest, reason=str(exc))) from exc
         journal.exists = True
         return journal
 
@@ -174,24 +181,26 @@ class Journal:
             try:
                 step.current = read_bytes(path)
             except Exception as exc:
-                step.error = str(exc)
+                step.error = reason_of(exc)
                 steps.append(step)
                 continue
             if entry.existed:
                 try:
                     step.original = read_bytes(self.folder / (entry.backup or ""))
                 except Exception as exc:
-                    step.error = f"the saved original of {path} cannot be read: {exc}"
+                    step.error = Message(N_("the saved original of {path} cannot be read: {problem}"), path=path,
+                                         problem=reason_of(exc))
                 if step.original is None and step.error is None:
-                    step.error = f"the saved original of {path} is missing from {self.folder}"
+                    step.error = Message(N_("the saved original of {path} is missing from {folder}"), path=path,
+                                         folder=self.folder)
             step.edited_since = (entry.sha256_written is not None
                                  and sha256(step.current) != entry.sha256_written)
             steps.append(step)
         return steps
 
-    def apply(self, steps: List[RestoreStep]) -> List[str]:
-        """Put the originals back; the problems met (the journal is kept when there are any)."""
-        problems: List[str] = []
+    def apply(self, steps: List[RestoreStep]) -> List[Message]:
+        """Put the originals back; the problems met, worded where shown (the journal is kept when there are any)."""
+        problems: List[Message] = []
         for step in steps:
             if step.error:
                 problems.append(step.error)
@@ -208,7 +217,7 @@ class Journal:
                 elif step.current is not None or os.path.islink(step.path):
                     os.unlink(step.path)
             except OSError as exc:
-                problems.append(f"{step.path}: {exc.strerror or exc}")
+                problems.append(Message(N_("{path}: {reason}"), path=step.path, reason=exc.strerror or str(exc)))
         if problems:
             return problems
         self.discard()

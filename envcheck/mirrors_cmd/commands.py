@@ -14,13 +14,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ..i18n import N_, Gettext, data_text, english
+from ..i18n import N_, Gettext, Message, data_text, english
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..redact import redact_url
 from . import edit_conda, edit_pip, edit_uv
 from .backup import Journal, JournalError, journal_dir
 from .fileio import Edit, EditRefused, atomic_write, diff_lines, ensure_dir, read_bytes, write_target
+
 
 TOOLS = ("pip", "conda", "uv")
 OK, DECLINED, FAILED = 0, 1, 2
@@ -266,22 +267,23 @@ def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence
     try:
         journal = Journal.load(journal_dir(ctx, platform))
     except JournalError as exc:
-        _text(console, f"envcheck: {exc}", "red")
+        _text(console, f"envcheck: {exc.text(_)}", "red")
         return FAILED
     written: List[Edit] = []
     for edit in changes:
         try:
             if read_bytes(edit.path) != edit.before:
-                raise EditRefused(_("{path} changed while envcheck was asking; left as it is now").format(
-                    path=edit.path))
+                raise EditRefused(Message(N_("{path} changed while envcheck was asking; left as it is now"),
+                                          path=edit.path))
             created = ensure_dir(write_target(edit.path).parent)
             journal.remember(edit.path, edit.before, edit.tool, created)
             atomic_write(edit.path, edit.after or b"")
             journal.written(edit.path, edit.after or b"")
             written.append(edit)
         except (EditRefused, OSError) as exc:
-            msg = str(exc) if isinstance(exc, EditRefused) else f"{edit.path}: {exc.strerror or exc}"
-            _text(console, _("{tool}: not changed: {reason}").format(tool=edit.tool, reason=msg), "red")
+            why = exc.message if isinstance(exc, EditRefused) else Message(N_("{path}: {reason}"), path=edit.path,
+                                                                              reason=exc.strerror or str(exc))
+            _text(console, _("{tool}: not changed: {reason}").format(tool=edit.tool, reason=why.text(_)), "red")
             code = FAILED
     if written:
         changed = (_("Changed 1 file.") if len(written) == 1 else
@@ -296,7 +298,7 @@ def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence
 def _show_edit(console, edit: Edit, _: Gettext = english) -> None:
     if edit.error:
         _text(console, _("{tool}: {path}: cannot change it").format(tool=edit.tool, path=edit.path), "bold red")
-        _text(console, "  " + redact_url(edit.error), "red")
+        _text(console, "  " + redact_url(edit.error.text(_)), "red")
         return
     if not edit.changes:
         _text(console, _("{tool}: {path}: already set, nothing to change").format(tool=edit.tool, path=edit.path),
@@ -315,7 +317,7 @@ def _show_edit(console, edit: Edit, _: Gettext = english) -> None:
                 style = "cyan"
             _text(console, line, style)
     for note in edit.notes:
-        _text(console, "  " + _("note: {note}").format(note=note), "yellow")
+        _text(console, "  " + _("note: {note}").format(note=note.text(_)), "yellow")
 
 
 def _after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools: List[str],
@@ -361,7 +363,7 @@ def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, cons
     try:
         journal = Journal.load(folder)
     except JournalError as exc:
-        _text(console, f"envcheck: {exc}", "red")
+        _text(console, f"envcheck: {exc.text(_)}", "red")
         return FAILED
     if not journal.exists or not journal.files:
         if journal.exists and not dry_run:
@@ -372,7 +374,8 @@ def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, cons
     steps = journal.restore_plan()
     for step in steps:
         if step.error:
-            _text(console, _("{path}: cannot restore: {error}").format(path=step.path, error=step.error), "bold red")
+            _text(console, _("{path}: cannot restore: {error}").format(path=step.path, error=step.error.text(_)),
+                  "bold red")
             continue
         if not step.changes:
             _text(console, _("{path}: already as it was").format(path=step.path), "bold")
@@ -395,7 +398,7 @@ def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, cons
         return DECLINED
     problems = journal.apply(steps)
     for p in problems:
-        _text(console, _("not restored: {problem}").format(problem=p), "red")
+        _text(console, _("not restored: {problem}").format(problem=p.text(_)), "red")
     if problems:
         _text(console, _("The backups stay in {folder}.").format(folder=folder), "yellow")
         return FAILED
@@ -413,8 +416,8 @@ def run_test(knowledge: Knowledge, timeout: float, urls: Sequence[str], as_json:
     if urls:
         try:
             targets = [nettest.parse_target(u) for u in urls]
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+        except nettest.BadTarget as exc:
+            raise UsageError(exc.text(_)) from exc
     else:
         targets = nettest.targets_for(knowledge.mirrors())
     results = nettest.run_all(targets, timeout)
@@ -436,10 +439,10 @@ def run_test(knowledge: Knowledge, timeout: float, urls: Sequence[str], as_json:
                                                                 seconds=f"{r.download_s:.2f}")
                         if r.bytes and r.download_s is not None else "-")
             speed = f"{r.throughput_kib_s:,.0f} KiB/s" if r.throughput_kib_s else "-"
-            extra = f"\n{r.error}" if r.error else ""
+            extra = f"\n{r.problem_text(_)}" if r.error else ""
             _row(table, str(r.rank), r.name, f"{r.latency_ms:g} ms", download, speed, redact_url(r.url) + extra)
         else:
-            _row(table, "-", r.name, _("unreachable"), "-", "-", f"{redact_url(r.url)}\n{r.error or ''}")
+            _row(table, "-", r.name, _("unreachable"), "-", "-", f"{redact_url(r.url)}\n{r.problem_text(_)}")
     console.print(table)
-    _text(console, nettest.summary(results, timeout, known), "bold")
+    _text(console, nettest.summary(results, timeout, known, _), "bold")
     return OK

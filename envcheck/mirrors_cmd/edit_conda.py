@@ -28,9 +28,11 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..i18n import N_, Message, quoted
 from ..knowledge import Mirror
 from ..probes.conda import parse_condarc
 from .fileio import Edit, EditRefused, decode, newline_of, read_bytes
+
 
 #: a top-level mapping key at column 0: plain or quoted, then ":" and a space or the line's end
 _TOP_KEY = re.compile(r"""^(?P<key>[A-Za-z_][A-Za-z0-9_.-]*|"[^"\\]*"|'[^']*')[ \t]*:(?=[ \t]|$)(?P<rest>.*)$""")
@@ -50,23 +52,24 @@ def user_condarc_path(home: Path) -> Path:
     return home / ".condarc"
 
 
-def layout(mirror: Mirror) -> Tuple[Dict[str, Any], List[str]]:
-    """The settings a mirror recommends, and notes about what it cannot cover."""
-    notes: List[str] = []
+def layout(mirror: Mirror) -> Tuple[Dict[str, Any], List[Message]]:
+    """The settings a mirror recommends, and notes (worded where shown) about what it cannot cover."""
+    notes: List[Message] = []
     custom: Dict[str, str] = {}
     for name, url in mirror.conda_channels.items():
         base = channel_base(name, url)
         if base is None:
-            notes.append(f"{mirror.name}'s {name} channel URL {url} does not end in /{name}: "
-                         "not written to custom_channels")
+            notes.append(Message(N_("{mirror}'s {channel} channel URL {url} does not end in {suffix}: not written to "
+                                    "{key}"), mirror=mirror.name, channel=name, url=url, suffix="/" + name,
+                                 key="custom_channels"))
             continue
         custom[name] = base
     settings: Dict[str, Any] = {"show_channel_urls": True}
     if mirror.conda_default_channels:
         settings["default_channels"] = list(mirror.conda_default_channels)
     else:
-        notes.append(f"{mirror.name} has no mirror of conda's default channels (pkgs/main...): "
-                     "default_channels left as it is")
+        notes.append(Message(N_("{mirror} has no mirror of conda's default channels (pkgs/main...): {key} left as "
+                                "it is"), mirror=mirror.name, key="default_channels"))
     if custom:
         settings["custom_channels"] = custom
     return settings, notes
@@ -86,17 +89,17 @@ def plan(path: Path, mirror: Mirror) -> Edit:
     try:
         before = read_bytes(path)
     except EditRefused as exc:
-        return Edit("conda", path, None, error=str(exc))
+        return Edit("conda", path, None, error=exc.message)
     edit = Edit("conda", path, before)
     settings, notes = layout(mirror)
     edit.notes.extend(notes)
     if "default_channels" not in settings and "custom_channels" not in settings:
-        edit.error = f"{mirror.name} mirrors no conda channel envcheck knows of"
+        edit.error = Message(N_("{mirror} mirrors no conda channel envcheck knows of"), mirror=mirror.name)
         return edit
     try:
         edit.after, data = edited(path, before, settings, mirror.name)
     except EditRefused as exc:
-        edit.error = str(exc)
+        edit.error = exc.message
         return edit
     edit.notes.extend(_channel_notes(data, mirror))
     return edit
@@ -122,8 +125,9 @@ def edited(path: Path, before: Optional[bytes], settings: Dict[str, Any],
     except EditRefused:
         check = None
     if check != expected:
-        raise EditRefused(f"{path}: envcheck could not edit it without touching other settings; "
-                          "left unchanged (edit default_channels / custom_channels by hand)")
+        raise EditRefused(Message(N_("{path}: envcheck could not edit it without touching other settings; left "
+                                     "unchanged (edit {keys} by hand)"), path=path,
+                                  keys="default_channels / custom_channels"))
     return new_text.encode("utf-8"), data
 
 
@@ -133,12 +137,50 @@ def _load(path: Path, text: str) -> Dict[str, Any]:
 
     rc = parse_condarc(str(path), text)  # the conda probe's own judgement of the file
     if not rc.ok:
-        raise EditRefused(f"{path}: {rc.error}; left unchanged")
+        raise EditRefused(Message(N_("{path}: {problem}; left unchanged"), path=path,
+                                  problem=condarc_problem(rc.error or "")))
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise EditRefused(f"{path}: {' '.join(str(exc).split())}; left unchanged") from exc
+        raise EditRefused(Message(N_("{path}: {reason}; left unchanged"), path=path,
+                                  reason=" ".join(str(exc).split()))) from exc
     return data if isinstance(data, dict) else {}
+
+
+#: the conda probe's verdicts on a .condarc (:func:`envcheck.probes.conda.parse_condarc`), worded again here
+_CONDARC_PROBLEMS = (
+    (re.compile(r"not valid YAML: (?P<reason>.*)", re.S), N_("not valid YAML: {reason}")),
+    (re.compile(r"not a mapping of settings \(a YAML (?P<type>\w+)\)"),
+     N_("not a mapping of settings (a YAML {type})")),
+    (re.compile(r"(?P<key>\S+) should be a list, not (?P<type>\w+)"), N_("{key} should be a list, not {type}")),
+    (re.compile(r"(?P<key>\S+) should be a mapping, not (?P<type>\w+)"), N_("{key} should be a mapping, not {type}")),
+    (re.compile(r"(?P<key>\S+) should be a single value, not (?P<type>\w+)"),
+     N_("{key} should be a single value, not {type}")),
+    (re.compile(r"(?P<key>\S+) should be true or false, not (?P<value>.+)"),
+     N_("{key} should be true or false, not {value}")),
+)
+
+
+def condarc_problem(error: str) -> List[Message]:
+    """What the conda probe found wrong with a .condarc (its English ``error``, problems joined by "; "), as
+    messages worded where shown (a list is a message field joined in the reader's language).
+
+    The YAML parser's own text stays as it is (quoted); an error the probe words in a way not known here is
+    quoted whole.
+    """
+    yaml_error = re.fullmatch(_CONDARC_PROBLEMS[0][0], error)
+    if yaml_error:
+        return [Message(_CONDARC_PROBLEMS[0][1], reason=yaml_error.group("reason"))]
+    parts: List[Message] = []
+    for part in error.split("; "):
+        for pattern, msgid in _CONDARC_PROBLEMS[1:]:
+            match = re.fullmatch(pattern, part)
+            if match:
+                parts.append(Message(msgid, **match.groupdict()))
+                break
+        else:
+            return [quoted(error)]
+    return parts
 
 
 def _unique_key_loader():
@@ -325,21 +367,25 @@ def _unquote(key: str) -> str:
 # --------------------------------------------------------------------------- advice
 
 
-def _channel_notes(data: Dict[str, Any], mirror: Mirror) -> List[str]:
-    notes: List[str] = []
+def _channel_notes(data: Dict[str, Any], mirror: Mirror) -> List[Message]:
+    notes: List[Message] = []
     if "nvidia" not in mirror.conda_channels:
-        notes.append(f"{mirror.name} does not mirror the nvidia channel: `-c nvidia` (pytorch-cuda, cuda-* "
-                     "packages) still downloads from conda.anaconda.org.")
+        notes.append(Message(N_("{mirror} does not mirror the nvidia channel: {option} (pytorch-cuda, cuda-* packages) "
+                                "still downloads from {host}."), mirror=mirror.name, option="`-c nvidia`",
+                             host="conda.anaconda.org"))
     channels = data.get("channels")
     if isinstance(channels, list):
         foreign = sorted({str(c) for c in channels if "://" in str(c)
                           and not any(h in str(c).lower() for h in mirror.hosts)})
         if foreign:
-            notes.append("channels also lists URLs envcheck leaves alone: " + ", ".join(foreign))
+            notes.append(Message(N_("{key} also lists URLs envcheck leaves alone: {urls}"), key="channels",
+                                 urls=", ".join(foreign)))
         hosted = set(mirror.conda_channels) | {"defaults", "nvidia"}
         unmirrored = sorted({str(c) for c in channels if "://" not in str(c) and str(c) not in hosted})
         if unmirrored:
-            notes.append(f"channels lists {', '.join(unmirrored)}, which {mirror.name} does not mirror "
-                         "(as far as envcheck knows): those still download from conda.anaconda.org.")
-    notes.append("Run `conda clean -i` so conda forgets the channel index it cached from the old URLs.")
+            notes.append(Message(N_("{key} lists {channels}, which {mirror} does not mirror (as far as envcheck "
+                                    "knows): those still download from {host}."), key="channels",
+                                 channels=", ".join(unmirrored), mirror=mirror.name, host="conda.anaconda.org"))
+    notes.append(Message(N_("Run {command} so conda forgets the channel index it cached from the old URLs."),
+                         command="`conda clean -i`"))
     return notes

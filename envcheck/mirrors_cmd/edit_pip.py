@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..i18n import N_, Message
 from ..probes import ProbeContext
 from ..probes.pip_config import INDEX_KEYS, _normalize_name, _user_dir
 from .fileio import Edit, EditRefused, decode, newline_of, plan_edit
+
 
 #: configparser's section header (matched against the stripped line, as configparser does)
 _SECTION = re.compile(r"\[(?P<header>.+)\]")
@@ -65,34 +67,37 @@ def edited(path: Path, before: Optional[bytes], index_url: str, mirror_name: str
     text = decode(path, before)
     original = _parse(path, text)
     new_text = _edit_text(text, index_url, original.get("global", {}).get("trusted-host"))
-    check = _parse(path, new_text, what="the edited file")
+    check = _parse(path, new_text, edited_copy=True)
     expected = _expected(original, index_url, text)
     if check != expected:
-        raise EditRefused(f"{path}: envcheck could not edit it without touching other settings; "
-                          "left unchanged (set index-url by hand)")
+        raise EditRefused(Message(N_("{path}: envcheck could not edit it without touching other settings; left "
+                                     "unchanged (set {key} by hand)"), path=path, key="index-url"))
     return new_text.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse(path: Path, text: str, what: str = "") -> Dict[str, Dict[str, str]]:
-    """section -> {normalised key: value}, exactly as pip's RawConfigParser reads the text."""
+def _parse(path: Path, text: str, edited_copy: bool = False) -> Dict[str, Dict[str, str]]:
+    """section -> {normalised key: value}, exactly as pip's RawConfigParser reads the text.
+
+    ``edited_copy``: the text is envcheck's edit of ``path``, not the file itself (said so in a refusal).
+    """
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
-        where = f"{what} of {path}" if what else str(path)
-        raise EditRefused(f"{where} cannot be parsed as pip reads it ({' '.join(str(exc).split())}); "
-                          "left unchanged") from exc
+        why = (N_("the edited file of {path} cannot be parsed as pip reads it ({reason}); left unchanged")
+               if edited_copy else N_("{path} cannot be parsed as pip reads it ({reason}); left unchanged"))
+        raise EditRefused(Message(why, path=path, reason=" ".join(str(exc).split()))) from exc
     found: Dict[str, Dict[str, str]] = {}
     for section in parser.sections():
         keys: Dict[str, str] = {}
         for name, value in parser.items(section):
             norm = _normalize_name(name)
             if norm in keys:
-                raise EditRefused(f"{path}: [{section}] sets {norm} twice under different spellings; "
-                                  "left unchanged")
+                raise EditRefused(Message(N_("{path}: {section} sets {key} twice under different spellings; left "
+                                             "unchanged"), path=path, section=f"[{section}]", key=norm))
             keys[norm] = value
         found[section] = keys
     return found

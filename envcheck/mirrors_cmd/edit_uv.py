@@ -29,8 +29,10 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..i18n import N_, Message
 from ..probes import ProbeContext
 from .fileio import Edit, EditRefused, decode, newline_of, plan_edit
+
 
 _TABLE = re.compile(r"^[ \t]*\[(?P<array>\[)?[ \t]*(?P<name>[^\[\]]+?)[ \t]*\]\]?[ \t]*(#.*)?$")
 _KEY_VALUE = re.compile(r"""^(?P<lead>[ \t]*(?P<key>[A-Za-z0-9_-]+|"[^"]*")[ \t]*=[ \t]*)"""
@@ -54,7 +56,8 @@ def load_toml_text(path: Path, text: str) -> Dict[str, Any]:
     try:
         return parse_toml(text)
     except ValueError as exc:
-        raise EditRefused(f"{path}: not valid TOML ({exc}); left unchanged") from exc
+        raise EditRefused(Message(N_("{path}: not valid TOML ({reason}); left unchanged"), path=path,
+                                  reason=str(exc))) from exc
 
 
 def plan(path: Path, index_url: str, mirror_name: str = "") -> Edit:
@@ -74,8 +77,8 @@ def edited(path: Path, before: Optional[bytes], index_url: str, mirror_name: str
     except EditRefused:
         pass
     if check != expected:
-        raise EditRefused(f"{path}: envcheck could not edit it without touching other settings; "
-                          "left unchanged (set the default [[index]] by hand)")
+        raise EditRefused(Message(N_("{path}: envcheck could not edit it without touching other settings; left "
+                                     "unchanged (set the default {key} by hand)"), path=path, key="[[index]]"))
     return new_text.encode("utf-8")
 
 
@@ -87,7 +90,8 @@ def _edit(path: Path, text: str, data: Dict[str, Any], url: str) -> Tuple[str, D
         lines[-1] += nl
     indexes = data.get("index")
     if indexes is not None and not isinstance(indexes, list):
-        raise EditRefused(f"{path}: `index` is not a list of tables; left unchanged")
+        raise EditRefused(Message(N_("{path}: {key} is not a list of tables; left unchanged"), path=path,
+                                  key="`index`"))
     defaults = [i for i, entry in enumerate(indexes or []) if isinstance(entry, dict) and entry.get("default") is True]
     pip_table = data.get("pip") if isinstance(data.get("pip"), dict) else {}
     targets: List[Tuple[Optional[str], int, str]] = []  # (table, occurrence of [[index]], key)
@@ -104,15 +108,16 @@ def _edit(path: Path, text: str, data: Dict[str, Any], url: str) -> Tuple[str, D
     for table, occurrence, key in targets:
         row = _find_key(lines, table, occurrence, key)
         if row is None:
-            raise EditRefused(f"{path}: the {key} to change is not on a line of its own "
-                              "(inline table or multi-line value); left unchanged")
+            raise EditRefused(Message(N_("{path}: the {key} to change is not on a line of its own (inline table or "
+                                         "multi-line value); left unchanged"), path=path, key=key))
         match = _KEY_VALUE.match(lines[row].rstrip("\r\n"))
         assert match is not None
         ending = lines[row][len(lines[row].rstrip("\r\n")):]
         out[row] = f"{match.group('lead')}{json.dumps(url)}{match.group('tail')}{ending}"
     if not defaults and "index-url" not in data:
         if indexes is not None and not _has_array_header(lines):
-            raise EditRefused(f"{path}: `index` is written inline; left unchanged (add the default index by hand)")
+            raise EditRefused(Message(N_("{path}: {key} is written inline; left unchanged (add the default index by "
+                                         "hand)"), path=path, key="`index`"))
         if out and out[-1].strip() and not out[-1].lstrip().startswith("#"):
             out.append(nl)
         out.extend(line + nl for line in ("[[index]]", f"url = {json.dumps(url)}", "default = true"))

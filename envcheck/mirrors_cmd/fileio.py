@@ -16,15 +16,41 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
+from ..i18n import N_, Gettext, Message, english, quoted
 from ..redact import redact_url
+
 
 #: config files larger than this are not ours to rewrite
 MAX_CONFIG_BYTES = 1 << 20
 
 
-class EditRefused(Exception):
+def reason_of(exc: BaseException) -> Message:
+    """Why something failed, worded later: a refusal's own message, an OS error's text, else the exception's."""
+    if isinstance(exc, Refusal):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return quoted(exc.strerror)
+    return quoted(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+class Refusal(Exception):
+    """An error whose text is a :class:`~envcheck.i18n.Message`: ``str()`` is the English,
+    :meth:`text` the reader's language (raised deep, worded where it is shown)."""
+
+    def __init__(self, text: Union[Message, str]) -> None:
+        self.message = text if isinstance(text, Message) else quoted(text)
+        super().__init__(self.message.text())
+
+    def __str__(self) -> str:
+        return self.message.text()
+
+    def text(self, _: Gettext = english) -> str:
+        return self.message.text(_)
+
+
+class EditRefused(Refusal):
     """A file envcheck will not change (cannot parse it, or cannot edit it without side effects)."""
 
 
@@ -39,10 +65,10 @@ class Edit:
     before: Optional[bytes]
     #: the bytes to write; None when the file is left as it is (refused, or nothing to do)
     after: Optional[bytes] = None
-    #: why the file is left untouched (cannot parse, cannot edit safely)
-    error: Optional[str] = None
-    #: things the user should know about this change
-    notes: List[str] = field(default_factory=list)
+    #: why the file is left untouched (cannot parse, cannot edit safely); worded where shown
+    error: Optional[Message] = None
+    #: things the user should know about this change; worded where shown
+    notes: List[Message] = field(default_factory=list)
 
     @property
     def changes(self) -> bool:
@@ -58,12 +84,12 @@ def plan_edit(tool: str, path: Path, make_after: Callable[[Optional[bytes]], byt
     try:
         before = read_bytes(path)
     except EditRefused as exc:
-        return Edit(tool, path, None, error=str(exc))
+        return Edit(tool, path, None, error=exc.message)
     edit = Edit(tool, path, before)
     try:
         edit.after = make_after(before)
     except EditRefused as exc:
-        edit.error = str(exc)
+        edit.error = exc.message
     return edit
 
 
@@ -75,11 +101,13 @@ def read_bytes(path: Path) -> Optional[bytes]:
     except FileNotFoundError:
         return None
     except IsADirectoryError as exc:
-        raise EditRefused(f"{path} is a folder, not a file") from exc
+        raise EditRefused(Message(N_("{path} is a folder, not a file"), path=path)) from exc
     except OSError as exc:
-        raise EditRefused(f"{path} cannot be read: {exc.strerror or exc}") from exc
+        raise EditRefused(Message(N_("{path} cannot be read: {reason}"), path=path,
+                                  reason=exc.strerror or str(exc))) from exc
     if len(data) > MAX_CONFIG_BYTES:
-        raise EditRefused(f"{path} is larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file envcheck edits")
+        raise EditRefused(Message(N_("{path} is larger than {size} MiB: not a config file envcheck edits"),
+                                  path=path, size=MAX_CONFIG_BYTES >> 20))
     return data
 
 
@@ -88,7 +116,7 @@ def decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise EditRefused(f"{path} contains bytes that are not UTF-8") from exc
+        raise EditRefused(Message(N_("{path} contains bytes that are not UTF-8"), path=path)) from exc
 
 
 def newline_of(text: str) -> str:

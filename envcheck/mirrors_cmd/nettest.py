@@ -21,14 +21,17 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..i18n import N_, Gettext, Message, english, quoted
 from ..knowledge import Mirror
 from ..redact import redact_data
 from ..runner import run_parallel
+from .fileio import Refusal
+
 
 #: how much of the test page is read
 DOWNLOAD_CAP = 256 * 1024
@@ -57,8 +60,22 @@ class Result:
     bytes: int = 0
     download_s: Optional[float] = None
     throughput_kib_s: Optional[float] = None
+    #: what went wrong (English, as in JSON); ``problem`` is the same, worded where shown
     error: Optional[str] = None
     rank: Optional[int] = None
+    problem: Optional[Message] = field(default=None, repr=False, compare=False)
+
+    def fail(self, problem: Message) -> None:
+        self.problem, self.error = problem, problem.text()
+
+    def problem_text(self, _: Gettext = english) -> str:
+        if self.problem is not None:
+            return self.problem.text(_)
+        return self.error or ""
+
+
+class BadTarget(Refusal, ValueError):
+    """A malformed ``--url`` (``str()`` English, ``text(_)`` translated)."""
 
 
 def targets_for(mirrors: List[Mirror]) -> List[Target]:
@@ -87,7 +104,8 @@ def parse_target(text: str) -> Target:
         name, url = "", text
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"--url {text!r}: give NAME=URL with an http:// or https:// URL")
+        raise BadTarget(Message(N_("{option} {value}: give NAME=URL with an http:// or https:// URL"), option="--url",
+                                value=repr(text)))
     return Target(name or parts.hostname, url, url)
 
 
@@ -102,7 +120,8 @@ def measure(target: Target, timeout: float, result: Optional[Result] = None) -> 
     result.latency_ms = round((time.monotonic() - start) * 1000.0, 1)
     if status is None:
         result.latency_ms = None
-        result.error = error
+        if error is not None:
+            result.fail(error)
         return result
     result.reachable, result.status = True, status
     got, seconds, status, error = _download(target.download_url, timeout)
@@ -111,8 +130,8 @@ def measure(target: Target, timeout: float, result: Optional[Result] = None) -> 
     if got:
         result.download_s = round(seconds, 3)
         result.throughput_kib_s = round(got / 1024.0 / max(seconds, 1e-6), 1)
-    if error:
-        result.error = error
+    if error is not None:
+        result.fail(error)
     return result
 
 
@@ -128,11 +147,15 @@ def run_all(targets: List[Target], timeout: float) -> List[Result]:
         if key in done:
             results.append(done[key])
             continue
-        why = errors.get(key, "no answer")
-        if why.startswith("timeout"):
-            why = (f"download did not finish within {deadline:.1f} s" if result.reachable
-                   else f"no answer within {deadline:.1f} s")
-        result.error = why
+        error = errors.get(key)
+        if error is None:
+            why = Message(N_("no answer"))
+        elif error.startswith("timeout"):
+            why = (Message(N_("download did not finish within {seconds} s"), seconds=f"{deadline:.1f}")
+                   if result.reachable else Message(N_("no answer within {seconds} s"), seconds=f"{deadline:.1f}"))
+        else:
+            why = quoted(error)
+        result.fail(why)
         results.append(result)
     reachable = sorted((r for r in results if r.reachable),
                        key=lambda r: (r.latency_ms if r.latency_ms is not None else float("inf"),
@@ -149,22 +172,29 @@ def to_dict(results: List[Result], timeout: float, known: Sequence[str] = ()) ->
         "reachable": reachable,
         "unreachable": len(results) - reachable,
         "message": summary(results, timeout, known),
-        "results": [asdict(r) for r in results],
+        "results": [_result_dict(r) for r in results],
     })
 
 
-def summary(results: List[Result], timeout: float, known: Sequence[str] = ()) -> str:
+def _result_dict(result: Result) -> Dict[str, Any]:
+    data = asdict(result)
+    data.pop("problem", None)  # JSON holds the English ``error``
+    return data
+
+
+def summary(results: List[Result], timeout: float, known: Sequence[str] = (), _: Gettext = english) -> str:
     reachable = [r for r in results if r.reachable]
     if not results:
-        return "no mirror to test"
+        return _("no mirror to test")
     if not reachable:
-        return (f"No mirror answered (timeout {timeout:g} s): this machine seems to have no network access, "
-                "or a firewall or proxy blocks these hosts (set https_proxy if you need one).")
+        return _("No mirror answered (timeout {seconds} s): this machine seems to have no network access, or a "
+                 "firewall or proxy blocks these hosts (set {variable} if you need one).").format(
+                     seconds=f"{timeout:g}", variable="https_proxy")
     best = reachable[0]
-    text = (f"{len(reachable)} of {len(results)} mirrors answered; fastest to answer: {best.name} "
-            f"({best.latency_ms:g} ms).")
+    text = _("{reachable} of {total} mirrors answered; fastest to answer: {name} ({latency} ms).").format(
+        reachable=len(reachable), total=len(results), name=best.name, latency=f"{best.latency_ms:g}")
     if best.name in known:
-        text += f" `envcheck mirrors use {best.name}` switches to it."
+        text += _(" {command} switches to it.").format(command=f"`envcheck mirrors use {best.name}`")
     return text
 
 
@@ -180,7 +210,7 @@ def _request(url: str, method: str) -> urllib.request.Request:
         "User-Agent": f"envcheck/{__version__} (mirrors test)", "Accept-Encoding": "identity"})
 
 
-def _head(url: str, timeout: float) -> Tuple[Optional[int], Optional[str]]:
+def _head(url: str, timeout: float) -> Tuple[Optional[int], Optional[Message]]:
     try:
         with _opener().open(_request(url, "HEAD"), timeout=timeout) as resp:
             return int(resp.status), None
@@ -190,7 +220,7 @@ def _head(url: str, timeout: float) -> Tuple[Optional[int], Optional[str]]:
         return None, _reason(exc, timeout)
 
 
-def _download(url: str, timeout: float) -> Tuple[int, float, Optional[int], Optional[str]]:
+def _download(url: str, timeout: float) -> Tuple[int, float, Optional[int], Optional[Message]]:
     """(bytes read, seconds, HTTP status, error) of a GET read up to DOWNLOAD_CAP."""
     start = time.monotonic()
     got = 0
@@ -206,19 +236,19 @@ def _download(url: str, timeout: float) -> Tuple[int, float, Optional[int], Opti
                     break
         return got, time.monotonic() - start, status, None
     except urllib.error.HTTPError as exc:
-        return got, time.monotonic() - start, int(exc.code), f"download: HTTP {exc.code}"
+        return got, time.monotonic() - start, int(exc.code), Message(N_("download: HTTP {code}"), code=exc.code)
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        return got, time.monotonic() - start, None, "download: " + _reason(exc, timeout)
+        return got, time.monotonic() - start, None, Message(N_("download: {problem}"), problem=_reason(exc, timeout))
 
 
-def _reason(exc: BaseException, timeout: float) -> str:
+def _reason(exc: BaseException, timeout: float) -> Message:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
-        return f"no answer within {timeout:g} s"
+        return Message(N_("no answer within {seconds} s"), seconds=f"{timeout:g}")
     if isinstance(reason, socket.gaierror):
-        return f"host name not resolved ({reason.strerror or reason})"
+        return Message(N_("host name not resolved ({reason})"), reason=str(reason.strerror or reason))
     if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
+        return Message(N_("connection refused"))
     if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return " ".join(str(reason).split()) or type(reason).__name__
+        return quoted(reason.strerror)
+    return quoted(" ".join(str(reason).split()) or type(reason).__name__)

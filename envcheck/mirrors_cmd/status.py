@@ -29,13 +29,14 @@ uv-deprecated-variable         UV_INDEX_URL (deprecated) instead of UV_DEFAULT_I
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..i18n import N_, Gettext, english
+from ..i18n import N_, Gettext, Message, english, quoted
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..probes import conda as conda_probe
@@ -43,6 +44,7 @@ from ..probes import pip_config
 from ..redact import redact_data
 from . import edit_conda, edit_uv, edit_pip
 from .fileio import EditRefused, decode, read_bytes
+
 
 #: what conda uses when nothing is configured
 CONDA_ALIAS = "https://conda.anaconda.org"
@@ -78,6 +80,8 @@ class ConfigFile:
     scope: str = ""
     ok: bool = True
     error: Optional[str] = None
+    #: the problem with the file, worded where shown (``error`` is its English, for JSON); not in JSON
+    problem: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -120,7 +124,11 @@ class MirrorStatus:
     problems: List[Problem] = field(default_factory=list)
 
     def to_dict(self) -> Dict[str, Any]:
-        return redact_data(asdict(self))
+        data = asdict(self)
+        for tool in ("pip", "conda", "uv"):
+            for entry in data[tool]["files"]:
+                entry.pop("problem", None)  # the English ``error`` is what JSON holds
+        return redact_data(data)
 
 
 def collect(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.platform,
@@ -161,9 +169,27 @@ def pip_status(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.plat
     kinds = {str(p): kind for kind, p in pip_config.config_files(ctx, prefix, platform)}
     for path in config.files:
         err = errors.get(path)
-        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=err is None,
-                                       error=err.split(": ", 1)[1] if err else None))
+        error = err.split(": ", 1)[1] if err else None
+        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=err is None, error=error,
+                                       problem=pip_file_problem(error) if error is not None else None))
     return status
+
+
+#: the pip probe's verdicts on a config file (:func:`envcheck.probes.pip_config._read_config`), worded again
+_PIP_FILE_PROBLEMS = (
+    (re.compile(r"cannot be read \((?P<reason>.*)\)", re.S), N_("cannot be read ({reason})")),
+    (re.compile(r"contains bytes that are not UTF-8"), N_("contains bytes that are not UTF-8")),
+)
+
+
+def pip_file_problem(error: str) -> Message:
+    """The pip probe's English verdict on a config file, worded where shown; otherwise it is configparser's own
+    message, quoted."""
+    for pattern, msgid in _PIP_FILE_PROBLEMS:
+        match = pattern.fullmatch(error)
+        if match:
+            return Message(msgid, **match.groupdict())
+    return quoted(error)
 
 
 def _setting_for(config, value: str, keys: Tuple[str, ...], knowledge: Knowledge) -> Setting:
@@ -180,7 +206,7 @@ def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge, _: Get
         if not f.ok:
             problems.append(Problem("pip-config-unreadable", "pip",
                                     _("{path}: {error}. pip refuses to run until it is fixed; envcheck will not edit "
-                                      "it.").format(path=f.path, error=f.error)))
+                                      "it.").format(path=f.path, error=_problem(f).text(_))))
     env_index = ctx.env.get("PIP_INDEX_URL")
     if env_index and pip.index.origin == "PIP_INDEX_URL":
         hidden = [f.path for f in pip.files if f.ok and _file_sets_index(Path(f.path))]
@@ -236,7 +262,9 @@ def conda_status(ctx: ProbeContext, knowledge: Knowledge) -> CondaStatus:
     conda = conda_probe.probe(ctx, None)
     status = CondaStatus(executable=conda.executable,
                          user_file=str(edit_conda.user_condarc_path(ctx.home_dir())))
-    status.files = [ConfigFile(rc.path, "condarc", rc.ok, rc.error) for rc in conda.condarc]
+    status.files = [ConfigFile(rc.path, "condarc", rc.ok, rc.error,
+                               problem=edit_conda.condarc_problem(rc.error) if rc.error else None)
+                    for rc in conda.condarc]
     # sequences: later files first (conda's merge); the first file listing a value is its origin
     for attr in ("channels", "default_channels"):
         origins: Dict[str, str] = {}
@@ -275,7 +303,8 @@ def conda_problems(conda: CondaStatus, knowledge: Knowledge, _: Gettext = englis
     problems: List[Problem] = []
     for f in conda.files:
         if not f.ok:
-            problems.append(Problem("condarc-unreadable", "conda", f"{f.path}: {f.error}"))
+            problems.append(Problem("condarc-unreadable", "conda", Message(
+                N_("{path}: {problem}"), path=f.path, problem=_problem(f)).text(_)))
     mirrors = {m.name: m for m in knowledge.mirrors()}
     used = [mirrors[n] for n in conda.mirrors if n in mirrors and not mirrors[n].official]
     names = [s.value for s in conda.channels if "://" not in s.value and s.value != "defaults"]
@@ -408,6 +437,9 @@ def uv_status(ctx: ProbeContext, knowledge: Knowledge, platform: str, cwd: Path)
             data = edit_uv.load_toml_text(path, decode(path, read_bytes(path) or b""))
         except EditRefused as exc:
             entry.ok, entry.error = False, str(exc).replace(f"{path}: ", "", 1)
+            # the refusal names the path itself, mostly as "{path}: ..."
+            entry.problem = (exc.message if str(exc).startswith(f"{path}: ")
+                             else Message(N_("{path}: {problem}"), path=path, problem=exc.message))
             data = {}
         if path.name == "pyproject.toml":
             data = data.get("tool", {}).get("uv", {}) if isinstance(data.get("tool"), dict) else {}
@@ -438,7 +470,8 @@ def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus, _: Gettext = en
     problems: List[Problem] = []
     for f in uv.files:
         if not f.ok:
-            problems.append(Problem("uv-config-unreadable", "uv", f"{f.path}: {f.error}"))
+            problems.append(Problem("uv-config-unreadable", "uv", f.problem.text(_) if isinstance(f.problem, Message)
+                                    else f"{f.path}: {f.error}"))
     pip_custom = pip.index.origin != "pip's default" and pip.index.value.rstrip("/") != UV_DEFAULT
     if pip_custom and uv.index.origin.startswith("uv's default"):
         where = f" ({pip.index.mirror})" if pip.index.mirror else ""
@@ -452,6 +485,11 @@ def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus, _: Gettext = en
                                 _("UV_INDEX_URL is deprecated; uv's documented variable is UV_DEFAULT_INDEX."),
                                 "info"))
     return problems
+
+
+def _problem(f: ConfigFile) -> Any:
+    """A file's problem to word where shown: its message, else its English error quoted."""
+    return f.problem if f.problem is not None else quoted(f.error or "")
 
 
 def _is_file(path: Path) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..i18n import N_, Message
 from ..runner import CommandResult, Started, signal_name, start, which
 from ..snapshot import Cudnn, CudnnCopy, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice
 from ..versions import cudnn_from_int, dotted, nccl_from_int
@@ -38,7 +39,11 @@ _STAGE_WORDS = {
 
 
 class TargetNotFound(Exception):
-    """The interpreter to examine does not exist or cannot be run."""
+    """The interpreter to examine does not exist or cannot be run (``message``: why, worded when shown)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 # --------------------------------------------------------------------------- choosing the target
@@ -78,12 +83,12 @@ def _explicit(python: str, env: Mapping[str, str]) -> str:
         for candidate in tries:
             if _runnable(candidate):
                 return candidate
-        raise TargetNotFound(f"--python {python}: a directory without a Python interpreter "
-                             f"(looked for {', '.join(tries)})")
+        raise TargetNotFound(Message(N_("{option}: a directory without a Python interpreter (looked for {paths})"),
+                                     option=f"--python {python}", paths=", ".join(tries)))
     if not os.path.exists(path):
-        raise TargetNotFound(f"--python {python}: no such file")
+        raise TargetNotFound(Message(N_("{option}: no such file"), option=f"--python {python}"))
     if not _runnable(path):
-        raise TargetNotFound(f"--python {python}: not an executable file")
+        raise TargetNotFound(Message(N_("{option}: not an executable file"), option=f"--python {python}"))
     return path
 
 
@@ -111,8 +116,8 @@ def resolve_target(python: Optional[str], env: Mapping[str, str]) -> Tuple[str, 
         found = which(name, env)
         if found:
             return found, "PATH"
-    raise TargetNotFound("no Python interpreter found: no --python, no active conda env or "
-                         "virtualenv, and neither python3 nor python on PATH")
+    raise TargetNotFound(Message(N_("no Python interpreter found: no --python, no active conda env or virtualenv, "
+                                    "and neither python3 nor python on PATH")))
 
 
 # --------------------------------------------------------------------------- running the script
@@ -200,7 +205,7 @@ def start_script(ctx: ProbeContext, mode: str, timeout: float) -> Started:
     """
     python_path, _, _ = _target(ctx)
     if python_path is None:
-        raise TargetNotFound("no target interpreter")
+        raise TargetNotFound(Message(N_("no target interpreter")))
     return start(script_argv(python_path, mode), timeout=timeout, env=ctx.env)
 
 

@@ -33,9 +33,14 @@ def nvcc_torch_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     if have == want:
         return
     major = have[0] != want[0]
-    detail = _("torch.utils.cpp_extension would build with nvcc {version} at {path} (found via {source}); torch was "
-               "built with CUDA {cuda}. ").format(version=kit.version, path=kit.nvcc or kit.path, source=kit.source,
-                                                   cuda=t.cuda)
+    where = kit.nvcc or kit.path
+    if where:
+        detail = _("torch.utils.cpp_extension would build with nvcc {version} at {path} (found via {source}); torch "
+                   "was built with CUDA {cuda}. ").format(version=kit.version, path=where, source=kit.source,
+                                                          cuda=t.cuda)
+    else:  # a pasted `nvcc -V` says which version, not where
+        detail = _("torch.utils.cpp_extension would build with nvcc {version} (found via {source}); torch was built "
+                   "with CUDA {cuda}. ").format(version=kit.version, source=kit.source, cuda=t.cuda)
     detail += (_("Different major versions: building an extension stops with 'The detected CUDA version "
                  "({version}) mismatches the version that was used to compile PyTorch ({cuda})'.").format(
                    version=kit.full_version or kit.version, cuda=t.cuda)
@@ -84,9 +89,13 @@ def multiple_cuda_toolkits(ctx: RuleContext) -> Iterator[Finding]:
     if len(versions) < 2:
         return
     _ = ctx._
-    listing = _("; ").join(_("{version} at {path} ({marks})").format(
-        version=k.version, path=k.path, marks=", ".join([k.source] + [_(m) for m, on in (
-            (N_("on PATH"), k.active), (N_("used for extensions"), k.used_by_torch_extensions)) if on]))
+    def marks(k) -> str:
+        return ", ".join([k.source] + [_(m) for m, on in (
+            (N_("on PATH"), k.active), (N_("used for extensions"), k.used_by_torch_extensions)) if on])
+
+    listing = _("; ").join(
+        _("{version} at {path} ({marks})").format(version=k.version, path=k.path, marks=marks(k)) if k.path
+        else _("{version} ({marks})").format(version=k.version, marks=marks(k))
         for k in ctx.snap.cuda_toolkits if k.version)
     active = next((k for k in ctx.snap.cuda_toolkits if k.active), None)
     ext = next((k for k in ctx.snap.cuda_toolkits if k.used_by_torch_extensions), None)
