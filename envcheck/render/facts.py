@@ -112,7 +112,8 @@ def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
     p = snap.python
     rows = [
         ("python", _("{version} at {path} (chosen by {chosen_by})").format(
-            version=v(p.version), path=v(p.executable), chosen_by=v(p.chosen_by))),
+            version=v(p.version), path=v(p.executable), chosen_by=v(p.chosen_by)) if p.executable
+         else v(p.version)),  # a pasted report may name the version only
         (_("environment"), p.conda_env and f"conda: {p.conda_env}" or ("venv" if p.is_venv else _("system / base"))),
         (_("pip index"), v(snap.pip.index_url)),
     ]
@@ -130,8 +131,10 @@ def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
     s = snap.system
     rows = [
         (_("OS"), _("{os} ({machine}), kernel {kernel}, glibc {glibc}").format(
-            os=v(s.distro or s.os), machine=v(s.machine), kernel=v(s.kernel), glibc=v(s.glibc))),
-        ("CPU / RAM", f"{v(s.cpu_model)} x{v(s.cpu_count)} / {mib(s.ram_total_mib)}"),
+            os=v(s.distro or s.os), machine=v(s.machine), kernel=v(s.kernel), glibc=v(s.glibc))
+         if any((s.distro, s.os, s.machine, s.kernel, s.glibc)) else v(None)),
+        ("CPU / RAM", f"{v(s.cpu_model)} x{v(s.cpu_count)} / {mib(s.ram_total_mib)}"
+         if any((s.cpu_model, s.cpu_count, s.ram_total_mib)) else v(None)),
         (_("container"), v(s.container) if s.container else ("WSL" if s.wsl else _("none detected"))),
         ("/dev/shm", mib(s.shm_total_mib)),
         (_("compilers"), ", ".join(f"{x.name} {v(x.version)}" for x in s.compilers) or _("none")),

@@ -60,7 +60,7 @@ def render_terminal(report: Report, console: Optional[Console] = None, show_fact
     if show_facts:
         for name, rows in sections(r.snapshot, _):
             table = Table(title=name, title_justify="left", title_style="bold", show_header=False,
-                          box=None, padding=(0, 1), expand=False)
+                          box=None, padding=(0, 1), expand=False, min_width=cell_len(name))  # title on one line
             table.add_column(style="dim", no_wrap=True)
             table.add_column(overflow="fold")
             for label, value in rows:
