@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from .i18n import N_
+from .i18n import N_, english
 
 
 def _usage(message: str) -> Exception:
@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
                     command="envcheck fleet --help"))
             sources = ["-"]
         from .fleet import load
+        from .fleet.aggregate import reworded
         from .fleet.render import fleet_data, render_html, render_markdown, render_terminal
 
         result = load(sources)
@@ -80,16 +81,17 @@ def register(app: typer.Typer) -> None:
         if not result.nodes:
             raise _usage(_("no envcheck report could be read from {sources}").format(sources=", ".join(sources)))
         report_lang = _gettext(ctx, as_json)
+        titles = None if _ is english else reworded(result, _)
         if html is not None:
-            _write(html, render_html(result, limit=max(limit, 200), _=_))
+            _write(html, render_html(result, limit=max(limit, 200), _=_, titles=titles))
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(fleet_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, limit, _=report_lang))
+            sys.stdout.write(render_markdown(result, limit, _=report_lang, titles=titles))
         elif html is None or str(html) != "-":
-            render_terminal(result, _console(), limit, _=report_lang)
+            render_terminal(result, _console(), limit, _=report_lang, titles=titles)
             if html is not None:
                 typer.echo(_("wrote {path}").format(path=html), err=True)
         raise typer.Exit(0)
@@ -110,19 +112,20 @@ def register(app: typer.Typer) -> None:
         _ = _gettext(ctx)  # for stderr: the reader's language, --json or not
         if as_json and markdown:
             raise _usage(_("choose one of --json and --markdown"))
-        from .diff import diff_data, diff_files, render_markdown, render_terminal
+        from .diff import diff_data, diff_files, render_markdown, render_terminal, reworded
 
         try:
             result = diff_files(a, b, _=_)
         except ValueError as exc:
             raise _usage(str(exc)) from exc
         report_lang = _gettext(ctx, as_json)
+        titles = None if report_lang is english else reworded(result, report_lang)
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(diff_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, _=report_lang))
+            sys.stdout.write(render_markdown(result, _=report_lang, titles=titles))
         else:
-            render_terminal(result, _console(), _=report_lang)
+            render_terminal(result, _console(), _=report_lang, titles=titles)
         raise typer.Exit(0 if result.same else 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .i18n import Gettext, N_, english
+from .render.report import recorded_title
 
 #: (key prefix, section), most telling first; the first prefix a key starts with decides its rank
 SECTIONS: List[Tuple[str, str]] = [
@@ -292,9 +293,20 @@ def _severity(severity: Optional[str], _: Gettext = english, upper: bool = False
     return (severity or "").upper() if upper else (severity or "")
 
 
-def _recorded(title: Optional[str], _: Gettext = english) -> str:
-    """A finding's title as the report recorded it (English): quoted as such in another language."""
-    return _("{recorded_title}").format(recorded_title=title) if title else ""
+#: (code, English title as the report recorded it) -> the title in the reader's language
+Titles = Dict[Tuple[str, str], str]
+
+
+def reworded(result: DiffResult, _: Gettext, knowledge: Any = None) -> Titles:
+    """The differing findings' titles in ``_``'s language, where judging that side's snapshot again
+    gives the same finding (see :func:`envcheck.rules.reworded_titles`)."""
+    from .knowledge import Knowledge
+    from .redact import redact_data
+    from .rules import reworded_titles
+
+    recorded = [((str(f.get("code")), redact_data(str(f.get("title")))), side.snapshot)
+                for side, found in ((result.a, result.only_a), (result.b, result.only_b)) for f in found]
+    return reworded_titles(recorded, knowledge or Knowledge(), _)
 
 
 def diff_data(result: DiffResult) -> Dict[str, Any]:
@@ -314,7 +326,7 @@ def diff_data(result: DiffResult) -> Dict[str, Any]:
     })
 
 
-def render_markdown(result: DiffResult, _: Gettext = english) -> str:
+def render_markdown(result: DiffResult, _: Gettext = english, titles: Optional[Titles] = None) -> str:
     data = diff_data(result)
 
     def cell(v: Any, kind: str = "value") -> str:
@@ -338,13 +350,13 @@ def render_markdown(result: DiffResult, _: Gettext = english) -> str:
         if data["findings"][key]:
             out.append(_("Findings only in {side}:").format(side=side))
             out += [f"- **{esc(_severity(f['severity'], _))}** `{f['code']}`: "
-                    f"{esc(_recorded(f['title'], _)) if f['title'] else cell(f['title'])}"
+                    f"{esc(recorded_title(f['code'], f['title'], _, titles)) if f['title'] else cell(f['title'])}"
                     for f in data["findings"][key]]
             out.append("")
     return "\n".join(out)
 
 
-def render_terminal(result: DiffResult, console, _: Gettext = english) -> None:
+def render_terminal(result: DiffResult, console, _: Gettext = english, titles: Optional[Titles] = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -370,4 +382,5 @@ def render_terminal(result: DiffResult, console, _: Gettext = english) -> None:
             console.print(Text.assemble((_("only in {side}: ").format(side=side), "bold"),
                                         (f"{_severity(f['severity'], _, upper=True)} ",
                                          styles.get(f["severity"] or "", "")),
-                                        (f"[{f['code']}] ", "dim"), _recorded(f["title"], _)))
+                                        (f"[{f['code']}] ", "dim"),
+                                        recorded_title(f["code"], f["title"], _, titles)))

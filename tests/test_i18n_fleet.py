@@ -3,7 +3,8 @@ JSON unchanged, usage errors in Chinese, wide-character tables aligned.
 
 The inputs are the real `doctor --json` reports of the recorded machines (tests/builders.py: the H100 box and
 the CPU box) as tests/test_fleet.py and tests/test_diff.py build them. Finding titles inside the reports are
-recorded English text: they are shown quoted (“...”), which the heuristic leaves alone.
+recorded English text: shown in Chinese where judging the report's snapshot again gives the same finding, else
+quoted (“...”) as recorded, which the heuristic leaves alone.
 """
 
 from __future__ import annotations
@@ -237,3 +238,44 @@ def test_diff_usage_errors_in_chinese(diff_files, tmp_path):
         assert_chinese(proc.stderr, "diff usage error --json --lang zh")
     english = envcheck("diff", str(good), str(junk))
     assert english.returncode == 3 and "is not JSON" in english.stderr
+
+
+# --------------------------------------------------------------------------- recorded titles, reworded
+
+
+def test_recorded_titles_are_worded_in_chinese_where_the_rules_agree(diff_files, tmp_path):
+    """A title recorded in English is shown in Chinese when judging that report's snapshot again gives the
+    same finding; a title this envcheck would not write (another version's wording) stays quoted as recorded."""
+    good, bad, _snap = diff_files
+    data = json.loads(bad.read_text(encoding="utf-8"))
+    assert data["findings"], "the broken side must record findings"
+    first = data["findings"][0]
+    first["title"] = "Worded by some other envcheck version"
+    edited = tmp_path / "bad-edited.json"
+    edited.write_text(json.dumps(data), encoding="utf-8")
+    zh = envcheck("diff", str(good), str(edited), "--lang", "zh", env_extra=WIDE)
+    assert "“Worded by some other envcheck version”" in zh.stdout
+    for f in data["findings"][1:]:
+        assert f["title"] not in zh.stdout, f"recorded English title left: {f['title']}"
+    # every other title is the Chinese the rules write for that snapshot
+    from envcheck.knowledge import Knowledge
+    from envcheck.rules import evaluate
+    from envcheck.snapshot import Snapshot
+
+    snap = Snapshot.from_dict(data["snapshot"])
+    english_titles = [f.title for f in evaluate(snap, Knowledge())]
+    chinese = {e: z.title for e, z in zip(english_titles, evaluate(snap, Knowledge(), _=ZH))}
+    for f in data["findings"][1:]:
+        if f["title"] in chinese:
+            assert chinese[f["title"]] in zh.stdout
+    assert_chinese(zh.stdout, "diff with reworded titles", ["Worded by some other envcheck version"])
+    assert json.loads(envcheck("diff", str(good), str(edited), "--json", "--lang", "zh").stdout)["findings"] == \
+        json.loads(envcheck("diff", str(good), str(edited), "--json").stdout)["findings"], "JSON stays English"
+
+
+def test_fleet_finding_titles_worded_in_chinese(fleet_dir):
+    zh = envcheck("fleet", str(fleet_dir), "--lang", "zh", env_extra=WIDE)
+    assert "系统 cuDNN 9.14.0 与 torch 使用的 9.19.0 不同" in zh.stdout
+    assert "System cuDNN 9.14.0 differs" not in zh.stdout
+    en = envcheck("fleet", str(fleet_dir), env_extra=WIDE)
+    assert "System cuDNN 9.14.0 differs from the 9.19.0 torch uses" in en.stdout

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ..i18n import N_
+from ..i18n import N_, Gettext
 from .load import LoadStats, Record, Skipped, skipped
 
 #: the facts whose distribution is shown, in order, with their labels (English, as in --json; translated where shown)
@@ -27,6 +27,8 @@ FACT_LABELS = dict(FACTS)
 Z_LIMIT = 3.5
 #: fewer GPUs of one model than this and no outlier is called (the median and MAD mean little)
 MIN_GROUP = 5
+#: snapshots kept to word recorded finding titles in another language (one per distinct finding)
+MAX_EXAMPLES = 500
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 NONE, UNKNOWN = "none", "unknown"
 
@@ -121,6 +123,9 @@ class Fleet:
     outliers: List[GpuRate]
     groups: List[SmokeGroup]
     findings: List[FindingStat]
+    #: (code, title) -> the snapshot data of a node whose doctor report recorded that finding (the
+    #: first seen), so the title can be worded in another language (:func:`reworded`)
+    examples: Dict[Tuple[str, str], Dict[str, Any]] = field(default_factory=dict)
 
     @property
     def doctor_nodes(self) -> List[Node]:
@@ -226,6 +231,7 @@ class Aggregator:
         self.skipped: List[Skipped] = []
         self.duplicates = 0
         self._last_doctor: Dict[str, str] = {}
+        self.examples: Dict[Tuple[str, str], Dict[str, Any]] = {}
 
     def _name(self, rec: Record, kind: str, snap: Optional[Dict[str, Any]]) -> str:
         name = rec.data.get("node") if isinstance(rec.data.get("node"), str) else None
@@ -268,6 +274,9 @@ class Aggregator:
             node.verdict = data.get("verdict") if kind == "doctor" else None
             node.doctor_findings, node.policy_ok, node.unmet, node.policy_rates = {}, None, [], []
             _add_findings(node.doctor_findings, data.get("findings"))
+            for code, (_sev, title) in node.doctor_findings.items():
+                if len(self.examples) < MAX_EXAMPLES:
+                    self.examples.setdefault((code, title), snap)
             policy = data.get("policy")
             if isinstance(policy, dict):
                 node.policy_ok = bool(policy.get("ok"))
@@ -288,7 +297,9 @@ class Aggregator:
 
     def result(self) -> "Fleet":
         nodes = sorted(self.nodes.values(), key=lambda n: n.name)
-        return build(nodes, self.skipped, self.duplicates)
+        fleet = build(nodes, self.skipped, self.duplicates)
+        fleet.examples = self.examples
+        return fleet
 
 
 def build(nodes: List[Node], skipped: List[Skipped], duplicates: int = 0) -> Fleet:
@@ -308,6 +319,16 @@ def build(nodes: List[Node], skipped: List[Skipped], duplicates: int = 0) -> Fle
     differing.sort(key=lambda item: (-len(item[1]), item[0]))
     outliers, groups = smoke_outliers([r for n in nodes for r in n.gpu_rates])
     return Fleet(nodes, skipped, duplicates, distributions, differing, outliers, groups, rank_findings(nodes))
+
+
+def reworded(fleet: Fleet, _: Gettext, knowledge: Any = None) -> Dict[Tuple[str, str], str]:
+    """The shown findings' titles in ``_``'s language, where judging an example node's snapshot again
+    gives the same finding (see :func:`envcheck.rules.reworded_titles`); the rest stay as recorded."""
+    from ..knowledge import Knowledge
+    from ..rules import reworded_titles
+
+    recorded = [((s.code, s.title), fleet.examples.get((s.code, s.title))) for s in fleet.findings]
+    return reworded_titles(recorded, knowledge or Knowledge(), _)
 
 
 def median(values: List[float]) -> float:

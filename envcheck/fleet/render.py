@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..i18n import Gettext, N_, english
-from ..render.report import SEVERITY, VERDICT
+from ..render.report import SEVERITY, VERDICT, recorded_title
 from .aggregate import FACT_LABELS, MIN_GROUP, NONE, UNKNOWN, Fleet, Z_LIMIT
 
 FLEET_SCHEMA_VERSION = 1
+#: (code, recorded English title) -> the title in the reader's language (:func:`.aggregate.reworded`)
+Titles = Dict[Tuple[str, str], str]
 
 
 def _pct(n: int, total: int) -> str:
@@ -53,17 +55,11 @@ def fleet_data(fleet: Fleet) -> Dict[str, Any]:
 
 #: fact values that are words, not data: said in the reader's language (JSON keeps "none" / "unknown")
 _VALUE_WORDS = {NONE: N_("none"), UNKNOWN: N_("unknown")}
-#: how recorded text (a finding's title as each node's report wrote it, in English) is shown
-RECORDED = N_("{recorded_title}")
 
 
 def _value(value: Any, _: Gettext = english) -> str:
     text = str(value)
     return _(_VALUE_WORDS[text]) if text in _VALUE_WORDS else text
-
-
-def _recorded(title: str, _: Gettext = english) -> str:
-    return _(RECORDED).format(recorded_title=title) if title else title
 
 
 def _severity(severity: str, _: Gettext = english, upper: bool = False) -> str:
@@ -110,7 +106,7 @@ def _md_head(*cells: str) -> str:
     return "| " + " | ".join(_md(c) for c in cells) + " |"
 
 
-def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english) -> str:
+def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english, titles: Optional[Titles] = None) -> str:
     total = len(fleet.doctor_nodes)
     out = ["## envcheck fleet", "", _summary_line(fleet, _), ""]
     for d in fleet.distributions:
@@ -140,7 +136,8 @@ def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english) -> str:
     out += ["", "### " + _("Findings by number of nodes"), ""]
     if fleet.findings:
         out += [_md_head(_("code"), _("severity"), _("nodes"), _("example")), "|---|---|---:|---|"]
-        out += [f"| `{s.code}` | {_md(_severity(s.severity, _))} | {len(s.nodes)} | {_md(_recorded(s.title, _))} |"
+        out += [f"| `{s.code}` | {_md(_severity(s.severity, _))} | {len(s.nodes)} | "
+                f"{_md(recorded_title(s.code, s.title, _, titles))} |"
                 for s in fleet.findings[:limit]]
     else:
         out.append(_("None."))
@@ -216,7 +213,8 @@ def _table(head: List[str], rows: List[List[str]], numeric: tuple = ()) -> str:
     return "".join(out)
 
 
-def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _: Gettext = english) -> str:
+def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _: Gettext = english,
+                titles: Optional[Titles] = None) -> str:
     """One self-contained page: no scripts, no external assets."""
     total = len(fleet.doctor_nodes)
     body = [f"<h1>{_e(title)}</h1>", f"<p>{_e(_summary_line(fleet, _))}</p>", f"<h2>{_e(_('Distributions'))}</h2>",
@@ -269,7 +267,8 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _
                              colors={s.code: _SEVERITY_COLOR.get(s.severity, "#9aa8c0") for s in fleet.findings},
                              _=_))
         rows = [[f"<code>{_e(s.code)}</code>", f'<span class="{_e(s.severity)}">{_e(_severity(s.severity, _))}</span>',
-                 str(len(s.nodes)), _pct(len(s.nodes), len(fleet.nodes)), _e(_recorded(s.title, _)),
+                 str(len(s.nodes)), _pct(len(s.nodes), len(fleet.nodes)),
+                 _e(recorded_title(s.code, s.title, _, titles)),
                  _e(", ".join(s.nodes[:8]) + (f" … (+{len(s.nodes) - 8})" if len(s.nodes) > 8 else ""))]
                 for s in fleet.findings[:limit]]
         body.append(_table([_("code"), _("severity"), _("nodes"), _("share"), _("example"), _("on")], rows,
@@ -287,7 +286,8 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english) -> None:
+def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english,
+                    titles: Optional[Titles] = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -333,5 +333,5 @@ def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english
                       title_justify="left", title_style="bold")
         for s in fleet.findings[:limit]:
             table.add_row(Text(s.code), Text(_severity(s.severity, _), style=styles.get(s.severity, "")),
-                          str(len(s.nodes)), Text(_recorded(s.title, _)))
+                          str(len(s.nodes)), Text(recorded_title(s.code, s.title, _, titles)))
         console.print(table)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..findings import Finding, Severity
-from ..i18n import N_
+from ..i18n import N_, Gettext
 from ..redact import redact_data
 from ..serde import from_data, to_data
 from ..snapshot import SCHEMA_VERSION, Snapshot
@@ -20,6 +20,17 @@ SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("
 VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
 #: the summary of a report's findings
 COUNTS = N_("{error} error(s), {warning} warning(s), {info} info")
+#: a finding title as another machine's report recorded it (English), shown as a quotation
+RECORDED = N_("{recorded_title}")
+
+
+def recorded_title(code: str, title: Optional[str], _: Gettext,
+                   reworded: Optional[Mapping[Tuple[str, str], str]] = None) -> str:
+    """A title a report recorded: in ``_``'s language when ``reworded`` knows it (see
+    :func:`envcheck.rules.reworded_titles`), else as recorded, quoted in another language."""
+    if not title:
+        return ""
+    return (reworded or {}).get((code, title)) or _(RECORDED).format(recorded_title=title)
 
 
 @dataclass
