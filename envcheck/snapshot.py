@@ -169,6 +169,16 @@ class TorchDevice:
     multi_processor_count: Optional[int] = None
 
 
+def build_of(version: Optional[str], cuda: Optional[str], hip: Optional[str]) -> Optional[str]:
+    """The kind of torch build, from what torch's version.py (or the import) says: ``cuda`` and ``hip``
+    name the toolkit, both None with a known ``version`` is a CPU build; no version: not known."""
+    if cuda:
+        return "cuda"
+    if hip:
+        return "rocm"
+    return "cpu" if version else None
+
+
 @dataclass
 class Torch:
     #: torch.__version__ ("2.11.0+cu130"); from torch/version.py when not imported
@@ -178,6 +188,9 @@ class Torch:
     #: torch.version.cuda ("13.0"); None for CPU and ROCm builds
     cuda: Optional[str] = None
     hip: Optional[str] = None
+    #: cuda | rocm | cpu, when something says which (torch's version.py or the import, a +cpu tag, a
+    #: conda build string); None when nothing does (a pasted `pip list`): then cuda None is not "CPU"
+    build: Optional[str] = None
     git_version: Optional[str] = None
     debug: Optional[bool] = None
     #: torch.backends.cudnn.version() as "9.19.0"
@@ -376,6 +389,10 @@ class Snapshot:
         version = data.get("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise ValueError(f"snapshot schema_version {version!r} is not supported (this envcheck reads {SCHEMA_VERSION})")
+        torch = data.get("torch")
+        if isinstance(torch, dict) and "build" not in torch:  # written before `build` was recorded
+            data = dict(data, torch=dict(torch, build=build_of(torch.get("version"), torch.get("cuda"),
+                                                                 torch.get("hip"))))
         return from_data(cls, data)
 
     def to_json(self, indent: Optional[int] = 2) -> str:

@@ -57,7 +57,7 @@ def h100() -> Snapshot:
     pkgs = _pip_list()
     site = "/opt/torch/.venv/lib/python3.12/site-packages"
     snap.torch = Torch(
-        version=info["version"], dist_version=pkgs["torch"], cuda=info["cuda"], hip=info["hip"],
+        version=info["version"], dist_version=pkgs["torch"], cuda=info["cuda"], hip=info["hip"], build="cuda",
         git_version=info["git"], debug=info["debug"], cudnn="9.19.0", nccl=".".join(map(str, info["nccl"])),
         arch_list=info["arch_list"], cuda_available=info["is_available"], device_count=info["device_count"],
         devices=[TorchDevice(index=i, name=p["name"], capability=f"{p['cap'][0]}.{p['cap'][1]}",

@@ -252,12 +252,14 @@ def test_doctor_only_checks_stay_silent(knowledge):
     assert "no-nvidia-gpu" not in codes_of(result) and "torch-not-installed" not in codes_of(result)
 
 
-def test_torch_cpu_only_rule_misfires_on_partial_data_and_analyze_drops_it(knowledge):
-    """Reported to the lead: the rule reads torch.cuda None as "CPU build"; in a paste it is "unknown"."""
+def test_torch_cpu_only_needs_someone_to_say_cpu(knowledge):
+    """torch.cuda None is "CPU build" only when something says which build it is; in a `pip list` paste
+    nothing does (torch.build None), so the rule itself stays quiet and analyze says why in a note."""
     parsed = parse_inputs([_h100_input("nvidia-smi.txt"), _h100_input("pip-list.txt")], knowledge)
     snap = parsed.snapshot
     assert snap.torch.dist_version == "2.11.0" and snap.torch.cuda is None  # pip list cannot tell the build
-    assert "torch-cpu-only" in {f.code for f in evaluate(snap, knowledge)}  # the rule, on its own: a misfire
+    assert snap.torch.build is None
+    assert "torch-cpu-only" not in {f.code for f in evaluate(snap, knowledge)}
     result = analyze([_h100_input("nvidia-smi.txt"), _h100_input("pip-list.txt")], knowledge)
     assert "torch-cpu-only" not in codes_of(result)
     assert any("torch-cpu-only" in n for n in result.notes)

@@ -346,6 +346,7 @@ def _variants() -> Dict[str, Callable[[], Snapshot]]:
     def cpu_only():
         s = h100()
         s.torch.version, s.torch.cuda, s.torch.arch_list = "2.11.0+cpu", None, []
+        s.torch.build = "cpu"
         s.python.packages.pop("torchvision"), s.python.packages.pop("torchaudio")
         return s
 

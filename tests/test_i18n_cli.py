@@ -181,6 +181,7 @@ def test_policy_reasons_of_every_kind_in_chinese():
     bare = h100()
     bare.gpus, bare.driver.status, bare.driver.version, bare.driver.cuda_version = [], "not-found", None, None
     bare.torch.version, bare.torch.cuda, bare.torch.cuda_available = "2.13.0+cpu", None, False
+    bare.torch.build = "cpu"
     bare.torch.devices, bare.torch.device_count = [], 0
     snaps.append(bare)
     gone = h100()

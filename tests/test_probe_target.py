@@ -106,6 +106,7 @@ def test_static_on_real_cpu_torch(torch_venv: Path) -> None:
     assert "typing-extensions" not in python.packages  # only the packages envcheck judges
     assert torch.version == "2.13.0+cpu" and torch.dist_version == "2.13.0+cpu"
     assert torch.cuda is None and torch.hip is None and torch.debug is False
+    assert torch.build == "cpu"  # version.py was read: no CUDA, no HIP is a CPU build
     assert torch.git_version and len(torch.git_version) == 40
     assert torch.copies == [site] and torch.location == os.path.join(site, "torch")
     assert torch.installer == "pip" and torch.live is False and torch.error is None
@@ -118,7 +119,7 @@ def test_live_on_real_cpu_torch(torch_venv: Path) -> None:
     site = str(site_packages(torch_venv))
     assert issues == []
     assert torch.live is True and torch.error is None and torch.error_kind is None
-    assert torch.version == "2.13.0+cpu" and torch.cuda is None
+    assert torch.version == "2.13.0+cpu" and torch.cuda is None and torch.build == "cpu"
     assert torch.cuda_available is False and torch.device_count == 0 and torch.devices == []
     assert torch.arch_list == []
     assert torch.cudnn is None and torch.nccl is None

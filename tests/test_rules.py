@@ -228,6 +228,7 @@ def test_cudnn_missing_from_import_error(knowledge):
 def test_torch_cpu_only_on_gpu_box(knowledge):
     s = h100()
     s.torch.version, s.torch.cuda, s.torch.arch_list = "2.11.0+cpu", None, []
+    s.torch.build = "cpu"
     s.python.packages.pop("torchvision"), s.python.packages.pop("torchaudio")
     f = only(s, knowledge, "torch-cpu-only")
     assert any("--index-url https://download.pytorch.org/whl/cu" in x or x.startswith("pip install torch==2.")
@@ -296,9 +297,29 @@ def test_nvcc_torch_mismatch_major_and_minor(knowledge):
     assert only(s, knowledge, "nvcc-torch-mismatch").severity == Severity.WARNING
 
 
+def test_torch_cpu_only_needs_a_known_build(knowledge):
+    """cuda None with nothing saying which build (version.py unreadable, a paste): not called a CPU build."""
+    s = h100()
+    s.torch.version, s.torch.cuda, s.torch.build = None, None, None
+    assert "torch-cpu-only" not in codes(s, knowledge)
+
+
+@pytest.mark.parametrize("torch, build", [
+    ({"version": "2.11.0+cpu", "cuda": None, "hip": None}, "cpu"),
+    ({"version": "2.11.0+cu130", "cuda": "13.0", "hip": None}, "cuda"),
+    ({"version": "2.5.1+rocm6.2", "cuda": None, "hip": "6.2.41133"}, "rocm"),
+    ({"version": None, "cuda": None, "hip": None}, None),
+])
+def test_a_snapshot_saved_before_build_was_recorded_gets_it(torch, build):
+    data = h100().to_dict()
+    data["torch"] = dict({k: v for k, v in data["torch"].items() if k != "build"}, **torch)
+    assert Snapshot.from_dict(data).torch.build == build
+
+
 def test_cpu_torch_is_never_mismatched_with_nvcc(knowledge):
     s = h100()
     s.torch.version, s.torch.cuda = "2.11.0+cpu", None
+    s.torch.build = "cpu"
     s.cuda_toolkits = [_kit("12.4")]
     assert "nvcc-torch-mismatch" not in codes(s, knowledge)
 

@@ -219,14 +219,11 @@ def judge(parsed: Parsed, knowledge: Knowledge, _: Gettext = english) -> Analyze
     snap = parsed.snapshot
     notes = list(parsed.merger.notes)
     rule_findings = evaluate(snap, knowledge, _=_)
-    kept: List[Finding] = []
-    for f in rule_findings:
-        # torch.version.cuda None means "CPU build" to the rule, but only "unknown" in a paste
-        if f.code == "torch-cpu-only" and parsed.merger.torch_build != "cpu":
-            notes.append(Message(N_("{code} not reported: nothing pasted says whether this torch is a CUDA build"),
-                              code=f.code))
-            continue
-        kept.append(f)
+    kept: List[Finding] = list(rule_findings)
+    t = snap.torch
+    if t.build is None and (t.version or t.dist_version) and snap.gpus:  # the rule cannot tell: say so
+        notes.append(Message(N_("{code} not reported: nothing pasted says whether this torch is a CUDA build"),
+                             code="torch-cpu-only"))
     try:
         order = {s.id: i for i, s in enumerate(load_catalogue())}
     except KnowledgeError:

@@ -381,6 +381,7 @@ class Merger:
                 self.note_build("rocm")
         if self.torch_build == "cpu":
             t.cuda = None
+        t.build = self.torch_build or ("cuda" if t.cuda else "rocm" if t.hip else None)
         for name in ("torchvision", "torchaudio"):
             pkg = py.packages.get(name)
             if pkg and pkg.version and local_tag(pkg.version):

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..i18n import N_, Message
 from ..runner import CommandResult, Started, signal_name, start, which
-from ..snapshot import Cudnn, CudnnCopy, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice
+from ..snapshot import Cudnn, CudnnCopy, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice, build_of
 from ..versions import cudnn_from_int, dotted, nccl_from_int
 from . import ProbeContext, issue_from, marker_json
 
@@ -353,9 +353,10 @@ def _static_torch(data: Dict[str, Any], python: Python) -> Torch:
     vfile = _dict(_dict(data.get("version_files")).get("torch"))
     copies = _strs(data.get("torch_copies")) or []
     dist = python.packages.get("torch")
+    version, cuda, hip = _str(vfile.get("__version__")), _str(vfile.get("cuda")), _str(vfile.get("hip"))
     return Torch(
-        version=_str(vfile.get("__version__")), dist_version=dist.version if dist else None,
-        cuda=_str(vfile.get("cuda")), hip=_str(vfile.get("hip")), git_version=_str(vfile.get("git_version")),
+        version=version, dist_version=dist.version if dist else None, cuda=cuda, hip=hip,
+        build=build_of(version, cuda, hip), git_version=_str(vfile.get("git_version")),
         debug=_bool(vfile.get("debug")),
         location=os.path.join(copies[0], "torch") if copies else None,
         installer=_installer(dist, python), copies=copies,
@@ -469,6 +470,7 @@ def probe_live(
     file = _str(raw.get("file"))
     torch.version = _str(raw.get("version"))
     torch.cuda, torch.hip = _str(raw.get("cuda")), _str(raw.get("hip"))
+    torch.build = build_of(torch.version, torch.cuda, torch.hip)
     torch.git_version, torch.debug = _str(raw.get("git_version")), _bool(raw.get("debug"))
     torch.cudnn = cudnn_version_from_int(raw.get("cudnn"))
     torch.nccl = nccl_version_str(raw.get("nccl"))

@@ -71,7 +71,7 @@ def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
         ("torch", _("not installed") if absent else
          (_("{version} at {path}").format(version=v(installed), path=t.location) if t.location else v(installed))),
         (_("built for CUDA"), v(t.cuda) if t.cuda else (_("none (ROCm {version})").format(version=t.hip) if t.hip else
-                                                        _("none (CPU build)") if t.version else _(UNKNOWN))),
+                                                        _("none (CPU build)") if t.build == "cpu" else _(UNKNOWN))),
         (_("installer"), v(t.installer)),
     ]
     if t.live:

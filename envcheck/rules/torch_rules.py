@@ -65,9 +65,7 @@ def undefined_symbol(ctx: RuleContext) -> Iterator[Finding]:
 
 def torch_cpu_only(ctx: RuleContext) -> Iterator[Finding]:
     t = ctx.snap.torch
-    if not ctx.torch_installed or t.cuda or t.hip or ctx.os_name == "macos" or not ctx.has_nvidia:
-        return
-    if t.version is None and t.live is False and t.dist_version is None:
+    if t.build != "cpu" or ctx.os_name == "macos" or not ctx.has_nvidia:  # build None: nobody said CPU
         return
     _ = ctx._
     yield finding("torch-cpu-only", _("torch {version} is a CPU-only build on a machine with an NVIDIA GPU").format(
