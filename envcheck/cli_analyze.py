@@ -86,11 +86,10 @@ def register(app: typer.Typer) -> None:
         facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     ) -> None:
         """Diagnose from pasted text: the findings doctor would give, with the lines they rest on."""
-        from .cli import UsageProblem, _gettext, _stdout_console
+        from .cli import _gettext, _stdout_console, one_output
 
         _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
-        if as_json and markdown:
-            raise UsageProblem(_("choose one of {first} and {second}").format(first="--json", second="--markdown"))
+        one_output(as_json, markdown, _)
         if (not files or "-" in files) and _stdin_is_terminal():
             typer.echo(_("envcheck analyze: reading standard input (end with Ctrl-D)"), err=True)
         inputs = read_inputs(list(files or []), _)

@@ -58,8 +58,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Aggregate many nodes' reports: distributions, nodes off the majority, smoke outliers, findings."""
         _ = _gettext(ctx)  # for stderr and the HTML page: the reader's language, --json or not
-        if as_json and markdown:
-            raise _usage(_("choose one of --json and --markdown"))
+        from .cli import one_output
+
+        one_output(as_json, markdown, _)
         sources = list(reports or [])
         if not sources:
             if sys.stdin is None or sys.stdin.isatty():
@@ -110,8 +111,9 @@ def register(app: typer.Typer) -> None:
         Exit 0 when nothing differs, 1 when something does (like diff(1)), 3 when a file cannot be read.
         """
         _ = _gettext(ctx)  # for stderr: the reader's language, --json or not
-        if as_json and markdown:
-            raise _usage(_("choose one of --json and --markdown"))
+        from .cli import one_output
+
+        one_output(as_json, markdown, _)
         from .diff import diff_data, diff_files, render_markdown, render_terminal, reworded
 
         try:
