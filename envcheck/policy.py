@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .findings import Finding, Severity
-from .i18n import N_, Gettext, Message, english, text_in
+from .i18n import N_, Gettext, Message, english, joined, text_in
 from .snapshot import Snapshot
 from .versions import dotted, parse_version
 
@@ -324,7 +324,7 @@ def _mib_text(mib: float) -> str:
 def _more(items: List[Message], limit: int = 4) -> Message:
     """The first ``limit`` items, and how many more there are."""
     if len(items) <= limit:
-        return Message(N_("{items}"), items=items)
+        return joined(items)
     return Message(N_("{items} (+{count} more)"), items=items[:limit], count=len(items) - limit)
 
 

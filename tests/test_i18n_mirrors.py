@@ -389,13 +389,13 @@ def test_editor_refusals_carry_their_message(tmp_path):
     assert "请给出 NAME=URL" in bad_url.value.text(ZH)
 
 
-def test_a_refusal_envcheck_cannot_word_is_quoted_whole():
-    odd = edit_conda.condarc_problem("something the probe never said")
-    assert [m.text() for m in odd] == ["something the probe never said"]
-    assert odd[0].text(ZH) == "“something the probe never said”"
-    several = edit_conda.condarc_problem("channels should be a list, not str; channel_alias should be a single "
-                                         "value, not list")
-    assert len(several) == 2 and "应为列表" in several[0].text(ZH)
+def test_the_conda_probe_words_each_problem_of_a_condarc():
+    from envcheck.probes.conda import parse_condarc
+
+    rc = parse_condarc("/x/.condarc", "channels: conda-forge\nchannel_alias: [a, b]\n")
+    assert rc.error == "channels should be a list, not str; channel_alias should be a single value, not list"
+    assert "应为列表" in rc.error.text(ZH) and "；" in rc.error.text(ZH)
+    assert parse_condarc("/x/.condarc", "- a\n- b\n").error.text(ZH).startswith("不是")
 
 
 def test_layout_notes_of_a_mirror_with_gaps_in_chinese():

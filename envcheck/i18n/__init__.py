@@ -24,7 +24,7 @@ across machines (``envcheck diff``, ``envcheck fleet``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 #: a gettext function: message id in, text in the chosen language out
 Gettext = Callable[[str], str]
@@ -80,6 +80,11 @@ def quoted(text: str) -> Message:
     """A tool's own words (an OS error, a parser's message) as the whole message: as they are in English,
     in quotes “...” in a translation; never translated."""
     return Message(N_("{tool_message}"), tool_message=text)
+
+
+def joined(messages: List[Message]) -> Message:
+    """Several messages as one, joined with ``_(LIST_SEPARATOR)`` in the reader's language."""
+    return Message(N_("{items}"), items=list(messages))
 
 
 def text_in(value: str, _: Gettext = english) -> str:

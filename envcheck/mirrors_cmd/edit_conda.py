@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..i18n import N_, Message, quoted
+from ..i18n import N_, Message
 from ..knowledge import Mirror
 from ..probes.conda import parse_condarc
 from .fileio import Edit, EditRefused, decode, newline_of, read_bytes
@@ -138,49 +138,13 @@ def _load(path: Path, text: str) -> Dict[str, Any]:
     rc = parse_condarc(str(path), text)  # the conda probe's own judgement of the file
     if not rc.ok:
         raise EditRefused(Message(N_("{path}: {problem}; left unchanged"), path=path,
-                                  problem=condarc_problem(rc.error or "")))
+                                  problem=rc.error or ""))
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise EditRefused(Message(N_("{path}: {reason}; left unchanged"), path=path,
                                   reason=" ".join(str(exc).split()))) from exc
     return data if isinstance(data, dict) else {}
-
-
-#: the conda probe's verdicts on a .condarc (:func:`envcheck.probes.conda.parse_condarc`), worded again here
-_CONDARC_PROBLEMS = (
-    (re.compile(r"not valid YAML: (?P<reason>.*)", re.S), N_("not valid YAML: {reason}")),
-    (re.compile(r"not a mapping of settings \(a YAML (?P<type>\w+)\)"),
-     N_("not a mapping of settings (a YAML {type})")),
-    (re.compile(r"(?P<key>\S+) should be a list, not (?P<type>\w+)"), N_("{key} should be a list, not {type}")),
-    (re.compile(r"(?P<key>\S+) should be a mapping, not (?P<type>\w+)"), N_("{key} should be a mapping, not {type}")),
-    (re.compile(r"(?P<key>\S+) should be a single value, not (?P<type>\w+)"),
-     N_("{key} should be a single value, not {type}")),
-    (re.compile(r"(?P<key>\S+) should be true or false, not (?P<value>.+)"),
-     N_("{key} should be true or false, not {value}")),
-)
-
-
-def condarc_problem(error: str) -> List[Message]:
-    """What the conda probe found wrong with a .condarc (its English ``error``, problems joined by "; "), as
-    messages worded where shown (a list is a message field joined in the reader's language).
-
-    The YAML parser's own text stays as it is (quoted); an error the probe words in a way not known here is
-    quoted whole.
-    """
-    yaml_error = re.fullmatch(_CONDARC_PROBLEMS[0][0], error)
-    if yaml_error:
-        return [Message(_CONDARC_PROBLEMS[0][1], reason=yaml_error.group("reason"))]
-    parts: List[Message] = []
-    for part in error.split("; "):
-        for pattern, msgid in _CONDARC_PROBLEMS[1:]:
-            match = re.fullmatch(pattern, part)
-            if match:
-                parts.append(Message(msgid, **match.groupdict()))
-                break
-        else:
-            return [quoted(error)]
-    return parts
 
 
 def _unique_key_loader():

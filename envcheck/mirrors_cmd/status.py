@@ -29,7 +29,6 @@ uv-deprecated-variable         UV_INDEX_URL (deprecated) instead of UV_DEFAULT_I
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -165,31 +164,13 @@ def pip_status(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.plat
     status = PipStatus(index=index, user_file=str(edit_pip.user_config_path(ctx, platform)))
     status.extra_index_urls = [_setting_for(config, u, ("extra-index-url",), knowledge) for u in config.extra_index_urls]
     status.find_links = [_setting_for(config, u, ("find-links",), knowledge) for u in config.find_links]
-    errors = {e.split(": ", 1)[0]: e for e in config.errors}
+    problems = {str(e.fields["path"]): e.fields["problem"] for e in config.errors if isinstance(e, Message)}
     kinds = {str(p): kind for kind, p in pip_config.config_files(ctx, prefix, platform)}
     for path in config.files:
-        err = errors.get(path)
-        error = err.split(": ", 1)[1] if err else None
-        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=err is None, error=error,
-                                       problem=pip_file_problem(error) if error is not None else None))
+        problem = problems.get(path)
+        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=problem is None,
+                                       error=str(problem) if problem is not None else None, problem=problem))
     return status
-
-
-#: the pip probe's verdicts on a config file (:func:`envcheck.probes.pip_config._read_config`), worded again
-_PIP_FILE_PROBLEMS = (
-    (re.compile(r"cannot be read \((?P<reason>.*)\)", re.S), N_("cannot be read ({reason})")),
-    (re.compile(r"contains bytes that are not UTF-8"), N_("contains bytes that are not UTF-8")),
-)
-
-
-def pip_file_problem(error: str) -> Message:
-    """The pip probe's English verdict on a config file, worded where shown; otherwise it is configparser's own
-    message, quoted."""
-    for pattern, msgid in _PIP_FILE_PROBLEMS:
-        match = pattern.fullmatch(error)
-        if match:
-            return Message(msgid, **match.groupdict())
-    return quoted(error)
 
 
 def _setting_for(config, value: str, keys: Tuple[str, ...], knowledge: Knowledge) -> Setting:
@@ -263,7 +244,7 @@ def conda_status(ctx: ProbeContext, knowledge: Knowledge) -> CondaStatus:
     status = CondaStatus(executable=conda.executable,
                          user_file=str(edit_conda.user_condarc_path(ctx.home_dir())))
     status.files = [ConfigFile(rc.path, "condarc", rc.ok, rc.error,
-                               problem=edit_conda.condarc_problem(rc.error) if rc.error else None)
+                               problem=rc.error if rc.error else None)
                     for rc in conda.condarc]
     # sequences: later files first (conda's merge); the first file listing a value is its origin
     for attr in ("channels", "default_channels"):

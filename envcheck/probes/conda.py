@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
+from ..i18n import N_, Message, joined
 from ..snapshot import Conda, CondaPackage, CondaRc
 from . import ProbeContext, read_text
 
@@ -153,15 +154,15 @@ def parse_condarc(path: str, text: str) -> CondaRc:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         rc.ok = False
-        rc.error = "not valid YAML: " + " ".join(str(exc).split())
+        rc.error = Message(N_("not valid YAML: {reason}"), reason=" ".join(str(exc).split()))
         return rc
     if data is None:
         return rc
     if not isinstance(data, dict):
         rc.ok = False
-        rc.error = f"not a mapping of settings (a YAML {type(data).__name__})"
+        rc.error = Message(N_("not a mapping of settings (a YAML {type})"), type=type(data).__name__)
         return rc
-    problems: List[str] = []
+    problems: List[Message] = []
     rc.channels = _string_list(data, "channels", problems)
     rc.default_channels = _string_list(data, "default_channels", problems)
     rc.custom_channels = _string_map(data, "custom_channels", problems)
@@ -171,10 +172,11 @@ def parse_condarc(path: str, text: str) -> CondaRc:
     if isinstance(show, bool):
         rc.show_channel_urls = show
     elif show is not None:
-        problems.append(f"show_channel_urls should be true or false, not {show!r}")
+        problems.append(Message(N_("{key} should be true or false, not {value}"), key="show_channel_urls",
+                                value=repr(show)))
     if problems:
         rc.ok = False
-        rc.error = "; ".join(problems)
+        rc.error = joined(problems)
     return rc
 
 
@@ -199,32 +201,33 @@ def _read_one(path: Path) -> List[Tuple[Path, str]]:
     return [(path, text)] if text is not None else []
 
 
-def _string_list(data: Dict[str, Any], key: str, problems: List[str]) -> Optional[List[str]]:
+def _string_list(data: Dict[str, Any], key: str, problems: List[Message]) -> Optional[List[str]]:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, list):
         return [str(v) for v in value if v is not None]
-    problems.append(f"{key} should be a list, not {type(value).__name__}")
+    problems.append(Message(N_("{key} should be a list, not {type}"), key=key, type=type(value).__name__))
     return None
 
 
-def _string_map(data: Dict[str, Any], key: str, problems: List[str]) -> Optional[Dict[str, str]]:
+def _string_map(data: Dict[str, Any], key: str, problems: List[Message]) -> Optional[Dict[str, str]]:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items() if v is not None}
-    problems.append(f"{key} should be a mapping, not {type(value).__name__}")
+    problems.append(Message(N_("{key} should be a mapping, not {type}"), key=key, type=type(value).__name__))
     return None
 
 
-def _scalar(data: Dict[str, Any], key: str, problems: List[str]) -> Optional[str]:
+def _scalar(data: Dict[str, Any], key: str, problems: List[Message]) -> Optional[str]:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, (list, dict)):
-        problems.append(f"{key} should be a single value, not {type(value).__name__}")
+        problems.append(Message(N_("{key} should be a single value, not {type}"), key=key,
+                                type=type(value).__name__))
         return None
     if isinstance(value, bool):  # YAML reads `channel_priority: false` as a boolean
         return "true" if value else "false"

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from ..i18n import N_, Message, quoted
 from ..knowledge import Knowledge
 from ..snapshot import PipConfig, PipSetting
 from . import ProbeContext
@@ -60,7 +61,7 @@ def probe(ctx: ProbeContext, target_prefix: Optional[str], knowledge: Knowledge,
         config.files.append(str(path))
         items, error = parsed
         if error:
-            config.errors.append(error)
+            config.errors.append(Message(N_("{path}: {problem}"), path=str(path), problem=error))
         for key, value in items:
             layers[kind][key] = (value, str(path))
             config.settings.extend(_settings(key, value, str(path), knowledge))
@@ -159,7 +160,7 @@ def _exists(path: Path) -> bool:
 # --------------------------------------------------------------------------- reading
 
 
-def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[str]]]:
+def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[Message]]]:
     """Normalised (``section.key``, value) pairs of one file and an error; None when absent.
 
     An unreadable or unparsable file is returned with no items and the reason: pip refuses to
@@ -171,16 +172,16 @@ def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[s
         with open(path, "rb") as fh:
             data = fh.read(_MAX_FILE_BYTES)
     except OSError as exc:
-        return [], f"{path}: cannot be read ({exc.strerror or exc})"
+        return [], Message(N_("cannot be read ({reason})"), reason=exc.strerror or str(exc))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return [], f"{path}: contains bytes that are not UTF-8"
+        return [], Message(N_("contains bytes that are not UTF-8"))
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
-        return [], f"{path}: {' '.join(str(exc).split())}"
+        return [], quoted(" ".join(str(exc).split()))  # configparser's own words
     items = []
     for section in parser.sections():
         for name, value in parser.items(section):
