@@ -54,7 +54,7 @@ def _root(
     """envcheck: diagnose, explain and fix PyTorch/CUDA environments."""
     import os
 
-    from .i18n import resolve_lang
+    from .i18n import can_show, resolve_lang
 
     try:
         chosen = resolve_lang(lang, os.environ)
@@ -62,6 +62,11 @@ def _root(
         _ = _gettext_for_lang(resolve_lang(None, os.environ))
         raise UsageProblem(_("{option}: choose one of {choices}").format(option=f"--lang {lang!r}", choices="en, zh")) \
             from exc
+    stdout_encoding = getattr(sys.stdout, "encoding", None)
+    if not can_show(chosen, stdout_encoding):  # say it once, in words this stream can print
+        typer.echo(f"envcheck: this output's encoding ({stdout_encoding}) cannot show --lang {chosen}: reporting in "
+                   "English (use a UTF-8 locale, or PYTHONIOENCODING=utf-8)", err=True)
+        chosen = "en"
     ctx.ensure_object(dict)["lang"] = chosen
 
 
@@ -325,7 +330,7 @@ def message_gettext(args: List[str], env=None) -> Gettext:
     falls back to the locale (the root command then refuses it, in that language)."""
     import os
 
-    from .i18n import resolve_lang
+    from .i18n import can_show, resolve_lang
 
     env = os.environ if env is None else env
     flag = None
@@ -337,6 +342,8 @@ def message_gettext(args: List[str], env=None) -> Gettext:
         lang = resolve_lang(flag, env)
     except ValueError:
         lang = resolve_lang(None, env)
+    if not can_show(lang, getattr(sys.stderr, "encoding", None)):
+        lang = "en"
     return _gettext_for_lang(lang)
 
 

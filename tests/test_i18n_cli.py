@@ -226,3 +226,17 @@ def test_interrupted_in_chinese():
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert err.strip().endswith("envcheck：已中断") and "Traceback" not in err
+
+
+def test_an_output_that_cannot_show_chinese_gets_english_and_a_note(h100_file):
+    """A console in ASCII or Latin-1 (PYTHONIOENCODING, an old Windows code page) cannot print the Chinese
+    report: English instead, one line saying why, and the diagnosis' own exit code, not an encoding crash."""
+    for encoding, shown in (("ascii", "ascii"), ("latin-1", "iso8859-1")):
+        proc = envcheck("doctor", "--lang", "zh", "--from", str(h100_file), env_extra={"PYTHONIOENCODING": encoding})
+        assert proc.returncode == 0, proc.stderr
+        assert "System cuDNN 9.14.0 differs" in proc.stdout
+        assert f"encoding ({shown}) cannot show --lang zh: reporting in English" in proc.stderr
+        bad = envcheck("doctor", "--bogus", "--lang", "zh", env_extra={"PYTHONIOENCODING": encoding})
+        assert bad.returncode == 3 and "No such option: --bogus" in bad.stderr
+    gbk = envcheck("doctor", "--lang", "zh", "--from", str(h100_file), env_extra={"PYTHONIOENCODING": "gbk"})
+    assert "系统 cuDNN 9.14.0" in gbk.stdout and not gbk.stderr  # GBK (a Chinese Windows console) shows it

@@ -149,6 +149,22 @@ def resolve_lang(flag: Optional[str], env: Mapping[str, str]) -> str:
     return "en"
 
 
+#: characters every Chinese report uses: a stream that cannot encode them cannot show the report
+_SAMPLE = {"zh": "中文：，。“”（）"}
+
+
+def can_show(lang: str, encoding: Optional[str]) -> bool:
+    """Whether a stream with this ``encoding`` can print ``lang``'s text (ASCII or Latin-1 cannot print Chinese)."""
+    sample = _SAMPLE.get(lang)
+    if not sample or not encoding:
+        return True
+    try:
+        sample.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def translator(lang: str):
     """The ``gettext.NullTranslations`` for ``lang`` ("en": messages unchanged).
 
