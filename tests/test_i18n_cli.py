@@ -238,5 +238,13 @@ def test_an_output_that_cannot_show_chinese_gets_english_and_a_note(h100_file):
         assert f"encoding ({shown}) cannot show --lang zh: reporting in English" in proc.stderr
         bad = envcheck("doctor", "--bogus", "--lang", "zh", env_extra={"PYTHONIOENCODING": encoding})
         assert bad.returncode == 3 and "No such option: --bogus" in bad.stderr
-    gbk = envcheck("doctor", "--lang", "zh", "--from", str(h100_file), env_extra={"PYTHONIOENCODING": "gbk"})
-    assert "系统 cuDNN 9.14.0" in gbk.stdout and not gbk.stderr  # GBK (a Chinese Windows console) shows it
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONIOENCODING="gbk", NO_COLOR="1")
+    gbk = subprocess.run([sys.executable, "-m", "envcheck", "doctor", "--lang", "zh", "--from", str(h100_file)],
+                         capture_output=True, env=env, cwd=str(root), timeout=120)
+    # GBK (a Chinese Windows console) can show it: Chinese, no note
+    assert "系统 cuDNN 9.14.0".encode("gbk") in gbk.stdout and not gbk.stderr
