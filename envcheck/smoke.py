@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .findings import Finding
-from .i18n import N_, Gettext, english
+from .i18n import N_, Gettext, Message, english, quoted, text_in
 from .knowledge import Knowledge
 from .probes import ProbeContext, marker_json
 from .rules.base import finding
@@ -33,14 +32,13 @@ SLOW_FRACTION = 0.5
 #: max relative error of a 64x64 slice against float64, per dtype (K = 4096 accumulations)
 TOLERANCE = {"fp32": 1e-4, "tf32": 5e-3, "fp16": 2e-2, "bf16": 5e-2}
 DEFAULT_ITERS = {"fp32": 5, "tf32": 10, "fp16": 20, "bf16": 20}
-#: why the script skipped, as probes/smoke_script.py words it (it runs in the target interpreter,
-#: without envcheck), and the message template that says it in the reader's language
-SKIP_REASONS = [
-    (re.compile(r"torch cannot be imported: (?P<error>.*)", re.DOTALL), N_("torch cannot be imported: {error}")),
-    (re.compile(r"torch (?P<version>\S+) is a CPU-only build"), N_("torch {version} is a CPU-only build")),
-    (re.compile(r"torch\.cuda\.is_available\(\) is False"), N_("torch.cuda.is_available() is False")),
-    (re.compile(r"no such device \(torch sees (?P<count>\d+)\)"), N_("no such device (torch sees {count})")),
-]
+#: why the script ran nothing ("skip": {"why": ..., fields}), worded here (the script runs without envcheck)
+SKIP_REASONS = {
+    "no-torch": N_("torch cannot be imported: {error}"),
+    "cpu-only": N_("torch {version} is a CPU-only build"),
+    "no-cuda": N_("torch.cuda.is_available() is False"),
+    "no-device": N_("no such device (torch sees {count})"),
+}
 
 
 @dataclass
@@ -122,13 +120,24 @@ def run_script(ctx: ProbeContext, config: Dict[str, Any], timeout: float) -> Com
                    timeout=timeout)
 
 
+def skip_message(skip: Any) -> Optional[Message]:
+    """The script's ``skip`` ({"why": ..., fields}) as a sentence (English as a str, worded where shown)."""
+    if not isinstance(skip, dict):
+        return None
+    fields = {k: v for k, v in skip.items() if k != "why"}
+    template = SKIP_REASONS.get(str(skip.get("why")))
+    if template is None:  # a script newer than this host: say what it said
+        return quoted(", ".join(f"{k}={v}" for k, v in skip.items()))
+    try:
+        template.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return quoted(", ".join(f"{k}={v}" for k, v in skip.items()))
+    return Message(template, **fields)
+
+
 def skip_reason(skipped: str, _: Gettext = english) -> str:
-    """The script's reason for skipping, in ``_``'s language."""
-    for pattern, template in SKIP_REASONS:
-        m = pattern.fullmatch(skipped.strip())
-        if m:
-            return _(template).format(**m.groupdict())
-    return skipped
+    """Why the smoke test ran nothing, in ``_``'s language."""
+    return text_in(skipped, _)
 
 
 def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
@@ -143,7 +152,7 @@ def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
 
 
 def build_report(raw: Dict[str, Any], knowledge: Knowledge) -> SmokeReport:
-    rep = SmokeReport(skipped=raw.get("skipped"), torch=raw.get("torch"), import_s=raw.get("import_s"),
+    rep = SmokeReport(skipped=skip_message(raw.get("skip")), torch=raw.get("torch"), import_s=raw.get("import_s"),
                       total_s=raw.get("total_s"), error=raw.get("error") if not raw.get("ok", True) else None)
     for d in raw.get("devices") or []:
         dev = DeviceResult(index=d.get("index", 0), name=d.get("name"), capability=d.get("capability"),

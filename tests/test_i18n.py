@@ -615,7 +615,7 @@ def _smoke_raw(rates=None, error=1e-3, device_error=None):
               "matmul": matmul, "bandwidth": {"bytes": 256 * 2 ** 20, "h2d_ms": 4.9, "d2h_ms": 5.4, "d2d_ms": 0.18}}
     if device_error:
         device = {"index": 1, "name": "NVIDIA H100 80GB HBM3", "error": device_error}
-    return {"ok": True, "skipped": None, "torch": "2.11.0+cu130", "devices": [device],
+    return {"ok": True, "skip": None, "torch": "2.11.0+cu130", "devices": [device],
             "multi": {"allreduce_s": 0.01, "allreduce_bytes": 2 ** 28}}
 
 
@@ -625,9 +625,9 @@ def _smoke_raw(rates=None, error=1e-3, device_error=None):
     _smoke_raw(error=0.5),
     _smoke_raw(device_error="CUDA error: an illegal memory access was encountered"),
     {"ok": False, "error": "no answer within 120 s (a hung GPU or driver?)"},
-    {"ok": True, "skipped": "torch 2.13.0+cpu is a CPU-only build"},
-    {"ok": True, "skipped": "torch.cuda.is_available() is False"},
-    {"ok": True, "skipped": "no such device (torch sees 1)"},
+    {"ok": True, "skip": {"why": "cpu-only", "version": "2.13.0+cpu"}},
+    {"ok": True, "skip": {"why": "no-cuda"}},
+    {"ok": True, "skip": {"why": "no-device", "count": 1}},
 ], ids=["healthy", "slow", "wrong", "device-error", "hung", "cpu-only", "no-cuda", "no-device"])
 def test_smoke_report_in_chinese(raw, capsys):
     from envcheck.render.smoke import render_smoke

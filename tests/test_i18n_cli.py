@@ -187,7 +187,7 @@ def test_policy_reasons_of_every_kind_in_chinese():
     gone = h100()
     gone.torch.version = gone.torch.dist_version = gone.torch.location = None
     snaps.append(gone)
-    raw = {"ok": True, "skipped": None, "torch": "2.11.0+cu130", "devices": [
+    raw = {"ok": True, "skip": None, "torch": "2.11.0+cu130", "devices": [
         {"index": 0, "name": "NVIDIA H100 80GB HBM3", "capability": "9.0", "init_s": 0.1, "alloc_ok": True,
          "matmul": {"bf16": {"n": 8192, "iters": 20, "ms": 28.0, "max_rel_error": 1e-3, "finite": True},
                     "fp16": {"n": 8192, "iters": 20, "ms": 80.0, "max_rel_error": 0.5, "finite": True}}},

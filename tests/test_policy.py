@@ -282,7 +282,7 @@ def test_smoke_runner_plans_only_the_dtypes_asked(monkeypatch):
     def fake_run_script(ctx, config, timeout):
         seen["config"] = config
         return CommandResult(argv=["python"], returncode=0, stdout='@@ENVCHECK-SMOKE-JSON@@ {"ok": true, '
-                             '"skipped": "torch is a CPU-only build"}\n', stderr="", duration_s=0.1)
+                             '"skip": {"why": "cpu-only", "version": "2.13.0+cpu"}}\n', stderr="", duration_s=0.1)
 
     monkeypatch.setattr(smoke_mod, "run_script", fake_run_script)
     reqs = parse_requirements(["smoke-bf16>=500", "driver>=535"], None)
@@ -290,7 +290,7 @@ def test_smoke_runner_plans_only_the_dtypes_asked(monkeypatch):
     assert smoke_runner(parse_requirements(["driver>=535"], None), None, [], K) is None
     run = smoke_runner(reqs, None, h100().gpus, K)
     report = run()
-    assert report.skipped == "torch is a CPU-only build"
+    assert report.skipped == "torch 2.13.0+cpu is a CPU-only build"
     plan = seen["config"]["plan"]["*"]
     assert list(plan["iters"]) == ["bf16"] and seen["config"]["bandwidth_mib"] == 0 and not seen["config"]["multi"]
 

@@ -32,7 +32,7 @@ def ms_for(rate_tflops: float, n: int = 8192, iters: int = 20) -> float:
 def h100_raw(rates=H100_8192, error=1e-3) -> dict:
     matmul = {d: {"n": 8192, "iters": 20, "ms": ms_for(r), "max_rel_error": error / 100 if d == "fp32" else error,
                   "finite": True} for d, r in rates.items()}
-    return {"ok": True, "skipped": None, "torch": "2.11.0+cu130", "devices": [{
+    return {"ok": True, "skip": None, "torch": "2.11.0+cu130", "devices": [{
         "index": 0, "name": "NVIDIA H100 80GB HBM3", "capability": "9.0", "init_s": 0.15, "alloc_ok": True,
         "matmul": matmul,
         "bandwidth": {"bytes": 256 * 2 ** 20, "h2d_ms": 256 * 2 ** 20 / 55e9 * 1000,
@@ -105,3 +105,13 @@ def test_no_torch_is_skipped_cleanly(bare_venv):
     from conftest import venv_python
     proc = smoke_cli("--python", str(venv_python(bare_venv)))
     assert proc.returncode == 0 and "skipped" in proc.stdout and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_a_skip_reason_this_host_does_not_know_is_shown_as_sent():
+    from envcheck.smoke import skip_message
+
+    assert skip_message({"why": "cpu-only", "version": "2.13.0+cpu"}) == "torch 2.13.0+cpu is a CPU-only build"
+    odd = skip_message({"why": "quantum", "qubits": 3})
+    assert odd == "why=quantum, qubits=3"
+    assert skip_message({"why": "no-device"}) == "why=no-device"  # a field missing: not a KeyError
+    assert skip_message(None) is None and skip_message("text") is None

@@ -46,7 +46,7 @@ def healthy(torch_venv):
 
 
 def test_every_gpu_every_dtype_measured_and_checked(healthy):
-    assert healthy["ok"] and healthy["skipped"] is None and healthy["torch"].startswith("2.13.0")
+    assert healthy["ok"] and healthy["skip"] is None and healthy["torch"].startswith("2.13.0")
     assert [d["index"] for d in healthy["devices"]] == [0, 1]
     for dev in healthy["devices"]:
         assert "error" not in dev, dev
@@ -109,13 +109,13 @@ def test_a_failing_gpu_is_reported_and_the_others_still_measured(torch_venv):
 @pytest.mark.parametrize("devices, indexes, skipped", [
     ([1], [1], None),
     ([0, 7], [0], None),
-    ([5], [], "no such device (torch sees 2)"),
+    ([5], [], {"why": "no-device", "count": 2}),
 ])
 def test_device_selection(torch_venv, devices, indexes, skipped):
     config = dict(CONFIG, devices=devices, multi=False, bandwidth_mib=0,
                   plan={"*": {"n": 64, "iters": {"bf16": 2}}})
     raw = run_script(torch_venv, config)
-    assert raw["skipped"] == skipped
+    assert raw["skip"] == skipped
     assert [d["index"] for d in raw["devices"]] == indexes
     assert all(set(d["matmul"]) == {"bf16"} and "bandwidth" not in d for d in raw["devices"])
     assert "multi" not in raw

@@ -1,7 +1,8 @@
 """Runs INSIDE the target interpreter for `envcheck smoke`: real GPU work, timed with CUDA events.
 
 Standard library plus the target's own torch; prints one JSON object after a marker line and never
-raises. It only measures (milliseconds, errors, sizes); the host computes rates and judges them.
+raises. It only measures (milliseconds, errors, sizes); the host computes rates and judges them, and
+words why nothing ran ("skip": {"why": "cpu-only" | "no-torch" | "no-cuda" | "no-device", ...}).
 Argument: a JSON config {"devices": [0, 1] | null, "multi": bool, "plan": {"<index>": {"n": 4096,
 "iters": {"bf16": 20, ...}}}, "bandwidth_mib": 256}.
 """
@@ -133,17 +134,17 @@ def multi_gpu(torch, devices):
 
 
 def run(cfg):
-    out = {"ok": True, "skipped": None, "devices": []}
+    out = {"ok": True, "skip": None, "devices": []}
     t0 = time.perf_counter()
     try:
         import torch
     except BaseException as exc:
-        out["skipped"] = "torch cannot be imported: " + error_text(exc)
+        out["skip"] = {"why": "no-torch", "error": error_text(exc)}
         return out
     out["import_s"] = time.perf_counter() - t0
     out["torch"] = torch.__version__
     if not getattr(torch.version, "cuda", None):
-        out["skipped"] = "torch %s is a CPU-only build" % torch.__version__
+        out["skip"] = {"why": "cpu-only", "version": torch.__version__}
         return out
     try:
         available = torch.cuda.is_available()
@@ -151,13 +152,13 @@ def run(cfg):
         available = False
         out["cuda_error"] = error_text(exc)
     if not available:
-        out["skipped"] = "torch.cuda.is_available() is False"
+        out["skip"] = {"why": "no-cuda"}
         return out
     count = torch.cuda.device_count()
     devices = cfg.get("devices")
     devices = [i for i in (devices if devices is not None else range(count)) if 0 <= i < count]
     if not devices:
-        out["skipped"] = "no such device (torch sees %d)" % count
+        out["skip"] = {"why": "no-device", "count": count}
         return out
     plans = cfg.get("plan") or {}
     for i in devices:
