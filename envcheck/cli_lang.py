@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Pattern, Tuple
 
-from .i18n import N_, Gettext
+from .i18n import N_, Gettext, english
 
 #: click's own wording of what it checks, as templates (its English is the message id)
 CLICK_MESSAGES = (
@@ -57,7 +57,7 @@ def _worded(message: str, _: Gettext) -> str:
     """click's message in ``_``'s language; an unknown one as click wrote it, quoted."""
     found = _known(message)
     if found is None:
-        return message if _("Error: {message}") == "Error: {message}" else f"“{message}”"
+        return message if _ is english else f"“{message}”"
     template, fields = found
     return _(template).format(**fields)
 
