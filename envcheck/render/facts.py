@@ -61,7 +61,7 @@ def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
             health.append(f"{g.power_draw_w:.0f}/{v(g.power_limit_w)} W")
         rows.append((f"GPU {g.index}", _("{name}, cc {cc}, {used} / {total} used").format(
             name=v(g.name), cc=v(g.compute_capability), used=mib(g.memory_used_mib), total=mib(g.memory_total_mib))
-            + (", " + ", ".join(health) if health else "")))
+            + (_(", ") + _(", ").join(health) if health else "")))
     out.append((_("Driver and GPUs"), rows))
 
     t = snap.torch
@@ -96,8 +96,10 @@ def sections(snap: Snapshot, _: Gettext = english) -> List[Section]:
     for k in snap.cuda_toolkits:
         marks = [_(m) for m, on in ((N_("on PATH"), k.active), (N_("used for extensions"), k.used_by_torch_extensions))
                  if on]
-        rows.append((f"nvcc {v(k.version)}", f"{v(k.nvcc or k.path)} [{k.source}]" + (f" ({', '.join(marks)})" if marks else "")
-                     + (_(" error: {error}").format(error=k.error) if k.error else "")))
+        where = f"{v(k.nvcc or k.path)} [{k.source}]"
+        if marks:
+            where += _(" ({marks})").format(marks=_(", ").join(marks))
+        rows.append((f"nvcc {v(k.version)}", where + (_(" error: {error}").format(error=k.error) if k.error else "")))
     c = snap.cudnn
     if c.loaded:
         rows.append((_("cuDNN loaded"), _("{version} from {path}").format(version=v(c.loaded.version),
