@@ -135,11 +135,6 @@ def skip_message(skip: Any) -> Optional[Message]:
     return Message(template, **fields)
 
 
-def skip_reason(skipped: str, _: Gettext = english) -> str:
-    """Why the smoke test ran nothing, in ``_``'s language."""
-    return text_in(skipped, _)
-
-
 def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
     """The script's JSON, or a failure description the report can show."""
     if result.timed_out:
@@ -211,7 +206,7 @@ def judge(rep: SmokeReport, gpus: List[Gpu], _: Gettext = english) -> List[Findi
     out: List[Finding] = []
     if rep.skipped:
         out.append(finding("smoke-skipped", _("smoke test skipped: {reason}").format(
-            reason=skip_reason(rep.skipped, _)), _("Nothing ran on a GPU.")))
+            reason=text_in(rep.skipped, _)), _("Nothing ran on a GPU.")))
         return out
     if rep.error:
         out.append(finding("smoke-failed", _("the smoke test could not run"), rep.error))

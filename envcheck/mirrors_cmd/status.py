@@ -79,7 +79,8 @@ class ConfigFile:
     scope: str = ""
     ok: bool = True
     error: Optional[str] = None
-    #: the problem with the file, worded where shown (``error`` is its English, for JSON); not in JSON
+    #: uv only: the refusal as worded where shown, path included (``error`` is its English without the
+    #: path); pip's and conda's ``error`` is itself a Message. Not in JSON.
     problem: Any = field(default=None, repr=False, compare=False)
 
 
@@ -168,8 +169,7 @@ def pip_status(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.plat
     kinds = {str(p): kind for kind, p in pip_config.config_files(ctx, prefix, platform)}
     for path in config.files:
         problem = problems.get(path)
-        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=problem is None,
-                                       error=str(problem) if problem is not None else None, problem=problem))
+        status.files.append(ConfigFile(path, kinds.get(path, ""), ok=problem is None, error=problem))
     return status
 
 
@@ -243,9 +243,7 @@ def conda_status(ctx: ProbeContext, knowledge: Knowledge) -> CondaStatus:
     conda = conda_probe.probe(ctx, None)
     status = CondaStatus(executable=conda.executable,
                          user_file=str(edit_conda.user_condarc_path(ctx.home_dir())))
-    status.files = [ConfigFile(rc.path, "condarc", rc.ok, rc.error,
-                               problem=rc.error if rc.error else None)
-                    for rc in conda.condarc]
+    status.files = [ConfigFile(rc.path, "condarc", rc.ok, rc.error) for rc in conda.condarc]
     # sequences: later files first (conda's merge); the first file listing a value is its origin
     for attr in ("channels", "default_channels"):
         origins: Dict[str, str] = {}
@@ -469,8 +467,11 @@ def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus, _: Gettext = en
 
 
 def _problem(f: ConfigFile) -> Any:
-    """A file's problem to word where shown: its message, else its English error quoted."""
-    return f.problem if f.problem is not None else quoted(f.error or "")
+    """A file's problem to word where shown: uv's refusal, else the error itself when it is a Message, else
+    the English error quoted."""
+    if f.problem is not None:
+        return f.problem
+    return f.error if isinstance(f.error, Message) else quoted(f.error or "")
 
 
 def _is_file(path: Path) -> bool:

@@ -9,7 +9,8 @@ from typing import Callable, List
 from ..findings import Finding
 from ..i18n import Gettext, english
 from ..serde import to_data
-from ..smoke import SmokeReport, skip_reason
+from ..i18n import text_in
+from ..smoke import SmokeReport
 from .report import SEVERITY
 
 
@@ -35,7 +36,7 @@ def render_smoke(report: SmokeReport, findings: List[Finding], form: str, consol
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     head = ["GPU", "dtype", "TFLOP/s", _("peak"), _("of peak"), _("max rel err"), _("result")]
-    skipped = skip_reason(report.skipped, _) if report.skipped else None
+    skipped = text_in(report.skipped, _) if report.skipped else None
     if form == "markdown":
         lines = ["### envcheck smoke", ""]
         if skipped:
