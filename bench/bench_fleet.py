@@ -163,11 +163,8 @@ def in_process(path: Path) -> float:
     return time.perf_counter() - start
 
 
-#: the CLI, with `fleet` registered even before the lead wires cli_fleet into cli.py
-LAUNCH = ("import sys; from envcheck import cli, cli_fleet\n"
-          "if 'fleet' not in {c.name or c.callback.__name__ for c in cli.app.registered_commands}:\n"
-          "    cli_fleet.register(cli.app)\n"
-          "cli.main(sys.argv[1:])")
+#: the CLI in a process
+LAUNCH = "import sys; from envcheck.cli.app import main; main(sys.argv[1:])"
 
 
 def whole_cli(path: Path) -> float:

@@ -194,7 +194,7 @@ def test_doctor_on_a_bare_venv(bare_venv):
 
 
 def test_early_start_only_for_runs_that_need_it():
-    from envcheck.entry import early_probes
+    from envcheck.cli.entry import early_probes
     assert set(early_probes(["doctor", "--fast"])) == {"static"}
     assert early_probes(["doctor", "--from", "x.json"]) == {}
     assert early_probes(["mirrors", "list"]) == {}

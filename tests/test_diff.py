@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from builders import cpu_box, h100
-from envcheck.diff import diff_data, diff_sides, flatten, render_markdown, render_terminal, side_from_data
+from envcheck.fleet.diff import diff_data, diff_sides, flatten, render_markdown, render_terminal, side_from_data
 from envcheck.knowledge import Knowledge
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
@@ -156,10 +156,7 @@ def test_terminal_form():
 
 # --------------------------------------------------------------------------- the command
 
-LAUNCH = ("import sys; from envcheck import cli, cli_fleet\n"
-          "if 'diff' not in {c.name or c.callback.__name__ for c in cli.app.registered_commands}:\n"
-          "    cli_fleet.register(cli.app)\n"
-          "cli.main(sys.argv[1:])")
+LAUNCH = "import sys; from envcheck.cli.app import main; main(sys.argv[1:])"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

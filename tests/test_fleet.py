@@ -57,14 +57,11 @@ def fleet_of(reports) -> "object":
     return load(["-"], io.StringIO(text))
 
 
-LAUNCH = ("import sys; from envcheck import cli, cli_fleet\n"
-          "if 'fleet' not in {c.name or c.callback.__name__ for c in cli.app.registered_commands}:\n"
-          "    cli_fleet.register(cli.app)\n"
-          "cli.main(sys.argv[1:])")
+LAUNCH = "import sys; from envcheck.cli.app import main; main(sys.argv[1:])"
 
 
 def cli(*args: str, stdin: str = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real envcheck CLI in a process (fleet registered even before cli.py wires cli_fleet in)."""
+    """The real envcheck CLI in a process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", COLUMNS="160")
     return subprocess.run([sys.executable, "-c", LAUNCH, *args], capture_output=True, text=True, env=env,
                           timeout=timeout, cwd=str(ROOT), input=stdin if stdin is not None else "")

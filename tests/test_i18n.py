@@ -630,8 +630,8 @@ def _smoke_raw(rates=None, error=1e-3, device_error=None):
     {"ok": True, "skip": {"why": "no-device", "count": 1}},
 ], ids=["healthy", "slow", "wrong", "device-error", "hung", "cpu-only", "no-cuda", "no-device"])
 def test_smoke_report_in_chinese(raw, capsys):
-    from envcheck.render.smoke import render_smoke
-    from envcheck.smoke import build_report, judge
+    from envcheck.smoke.render import render_smoke
+    from envcheck.smoke.host import build_report, judge
 
     snap = h100()
     snap.gpus[0].clock_event_reasons = ["sw_power_cap", "hw_thermal_slowdown"]
@@ -759,7 +759,7 @@ def test_readme_has_a_chinese_section_with_the_set_up_commands():
 
 
 def test_lang_is_a_global_option_accepted_anywhere():
-    from envcheck.cli import hoist_lang
+    from envcheck.cli.app import hoist_lang
 
     assert hoist_lang(["doctor", "--lang", "zh", "--fast"]) == ["--lang", "zh", "doctor", "--fast"]
     assert hoist_lang(["mirrors", "list", "--lang=en"]) == ["--lang=en", "mirrors", "list"]

@@ -3,7 +3,7 @@ machine outputs, read under --lang zh leave no English sentence but what the pas
 evidence lines, quoted verbatim), with the same codes, severities and exit codes as in English; JSON
 stays English; the usage errors are Chinese on stderr with exit 3.
 
-The CLI runs in-process (``envcheck.cli.main``) for the whole corpus, so the check stays quick, and
+The CLI runs in-process (``envcheck.cli.app.main``) for the whole corpus, so the check stays quick, and
 as a subprocess for the locale, stdin and usage-error paths.
 """
 
@@ -48,7 +48,7 @@ def _id(path: Path) -> str:
 def run_cli(capsys, monkeypatch, *args: str) -> Tuple[int, str, str]:
     """``envcheck ARGS`` in this process: (exit code, stdout, stderr), a console 1000 cells wide (so no
     quoted evidence line is wrapped) and no colour."""
-    from envcheck.cli import main
+    from envcheck.cli.app import main
 
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         monkeypatch.delenv(name, raising=False)

@@ -12,7 +12,7 @@ import pytest
 from builders import h100
 from test_i18n import ZH, assert_chinese, english_runs, envcheck
 
-from envcheck.cli_lang import CLICK_MESSAGES, _known, error_message, usage_error_text
+from envcheck.cli.wording import CLICK_MESSAGES, _known, error_message, usage_error_text
 from envcheck.i18n import english
 
 
@@ -26,7 +26,7 @@ def h100_file(tmp_path_factory) -> Path:
 def _commands():
     import typer
 
-    from envcheck.cli import app
+    from envcheck.cli.app import app
 
     root = typer.main.get_command(app)
     out = [()]
@@ -171,8 +171,8 @@ def test_policy_json_stays_english_under_chinese(h100_file):
 
 def test_policy_reasons_of_every_kind_in_chinese():
     """Each way a requirement can end (met, unmet, unknown, smoke outcomes) reads as Chinese."""
-    from envcheck.policy import evaluate, parse_requirements
-    from envcheck.smoke import build_report
+    from envcheck.preflight.policy import evaluate, parse_requirements
+    from envcheck.smoke.host import build_report
     from envcheck.knowledge import Knowledge
 
     reqs = parse_requirements(REQUIRE + ["torch-cuda>=13", "driver-cuda>=12", "no-errors", "gpus>=1",

@@ -24,8 +24,8 @@ import pytest
 
 from envcheck.i18n import english
 from envcheck.knowledge import Knowledge
-from envcheck.mirrors_cmd import backup, edit_conda, edit_pip, edit_uv, fileio, nettest
-from envcheck.mirrors_cmd.fileio import EditRefused
+from envcheck.mirrors import backup, edit_conda, edit_pip, edit_uv, fileio, nettest
+from envcheck.mirrors.fileio import EditRefused
 from test_i18n import ZH, _home_env, assert_chinese, english_runs, envcheck
 
 K = Knowledge()
@@ -445,12 +445,12 @@ def test_nettest_problems_in_chinese(monkeypatch):
 
 
 def test_every_mirrors_message_has_a_chinese_translation():
-    """Every message id of envcheck/mirrors_cmd is translated (the catalogue test, narrowed to these modules so
+    """Every message id of envcheck/mirrors is translated (the catalogue test, narrowed to these modules so
     that messages other work has in flight do not hide a gap here)."""
     from envcheck.i18n.catalog import source_messages
 
-    mine = [m.msgid for m in source_messages()[0] if any(loc.startswith("envcheck/mirrors_cmd/") for loc in m.locations)]
-    mine.append("no answer: nothing changed (pass --yes to apply without asking)")  # cli_mirrors.py
+    mine = [m.msgid for m in source_messages()[0] if any(loc.startswith("envcheck/mirrors/") for loc in m.locations)]
+    mine.append("no answer: nothing changed (pass --yes to apply without asking)")  # cli/mirrors.py
     assert len(mine) > 100
     untranslated: List[str] = [msgid for msgid in mine if ZH(msgid) == msgid and msgid.strip(" ;") and
                                english_runs(msgid.replace("{", " ").replace("}", " "))]

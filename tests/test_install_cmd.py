@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from envcheck.compat import CUBIN, FULL, MINOR_COMPAT, arch_support, driver_support
-from envcheck.install_plan import make_plan
+from envcheck.install.compat import CUBIN, FULL, MINOR_COMPAT, arch_support, driver_support
+from envcheck.install.plan import make_plan
 from envcheck.knowledge import Knowledge
-from envcheck.resolve import NoFit, Target, resolve
+from envcheck.install.resolve import NoFit, Target, resolve
 from envcheck.versions import dotted, in_specifier, parse_version
 
 ROOT = Path(__file__).resolve().parent.parent

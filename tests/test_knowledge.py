@@ -14,7 +14,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envcheck.compat import CUBIN, arch_support, parse_arch
+from envcheck.install.compat import CUBIN, arch_support, parse_arch
 from envcheck.knowledge import DATA_DIR, Knowledge, load_toml, pypi, refresh
 from envcheck.versions import capability, cuda_from_tag, dotted, in_specifier, parse_version
 

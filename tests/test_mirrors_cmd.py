@@ -23,8 +23,8 @@ from typing import Dict, Optional, Tuple
 import pytest
 
 from envcheck.knowledge import Knowledge
-from envcheck.mirrors_cmd import edit_conda, edit_pip, edit_uv, status as status_mod
-from envcheck.mirrors_cmd.fileio import EditRefused
+from envcheck.mirrors import edit_conda, edit_pip, edit_uv, status as status_mod
+from envcheck.mirrors.fileio import EditRefused
 from envcheck.probes import ProbeContext
 from envcheck.probes import conda as conda_probe
 from envcheck.probes import pip_config

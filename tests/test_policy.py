@@ -8,11 +8,11 @@ import pytest
 
 from builders import cpu_box, h100
 from envcheck.knowledge import Knowledge
-from envcheck.policy import (PolicyResult, parse_requirement, parse_requirements, parse_size_mib, policy_data,
+from envcheck.preflight.policy import (PolicyResult, parse_requirement, parse_requirements, parse_size_mib, policy_data,
                              policy_lines, policy_markdown, smoke_dtypes, smoke_runner)
-from envcheck.policy import evaluate as evaluate_policy
+from envcheck.preflight.policy import evaluate as evaluate_policy
 from envcheck.rules import evaluate as evaluate_rules
-from envcheck.smoke import DeviceResult, DtypeResult, SmokeReport, build_report
+from envcheck.smoke.host import DeviceResult, DtypeResult, SmokeReport, build_report
 
 K = Knowledge()
 ISSUE_EXAMPLES = ["torch>=2.3", "cuda", "gpus>=8", "gpu-memory>=70GiB", "driver>=535", "compute-capability>=8.0",
@@ -274,7 +274,7 @@ def test_smoke_runner_that_raises_is_unknown():
 
 
 def test_smoke_runner_plans_only_the_dtypes_asked(monkeypatch):
-    import envcheck.smoke as smoke_mod
+    import envcheck.smoke.host as smoke_mod
     from envcheck.runner import CommandResult
 
     seen = {}

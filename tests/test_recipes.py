@@ -20,7 +20,7 @@ import yaml
 
 from builders import h100
 from envcheck.knowledge import Knowledge
-from envcheck.policy import parse_requirements
+from envcheck.preflight.policy import parse_requirements
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
 

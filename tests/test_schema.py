@@ -16,13 +16,13 @@ import pytest
 
 from builders import cpu_box, h100
 from envcheck.knowledge import Knowledge
-from envcheck.policy import evaluate as evaluate_policy
-from envcheck.policy import parse_requirements, policy_data
+from envcheck.preflight.policy import evaluate as evaluate_policy
+from envcheck.preflight.policy import parse_requirements, policy_data
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
 from envcheck.rules.codes import CODES
 from envcheck.serde import _hints, to_data
-from envcheck.smoke import SmokeReport, build_report, judge
+from envcheck.smoke.host import SmokeReport, build_report, judge
 from envcheck.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import pytest
 from builders import h100
 from envcheck.findings import Severity
 from envcheck.knowledge import Knowledge
-from envcheck.smoke import build_report, gbps, judge, parse_output, plan_iters, tflops
+from envcheck.smoke.host import build_report, gbps, judge, parse_output, plan_iters, tflops
 from envcheck.runner import CommandResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_no_torch_is_skipped_cleanly(bare_venv):
 
 
 def test_a_skip_reason_this_host_does_not_know_is_shown_as_sent():
-    from envcheck.smoke import skip_message
+    from envcheck.smoke.host import skip_message
 
     assert skip_message({"why": "cpu-only", "version": "2.13.0+cpu"}) == "torch 2.13.0+cpu is a CPU-only build"
     odd = skip_message({"why": "quantum", "qubits": 3})

@@ -21,8 +21,8 @@ from rich.console import Console
 from conftest import clean_env, venv_python
 from envcheck.knowledge import Knowledge
 from envcheck.probes import marker_json
-from envcheck.render.smoke import render_smoke
-from envcheck.smoke import MARKER, SCRIPT, TOLERANCE, build_report, judge
+from envcheck.smoke.render import render_smoke
+from envcheck.smoke.host import MARKER, SCRIPT, TOLERANCE, build_report, judge
 
 HARNESS = Path(__file__).resolve().parent / "fixtures" / "fake_cuda_run.py"
 K = Knowledge()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from ..commands import pip_command
+from ..install.commands import pip_command
 from ..findings import Finding, Severity
 from ..i18n import Gettext, english
 from ..knowledge import Knowledge
@@ -53,7 +53,7 @@ class RuleContext:
         """The command that installs the right torch for this machine (the resolver's choice)."""
         key = "install_fix:" + repr(sorted(overrides.items()))
         if key not in self._memo:
-            from ..resolve import NoFit, resolve, target_from_snapshot
+            from ..install.resolve import NoFit, resolve, target_from_snapshot
 
             _ = self._
             target = target_from_snapshot(self.snap)

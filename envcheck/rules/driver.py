@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..compat import FULL, MINOR_COMPAT, TOO_OLD, driver_support
+from ..install.compat import FULL, MINOR_COMPAT, TOO_OLD, driver_support
 from ..findings import Finding
 from ..i18n import N_
 from .base import RuleContext, finding

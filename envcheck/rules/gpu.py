@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Tuple
 
-from ..compat import CUBIN, PTX, arch_range, arch_support, sm_name
+from ..install.compat import CUBIN, PTX, arch_range, arch_support, sm_name
 from ..findings import Finding
 from ..i18n import N_
 from .base import RuleContext, Texts, finding

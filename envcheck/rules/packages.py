@@ -6,7 +6,7 @@ import re
 
 from typing import Iterator, Optional
 
-from ..commands import PYTORCH_INDEX
+from ..install.commands import PYTORCH_INDEX
 from ..findings import Finding
 from ..i18n import data_text
 from ..snapshot import Package

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..compat import FULL, driver_support
+from ..install.compat import FULL, driver_support
 from ..findings import Finding
 from ..i18n import N_
 from .base import RuleContext, finding

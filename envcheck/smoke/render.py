@@ -10,8 +10,8 @@ from ..findings import Finding
 from ..i18n import Gettext, english
 from ..serde import to_data
 from ..i18n import text_in
-from ..smoke import SmokeReport
-from .report import SEVERITY
+from .host import SmokeReport
+from ..render.report import SEVERITY
 
 
 def _f(value, fmt: str = "{:.1f}") -> str:

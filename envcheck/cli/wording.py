@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Pattern, Tuple
 
-from .i18n import N_, Gettext, english
+from ..i18n import N_, Gettext, english
 
 #: click's own wording of what it checks, as templates (its English is the message id)
 CLICK_MESSAGES = (

@@ -12,11 +12,11 @@ import datetime as _dt
 import time
 from typing import Any, Callable, Dict, Optional, Set
 
-from . import __version__
-from .knowledge import Knowledge
-from .probes import ProbeContext, target
-from .runner import Started, run_parallel
-from .snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
+from .. import __version__
+from ..knowledge import Knowledge
+from . import ProbeContext, target
+from ..runner import Started, run_parallel
+from ..snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
 
 #: extra time the collector waits past the slowest probe's own timeout before giving up on it
 DEADLINE_SLACK_S = 2.0
@@ -36,14 +36,14 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, S
             only: Optional[Set[str]] = None) -> Snapshot:
     """Probe the machine and return a complete snapshot.
 
-    ``early``: target probes the caller already started ("static", "live"; see ``envcheck.entry``).
+    ``early``: target probes the caller already started ("static", "live"; see ``envcheck.cli.entry``).
     ``only``: run just these probes (install-cmd needs nvidia, system and target-static).
     """
     started = time.monotonic()
     early = early or {}
     durations: Dict[str, float] = {}
 
-    from .probes import conda, cudnn, envvars, nvidia, pip_config, system, toolkits  # noqa: F401 (used below)
+    from . import conda, cudnn, envvars, nvidia, pip_config, system, toolkits  # noqa: F401 (used below)
 
     def target_static_and_configs():
         py, torch_static, cudnn_bundled, issues = target.probe_static(ctx, started=early.get("static"))

@@ -1,6 +1,6 @@
 """`envcheck smoke`: run real work on every GPU, then judge the numbers.
 
-The target interpreter runs ``probes/smoke_script.py`` (timed with CUDA events, checked against a
+The target interpreter runs ``smoke/script.py`` (timed with CUDA events, checked against a
 float64 reference); this module plans the sizes, turns milliseconds into TFLOP/s and GB/s, and holds
 them against the GPU's dense peak from the knowledge data. The arithmetic is pure and tested on
 the CPU machine; the measuring needs a GPU.
@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .findings import Finding
-from .i18n import N_, Gettext, Message, english, quoted, text_in
-from .knowledge import Knowledge
-from .probes import ProbeContext, marker_json
-from .rules.base import finding
-from .runner import CommandResult
-from .snapshot import Gpu
+from ..findings import Finding
+from ..i18n import N_, Gettext, Message, english, quoted, text_in
+from ..knowledge import Knowledge
+from ..probes import ProbeContext, marker_json
+from ..rules.base import finding
+from ..runner import CommandResult
+from ..snapshot import Gpu
 
-SCRIPT = Path(__file__).resolve().parent / "probes" / "smoke_script.py"
+SCRIPT = Path(__file__).resolve().parent / "script.py"
 MARKER = "@@ENVCHECK-SMOKE-JSON@@"
 #: 4096^3 products reach ~99% of the 8192^3 rate on an H100 (fixtures README) at a quarter of the time
 MATMUL_N = 4096

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .commands import PYTORCH_INDEX, pinned_packages, uses_pypi_default
-from .i18n import Gettext, data_text, english
-from .knowledge import CondaFacts, Knowledge, Mirror, TorchRelease, TorchVariant
+from ..i18n import Gettext, data_text, english
+from ..knowledge import CondaFacts, Knowledge, Mirror, TorchRelease, TorchVariant
 from .resolve import Choice
 
 
@@ -148,7 +148,7 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
 def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
               _: Gettext = english, arch: str = "x86_64", conda: Optional[CondaFacts] = None) -> Plan:
     """Commands for every manager asked for; notes and warnings in ``_``'s language (reasons come translated
-    from the resolver: pass the same ``_`` to :func:`~envcheck.resolve.resolve`)."""
+    from the resolver: pass the same ``_`` to :func:`~envcheck.install.resolve.resolve`)."""
     rel, var = choice.release, choice.variant
     plan = Plan(torch=rel.version, torchvision=rel.torchvision, torchaudio=rel.torchaudio, variant=var.tag,
                 reasons=list(choice.reasons), alternatives=list(choice.alternatives))

@@ -12,13 +12,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from .findings import ExitCode
-from .i18n import Gettext, english
-from .install_plan import Plan, make_plan
-from .knowledge import Knowledge
+from ..findings import ExitCode
+from ..i18n import Gettext, english
+from .plan import Plan, make_plan
+from ..knowledge import Knowledge
 from .resolve import NoFit, Target, resolve, target_from_snapshot
-from .snapshot import Snapshot
-from .versions import capability, major_minor
+from ..snapshot import Snapshot
+from ..versions import capability, major_minor
 
 _OSES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos", "darwin": "macos", "mac": "macos"}
 _MANAGERS = ("pip", "uv", "conda")
@@ -42,8 +42,8 @@ class InstallRequest:
 
 def _probe_machine(python_path: Optional[str], timeout: float, knowledge: Knowledge, early=None,
                    _: Gettext = english) -> Snapshot:
-    from .collect import collect
-    from .probes.target import TargetNotFound, context_for
+    from ..probes.collect import collect
+    from ..probes.target import TargetNotFound, context_for
 
     try:
         ctx = context_for(python_path, timeout, fast=True)

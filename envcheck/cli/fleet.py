@@ -8,30 +8,30 @@ from typing import List, Optional
 
 import typer
 
-from .i18n import N_, english
+from ..i18n import N_, english
 
 
 def _usage(message: str) -> Exception:
-    from .cli import UsageProblem
+    from .app import UsageProblem
 
     return UsageProblem(message)
 
 
 def _console():
-    from .cli import _stdout_console
+    from .app import _stdout_console
 
     return _stdout_console()
 
 
 def _gettext(ctx: typer.Context, as_json: bool = False):
     """The run's language (English for JSON output); messages on stderr are read by a person: no ``as_json``."""
-    from .cli import _gettext as gettext_of
+    from .app import _gettext as gettext_of
 
     return gettext_of(ctx, as_json)
 
 
 def _write(path: Path, text: str) -> None:
-    from .cli import _write_atomic
+    from .app import _write_atomic
 
     if str(path) == "-":
         sys.stdout.write(text)
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Aggregate many nodes' reports: distributions, nodes off the majority, smoke outliers, findings."""
         _ = _gettext(ctx)  # for stderr and the HTML page: the reader's language, --json or not
-        from .cli import one_output
+        from .app import one_output
 
         one_output(as_json, markdown, _)
         sources = list(reports or [])
@@ -67,9 +67,9 @@ def register(app: typer.Typer) -> None:
                 raise _usage(_("give report files or folders, or pipe JSON reports on stdin (see {command})").format(
                     command="envcheck fleet --help"))
             sources = ["-"]
-        from .fleet import load
-        from .fleet.aggregate import reworded
-        from .fleet.render import fleet_data, render_html, render_markdown, render_terminal
+        from ..fleet import load
+        from ..fleet.aggregate import reworded
+        from ..fleet.render import fleet_data, render_html, render_markdown, render_terminal
 
         result = load(sources)
         if result.skipped:
@@ -111,10 +111,10 @@ def register(app: typer.Typer) -> None:
         Exit 0 when nothing differs, 1 when something does (like diff(1)), 3 when a file cannot be read.
         """
         _ = _gettext(ctx)  # for stderr: the reader's language, --json or not
-        from .cli import one_output
+        from .app import one_output
 
         one_output(as_json, markdown, _)
-        from .diff import diff_data, diff_files, render_markdown, render_terminal, reworded
+        from ..fleet.diff import diff_data, diff_files, render_markdown, render_terminal, reworded
 
         try:
             result = diff_files(a, b, _=_)

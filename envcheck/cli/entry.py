@@ -33,7 +33,7 @@ def early_probes(argv: List[str]) -> Dict[str, object]:
         python = None  # --python 3.10 is a version for install-cmd, not an interpreter
     try:
         timeout = float(_option(argv, "--timeout") or 10.0)
-        from .probes import target
+        from ..probes import target
 
         ctx = target.context_for(python, timeout)
         early = {"static": target.start_script(ctx, "static", timeout)}
@@ -54,6 +54,6 @@ def _command_args(args: List[str]) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     early = early_probes(_command_args(args))
-    from .cli import main as cli_main
+    from .app import main as cli_main
 
     cli_main(args, early=early)

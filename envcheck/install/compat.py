@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional
 
-from .i18n import N_, Message, text_in
-from .knowledge import Knowledge
-from .versions import at_least, capability, dotted, major_minor
+from ..i18n import N_, Message, text_in
+from ..knowledge import Knowledge
+from ..versions import at_least, capability, dotted, major_minor
 
 FULL = "full"
 MINOR_COMPAT = "minor-compat"

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .findings import Finding, Severity
-from .i18n import N_, Gettext, Message, english, joined, text_in
-from .snapshot import Snapshot
-from .versions import dotted, parse_version
+from ..findings import Finding, Severity
+from ..i18n import N_, Gettext, Message, english, joined, text_in
+from ..snapshot import Snapshot
+from ..versions import dotted, parse_version
 
 #: what each requirement name takes: a flag (no operator), a version, a count, a size, a rate, a code
 KINDS: Dict[str, str] = {
@@ -130,7 +130,7 @@ def parse_requirement(text: str, origin: str = "--require", _: Gettext = english
             raise bad(N_("{name} takes no operator or value {where}"), name=name)
         return Requirement(name, name, origin=origin)
     if kind == "code":
-        from .rules.codes import CODES
+        from ..rules.codes import CODES
 
         if op not in ("=", "==") or not value:
             raise bad(N_("write {form} {where}"), form="no-finding=CODE")
@@ -190,7 +190,7 @@ def parse_size_mib(text: str) -> Optional[float]:
 
 def load_policy_file(path: Path, _: Gettext = english) -> List[str]:
     """The ``require = [...]`` list of a TOML policy file; ValueError when it cannot be used."""
-    from .knowledge import KnowledgeError, load_toml
+    from ..knowledge import KnowledgeError, load_toml
 
     path = Path(path).expanduser()
     if not path.is_file():
@@ -533,7 +533,7 @@ def evaluate(requirements: List[Requirement], snapshot: Snapshot, findings: List
                 smoke_error = Message(N_("the smoke test could not start: {error}"),
                                       error=f"{type(exc).__name__}: {exc}")
             if result.smoke is not None:
-                from .smoke import judge
+                from ..smoke.host import judge
 
                 result.smoke_findings = judge(result.smoke, snapshot.gpus)
                 all_findings += result.smoke_findings
@@ -550,7 +550,7 @@ def evaluate(requirements: List[Requirement], snapshot: Snapshot, findings: List
 
 def policy_data(result: PolicyResult) -> Dict[str, Any]:
     """The ``policy`` block of ``doctor --json``."""
-    from .serde import to_data
+    from ..serde import to_data
 
     return {
         "ok": result.ok,
@@ -601,8 +601,8 @@ def smoke_runner(requirements: List[Requirement], python: Optional[str], gpus: L
         return None
 
     def run() -> Any:
-        from .probes.target import context_for
-        from .smoke import build_report, make_config, parse_output, run_script
+        from ..probes.target import context_for
+        from ..smoke.host import build_report, make_config, parse_output, run_script
 
         ctx = context_for(python, min(timeout, 10.0), fast=True)
         config = make_config(gpus, knowledge, None, False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from .knowledge import TorchRelease, TorchVariant
+from ..knowledge import TorchRelease, TorchVariant
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
 

@@ -13,9 +13,9 @@ from typing import List, Optional
 
 import typer
 
-from . import __version__
-from .findings import ExitCode
-from .i18n import N_, Gettext, english
+from .. import __version__
+from ..findings import ExitCode
+from ..i18n import N_, Gettext, english
 
 app = typer.Typer(
     name="envcheck",
@@ -54,7 +54,7 @@ def _root(
     """envcheck: diagnose, explain and fix PyTorch/CUDA environments."""
     import os
 
-    from .i18n import can_show, resolve_lang
+    from ..i18n import can_show, resolve_lang
 
     try:
         chosen = resolve_lang(lang, os.environ)
@@ -71,7 +71,7 @@ def _root(
 
 
 def _gettext_for_lang(lang: str) -> Gettext:
-    from .i18n import gettext_for
+    from ..i18n import gettext_for
 
     return gettext_for(lang) if lang != "en" else english
 
@@ -121,7 +121,7 @@ def one_output(as_json: bool, markdown: bool, _: Gettext = english) -> None:
 
 
 def _read_snapshot(path: Path, _: Gettext = english):
-    from .snapshot import Snapshot
+    from ..snapshot import Snapshot
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -174,15 +174,15 @@ def doctor(
     one_output(as_json, markdown, _gettext(ctx))
     requirements = []
     if require or policy is not None:
-        from .policy import parse_requirements
+        from ..preflight.policy import parse_requirements
         try:
             requirements = parse_requirements(list(require), policy, _=_gettext(ctx))
         except ValueError as exc:
             raise UsageProblem(str(exc)) from exc
-    from .findings import exit_code
-    from .knowledge import Knowledge
-    from .render.report import Report
-    from .rules import evaluate
+    from ..findings import exit_code
+    from ..knowledge import Knowledge
+    from ..render.report import Report
+    from ..rules import evaluate
 
     knowledge = Knowledge()
     if from_file is not None:
@@ -193,33 +193,33 @@ def doctor(
     report = Report(snap, findings)
     policy_result = None
     if requirements:
-        from .policy import evaluate as evaluate_policy, smoke_runner
+        from ..preflight.policy import evaluate as evaluate_policy, smoke_runner
         runner = None if from_file is not None else smoke_runner(requirements, python, snap.gpus, knowledge)
         policy_result = evaluate_policy(requirements, snap, findings, runner)
     if save is not None:
-        from .redact import redact_data
+        from ..redact import redact_data
         _write_atomic(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n",
                       _gettext(ctx))
     if as_json:
-        from .render.report import report_data
+        from ..render.report import report_data
         data = report_data(report)
         if policy_result is not None:
-            from .policy import policy_data
-            from .redact import redact_data
+            from ..preflight.policy import policy_data
+            from ..redact import redact_data
             data["policy"] = redact_data(policy_data(policy_result))
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     elif markdown:
-        from .render.markdown import render_markdown
+        from ..render.markdown import render_markdown
         sys.stdout.write(render_markdown(report, _=_))
         if policy_result is not None:
-            from .policy import policy_markdown
+            from ..preflight.policy import policy_markdown
             sys.stdout.write("\n" + policy_markdown(policy_result, _=_))
     else:
-        from .render.terminal import render_terminal
+        from ..render.terminal import render_terminal
         render_terminal(report, _stdout_console(), show_facts=facts, _=_)
     code = exit_code(findings, strict=strict)
     if policy_result is not None:
-        from .policy import policy_lines
+        from ..preflight.policy import policy_lines
         for line in policy_lines(policy_result, _=_gettext(ctx)):
             typer.echo(line, err=True)
         if not policy_result.ok:
@@ -229,7 +229,7 @@ def doctor(
 
 def _target_context(python: Optional[str], timeout: float, fast: bool, _: Gettext = english):
     """The probe context for ``--python`` (a usage error, in ``_``'s language, when it names no interpreter)."""
-    from .probes.target import TargetNotFound, context_for
+    from ..probes.target import TargetNotFound, context_for
 
     try:
         return context_for(python, timeout, fast)
@@ -238,7 +238,7 @@ def _target_context(python: Optional[str], timeout: float, fast: bool, _: Gettex
 
 
 def _probe(python: Optional[str], timeout: float, fast: bool, knowledge, early=None, _: Gettext = english):
-    from .collect import collect
+    from ..probes.collect import collect
 
     ctx = _target_context(python, timeout, fast, _)
     return collect(ctx, knowledge, early=early)
@@ -268,8 +268,8 @@ def install_cmd(
     as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
 ) -> None:
     """The matching pip / uv / conda commands for this machine (or for the constraints given), and why."""
-    from .knowledge import Knowledge
-    from .install_cli import InstallRequest, run_install_cmd
+    from ..knowledge import Knowledge
+    from ..install.request import InstallRequest, run_install_cmd
 
     request = InstallRequest(os_name=os_name, arch=arch, python=python, driver=driver, no_gpu=no_gpu, gpus=gpu,
                              capabilities=compute_capability, torch=torch_version, cuda=cuda,
@@ -296,11 +296,11 @@ def smoke(
     """A matmul (fp32/tf32/fp16/bf16) and bandwidth test on every GPU, held against the GPU's peak."""
     _ = _gettext(ctx, as_json)
     one_output(as_json, markdown, _gettext(ctx))
-    from .findings import exit_code
-    from .knowledge import Knowledge
-    from .probes import nvidia
-    from .render.smoke import render_smoke
-    from .smoke import build_report, judge, make_config, parse_output, run_script
+    from ..findings import exit_code
+    from ..knowledge import Knowledge
+    from ..probes import nvidia
+    from ..smoke.render import render_smoke
+    from ..smoke.host import build_report, judge, make_config, parse_output, run_script
 
     probe_ctx = _target_context(python, min(timeout, 10.0), True, _gettext(ctx))
     knowledge = Knowledge()
@@ -314,7 +314,7 @@ def smoke(
 
 
 def _register_more() -> None:
-    from . import cli_analyze, cli_fleet, cli_mirrors
+    from . import analyze as cli_analyze, fleet as cli_fleet, mirrors as cli_mirrors
 
     cli_analyze.register(app)
     cli_mirrors.register(app)
@@ -330,7 +330,7 @@ def message_gettext(args: List[str], env=None) -> Gettext:
     falls back to the locale (the root command then refuses it, in that language)."""
     import os
 
-    from .i18n import can_show, resolve_lang
+    from ..i18n import can_show, resolve_lang
 
     env = os.environ if env is None else env
     flag = None
@@ -350,7 +350,7 @@ def message_gettext(args: List[str], env=None) -> Gettext:
 def main(argv: Optional[List[str]] = None, early=None) -> None:
     """Run the CLI; every way out is a documented exit code, never a traceback.
 
-    ``early``: target probes already started by ``envcheck.entry`` (an optimisation only).
+    ``early``: target probes already started by ``envcheck.cli.entry`` (an optimisation only).
     """
     args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
     _ = message_gettext(args)
@@ -359,7 +359,7 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
     try:
         command = typer.main.get_command(app)
         if _ is not english:
-            from .cli_lang import localize_help
+            from .wording import localize_help
             localize_help(command, _)
         code = command.main(args=args, prog_name="envcheck", standalone_mode=False, obj={"early": early or {}})
         if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
@@ -378,7 +378,7 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `envcheck`: the help is already printed
             code = ExitCode.USAGE
         elif hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's UsageError / BadParameter
-            from .cli_lang import usage_error_text
+            from .wording import usage_error_text
             typer.echo(usage_error_text(exc, _), err=True)
             code = ExitCode.USAGE
         else:  # the promise: whatever the machine, a message, not a traceback

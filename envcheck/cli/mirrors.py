@@ -1,6 +1,6 @@
 """`envcheck mirrors`: command registration (kept apart so the main CLI module stays thin).
 
-The work is in :mod:`envcheck.mirrors_cmd`; this module only declares the options and turns the
+The work is in :mod:`envcheck.mirrors`; this module only declares the options and turns the
 commands' answers into exit codes. Heavy modules are imported inside the commands.
 """
 
@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from .i18n import N_
+from ..i18n import N_
 
 _PLATFORM_HELP = "Act as on this platform (sys.platform value: linux, darwin, win32); for tests."
 
@@ -22,19 +22,19 @@ def _platform(value: Optional[str]) -> str:
 
 
 def _context():
-    from .probes import ProbeContext
+    from ..probes import ProbeContext
 
     return ProbeContext(env=dict(os.environ))
 
 
 def _console():
-    from .cli import _stdout_console
+    from .app import _stdout_console
 
     return _stdout_console()
 
 
 def _gettext(ctx: typer.Context, as_json: bool = False):
-    from .cli import _gettext as gettext_of
+    from .app import _gettext as gettext_of
 
     return gettext_of(ctx, as_json)
 
@@ -51,7 +51,7 @@ def _confirmer(_):
 
 
 def _usage(exc: Exception):
-    from .cli import UsageProblem
+    from .app import UsageProblem
 
     return UsageProblem(str(exc))
 
@@ -72,8 +72,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
     ) -> None:
         """Every known mirror: PyPI index, conda channels, PyTorch wheels and their layout, notes, sources."""
-        from .knowledge import Knowledge
-        from .mirrors_cmd.commands import run_list
+        from ..knowledge import Knowledge
+        from ..mirrors.commands import run_list
 
         raise typer.Exit(run_list(Knowledge(), as_json, _console, _=_gettext(ctx, as_json)))
 
@@ -84,8 +84,8 @@ def register(app: typer.Typer) -> None:
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """What pip, conda and uv use now, from which file or variable, which mirror, and problems."""
-        from .knowledge import Knowledge
-        from .mirrors_cmd.commands import run_status
+        from ..knowledge import Knowledge
+        from ..mirrors.commands import run_status
 
         raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _console,
                                     _=_gettext(ctx, as_json)))
@@ -106,8 +106,8 @@ def register(app: typer.Typer) -> None:
         Only the keys a mirror needs change; every other key and comment stays. The diff is shown
         first. `envcheck mirrors restore` puts the files back as they were.
         """
-        from .knowledge import Knowledge
-        from .mirrors_cmd.commands import UsageError, run_use
+        from ..knowledge import Knowledge
+        from ..mirrors.commands import UsageError, run_use
 
         wanted: List[str] = [t for t, on in (("pip", pip), ("conda", conda), ("uv", uv)) if on]
         _ = _gettext(ctx)
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """Put back, byte for byte, every file as it was before envcheck first changed it."""
-        from .mirrors_cmd.commands import run_restore
+        from ..mirrors.commands import run_restore
 
         _ = _gettext(ctx)
         raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _console, _confirmer(_), _=_))
@@ -141,8 +141,8 @@ def register(app: typer.Typer) -> None:
                                       help=N_("Test these URLs instead of the known mirrors (repeatable).")),
     ) -> None:
         """Measure every mirror's latency and a small download at once, and rank them."""
-        from .knowledge import Knowledge
-        from .mirrors_cmd.commands import UsageError, run_test
+        from ..knowledge import Knowledge
+        from ..mirrors.commands import UsageError, run_test
 
         try:
             code = run_test(Knowledge(), timeout, url, as_json, _console, _=_gettext(ctx, as_json))

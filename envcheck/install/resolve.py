@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, DriverSupport, arch_support, driver_support, sm_name
-from .i18n import Gettext, english
-from .knowledge import Knowledge, TorchRelease, TorchVariant
-from .snapshot import Snapshot
-from .versions import dotted, in_specifier, major_minor, parse_version
+from ..i18n import Gettext, english
+from ..knowledge import Knowledge, TorchRelease, TorchVariant
+from ..snapshot import Snapshot
+from ..versions import dotted, in_specifier, major_minor, parse_version
 
 
 @dataclass

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from .i18n import Gettext, N_, english
-from .render.report import recorded_title
+from ..i18n import Gettext, N_, english
+from ..render.report import recorded_title
 
 #: (key prefix, section), most telling first; the first prefix a key starts with decides its rank
 SECTIONS: List[Tuple[str, str]] = [
@@ -98,21 +98,21 @@ class NotAReport(ValueError):
 
 def side_from_data(data: Any, label: str, knowledge: Any = None, _: Gettext = english) -> Side:
     """A side from a doctor report or a bare snapshot (ValueError when it is neither)."""
-    from .snapshot import Snapshot
+    from ..snapshot import Snapshot
 
     if not isinstance(data, dict) or not (isinstance(data.get("snapshot"), dict) or isinstance(data.get("driver"), dict)):
         raise NotAReport(_("neither a doctor report nor a snapshot (a smoke report cannot be compared)"))
     snap = Snapshot.from_dict(data)  # ValueError on a wrong shape or schema version
-    from .redact import redact_data, redact_env
+    from ..redact import redact_data, redact_env
 
     snap_data = redact_data(snap.to_dict())  # every key present, whatever version wrote the file
     snap_data["env"] = {k: redact_env(k, v) if isinstance(v, str) else v for k, v in (snap_data.get("env") or {}).items()}
     if isinstance(data, dict) and isinstance(data.get("findings"), list) and isinstance(data.get("snapshot"), dict):
         findings = [f for f in data["findings"] if isinstance(f, dict)]
         return Side(_label(snap_data, label), snap_data, findings, data.get("verdict"))
-    from .knowledge import Knowledge
-    from .render.report import Report, report_data
-    from .rules import evaluate
+    from ..knowledge import Knowledge
+    from ..render.report import Report, report_data
+    from ..rules import evaluate
 
     report = report_data(Report(snap, evaluate(snap, knowledge or Knowledge())))
     return Side(_label(snap_data, label), snap_data, report["findings"], report["verdict"], evaluated=True)
@@ -278,7 +278,7 @@ def _section(name: str, _: Gettext = english) -> str:
 
 
 def _verdict(verdict: Optional[str], _: Gettext = english, missing: str = "unknown") -> str:
-    from .render.report import VERDICT
+    from ..render.report import VERDICT
 
     if verdict is None:
         return _("unknown") if missing == "unknown" else missing
@@ -286,7 +286,7 @@ def _verdict(verdict: Optional[str], _: Gettext = english, missing: str = "unkno
 
 
 def _severity(severity: Optional[str], _: Gettext = english, upper: bool = False) -> str:
-    from .render.report import SEVERITY
+    from ..render.report import SEVERITY
 
     if severity in SEVERITY:
         return _(SEVERITY[severity][1 if upper else 0])
@@ -300,9 +300,9 @@ Titles = Dict[Tuple[str, str], str]
 def reworded(result: DiffResult, _: Gettext, knowledge: Any = None) -> Titles:
     """The differing findings' titles in ``_``'s language, where judging that side's snapshot again
     gives the same finding (see :func:`envcheck.rules.reworded_titles`)."""
-    from .knowledge import Knowledge
-    from .redact import redact_data
-    from .rules import reworded_titles
+    from ..knowledge import Knowledge
+    from ..redact import redact_data
+    from ..rules import reworded_titles
 
     recorded = [((str(f.get("code")), redact_data(str(f.get("title")))), side.snapshot)
                 for side, found in ((result.a, result.only_a), (result.b, result.only_b)) for f in found]
@@ -310,7 +310,7 @@ def reworded(result: DiffResult, _: Gettext, knowledge: Any = None) -> Titles:
 
 
 def diff_data(result: DiffResult) -> Dict[str, Any]:
-    from .redact import redact_data
+    from ..redact import redact_data
 
     def brief(f: Dict[str, Any]) -> Dict[str, Any]:
         sev = f.get("severity")

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from .i18n import N_, Gettext, english
+from ..i18n import N_, Gettext, english
 
 #: an input larger than this is refused: it is not a paste, and parsing it would take a while
 MAX_INPUT_BYTES = 32 * 1024 * 1024
@@ -40,7 +40,7 @@ def _reason(exc: OSError, _: Gettext) -> str:
 
 def read_inputs(files: List[str], _: Gettext = english) -> List[Tuple[str, str]]:
     """(name, text) of every input: files, or stdin for "-" and when no file is given."""
-    from .cli import UsageProblem
+    from .app import UsageProblem
 
     names = files or ["-"]
     out: List[Tuple[str, str]] = []
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     ) -> None:
         """Diagnose from pasted text: the findings doctor would give, with the lines they rest on."""
-        from .cli import _gettext, _stdout_console, one_output
+        from .app import _gettext, _stdout_console, one_output
 
         _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
         one_output(as_json, markdown, _)
@@ -95,29 +95,29 @@ def register(app: typer.Typer) -> None:
         inputs = read_inputs(list(files or []), _)
         report_gettext = _gettext(ctx, as_json)  # the report's language: JSON is English
 
-        from .analyze import Input, analyze as run_analyze
-        from .findings import exit_code
-        from .knowledge import Knowledge
-        from .render.report import Report
+        from ..analyze import Input, analyze as run_analyze
+        from ..findings import exit_code
+        from ..knowledge import Knowledge
+        from ..render.report import Report
 
         result = run_analyze([Input(name, text) for name, text in inputs], Knowledge(), report_gettext)
         report = Report(result.snapshot, result.findings)
         if as_json:
             import json
 
-            from .render.report import report_data
+            from ..render.report import report_data
 
             data = report_data(report)
             data["analyze"] = {"inputs": [name for name, _text in inputs], "blocks": result.blocks_summary(),
                                "notes": result.notes, "parse_s": round(result.parse_s, 4)}
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            from .render.markdown import render_markdown
+            from ..render.markdown import render_markdown
 
             text = render_markdown(report, title="envcheck analyze", _=report_gettext)
             sys.stdout.write(text + _markdown_inputs(result, report_gettext))
         else:
-            from .render.terminal import render_terminal
+            from ..render.terminal import render_terminal
 
             console = _stdout_console()
             render_terminal(report, console, show_facts=facts, title="envcheck analyze",
@@ -160,7 +160,7 @@ def _read_lines(result, _: Gettext = english) -> List[str]:
 
 
 def _note_lines(result, _: Gettext) -> List[str]:
-    from .i18n import text_in
+    from ..i18n import text_in
 
     return [_("note: {note}").format(note=text_in(note, _)) for note in result.notes]
 
