@@ -40,7 +40,7 @@ def _reason(exc: OSError, _: Gettext) -> str:
 
 def read_inputs(files: List[str], _: Gettext = english) -> List[Tuple[str, str]]:
     """(name, text) of every input: files, or stdin for "-" and when no file is given."""
-    from .app import UsageProblem
+    from .common import UsageProblem
 
     names = files or ["-"]
     out: List[Tuple[str, str]] = []
@@ -86,10 +86,10 @@ def register(app: typer.Typer) -> None:
         facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     ) -> None:
         """Diagnose from pasted text: the findings doctor would give, with the lines they rest on."""
-        from .app import _gettext, _stdout_console, one_output
+        from .common import gettext_of as _gettext, one_output, stdout_console as _stdout_console
 
         _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
-        one_output(as_json, markdown, _)
+        one_output(as_json, markdown)
         if (not files or "-" in files) and _stdin_is_terminal():
             typer.echo(_("envcheck analyze: reading standard input (end with Ctrl-D)"), err=True)
         inputs = read_inputs(list(files or []), _)

@@ -12,26 +12,26 @@ from ..i18n import N_, english
 
 
 def _usage(message: str) -> Exception:
-    from .app import UsageProblem
+    from .common import UsageProblem
 
     return UsageProblem(message)
 
 
 def _console():
-    from .app import _stdout_console
+    from .common import stdout_console as _stdout_console
 
     return _stdout_console()
 
 
 def _gettext(ctx: typer.Context, as_json: bool = False):
     """The run's language (English for JSON output); messages on stderr are read by a person: no ``as_json``."""
-    from .app import _gettext as gettext_of
+    from .common import gettext_of
 
     return gettext_of(ctx, as_json)
 
 
 def _write(path: Path, text: str) -> None:
-    from .app import _write_atomic
+    from .common import write_text as _write_atomic
 
     if str(path) == "-":
         sys.stdout.write(text)
@@ -58,9 +58,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Aggregate many nodes' reports: distributions, nodes off the majority, smoke outliers, findings."""
         _ = _gettext(ctx)  # for stderr and the HTML page: the reader's language, --json or not
-        from .app import one_output
+        from .common import one_output
 
-        one_output(as_json, markdown, _)
+        one_output(as_json, markdown)
         sources = list(reports or [])
         if not sources:
             if sys.stdin is None or sys.stdin.isatty():
@@ -111,9 +111,9 @@ def register(app: typer.Typer) -> None:
         Exit 0 when nothing differs, 1 when something does (like diff(1)), 3 when a file cannot be read.
         """
         _ = _gettext(ctx)  # for stderr: the reader's language, --json or not
-        from .app import one_output
+        from .common import one_output
 
-        one_output(as_json, markdown, _)
+        one_output(as_json, markdown)
         from ..fleet.diff import diff_data, diff_files, render_markdown, render_terminal, reworded
 
         try:

@@ -28,13 +28,13 @@ def _context():
 
 
 def _console():
-    from .app import _stdout_console
+    from .common import stdout_console as _stdout_console
 
     return _stdout_console()
 
 
 def _gettext(ctx: typer.Context, as_json: bool = False):
-    from .app import _gettext as gettext_of
+    from .common import gettext_of
 
     return gettext_of(ctx, as_json)
 
@@ -51,7 +51,7 @@ def _confirmer(_):
 
 
 def _usage(exc: Exception):
-    from .app import UsageProblem
+    from .common import UsageProblem
 
     return UsageProblem(str(exc))
 

@@ -30,7 +30,8 @@ from typing import Any, Dict, List, Optional
 
 from ..i18n import N_, Message
 from ..probes import ProbeContext
-from .fileio import Refusal, atomic_write, ensure_dir, read_bytes, reason_of, sha256, write_target
+from ..fileio import atomic_write, write_target
+from .fileio import Refusal, ensure_dir, read_bytes, reason_of, sha256
 
 
 SCHEMA = 1

@@ -20,7 +20,8 @@ from ..probes import ProbeContext
 from ..redact import redact_url
 from . import edit_conda, edit_pip, edit_uv
 from .backup import Journal, JournalError, journal_dir
-from .fileio import Edit, EditRefused, atomic_write, diff_lines, ensure_dir, read_bytes, write_target
+from ..fileio import atomic_write, write_target
+from .fileio import Edit, EditRefused, diff_lines, ensure_dir, read_bytes
 
 
 TOOLS = ("pip", "conda", "uv")

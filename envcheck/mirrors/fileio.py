@@ -1,10 +1,8 @@
 """Planned file changes, atomic writes and diffs, shared by the pip, conda and uv editors.
 
 An :class:`Edit` is computed first (nothing touched), shown as a diff, and only then written by
-:func:`atomic_write`: a temporary file in the same folder, flushed and fsync'ed, given the old
-file's mode, then ``os.replace``'d over the original, so a crash leaves either the old or the new
-file and never half of one. A symlinked config (dotfile managers) is written through the link:
-the link stays, its target changes.
+:func:`envcheck.fileio.atomic_write`, envcheck's one atomic writer (a symlinked config is written
+through the link).
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Union
@@ -129,27 +125,6 @@ def sha256(data: Optional[bytes]) -> Optional[str]:
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-def default_mode() -> int:
-    """The mode a new file gets from this process's umask (0o644 under the usual 022)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def file_mode(path: Path) -> Optional[int]:
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return None
-
-
-def write_target(path: Path) -> Path:
-    """Where writing ``path`` really lands: a symlink's target, else the path itself."""
-    if os.path.islink(path):
-        return Path(os.path.realpath(path))
-    return path
-
-
 def ensure_dir(folder: Path) -> List[Path]:
     """Create ``folder`` and missing parents; return the folders created, outermost first."""
     missing: List[Path] = []
@@ -167,27 +142,6 @@ def ensure_dir(folder: Path) -> List[Path]:
             continue
         created.append(path)
     return created
-
-
-def atomic_write(path: Path, data: bytes, mode: Optional[int] = None) -> None:
-    """Replace ``path`` with ``data`` atomically, keeping its mode (``mode`` for a new file)."""
-    target = write_target(path)
-    keep = file_mode(target)
-    mode = keep if keep is not None else (mode if mode is not None else default_mode())
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".envcheck-tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def diff_lines(path: Path, before: Optional[bytes], after: Optional[bytes]) -> List[str]:

@@ -1,0 +1,103 @@
+"""What every command module shares: the console, the run's language, usage problems, reading a
+snapshot and writing a file. Command modules import this; it imports no command module and not the root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+import typer
+
+from ..i18n import Gettext, Message, english, text_in
+
+#: the exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)
+INTERRUPTED = 130
+
+
+class UsageProblem(Exception):
+    """envcheck could not run as asked (exit 3). Carries a Message, worded by the root in the reader's language."""
+
+    def __init__(self, message: Union[Message, str]) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+    def text(self, _: Gettext = english) -> str:
+        return text_in(self.message, _)
+
+
+def stdout_console():
+    """rich's console for stdout; NO_COLOR (https://no-color.org) turns off every escape code, not just colours."""
+    import os
+
+    from rich.console import Console
+    if os.environ.get("NO_COLOR"):
+        return Console(color_system=None, highlight=False)
+    return Console(highlight=False)
+
+
+def gettext_for_lang(lang: str) -> Gettext:
+    from ..i18n import gettext_for
+
+    return gettext_for(lang) if lang != "en" else english
+
+
+def run_lang(ctx: Optional[typer.Context]) -> str:
+    """The language the root callback chose for this run ("en" when there is no root context)."""
+    root = ctx.find_root() if ctx is not None else None
+    return ((root.obj if root is not None else None) or {}).get("lang", "en")
+
+
+def gettext_of(ctx: Optional[typer.Context], as_json: bool = False) -> Gettext:
+    """The gettext function for this run's human-readable output: English for JSON, else --lang / the locale."""
+    return english if as_json else gettext_for_lang(run_lang(ctx))
+
+
+def early_probes(ctx: typer.Context) -> dict:
+    """Target probes that the entry point started before the CLI was imported (an optimisation only)."""
+    root = ctx.find_root()
+    return ((root.obj if root is not None else None) or {}).get("early") or {}
+
+
+def one_output(as_json: bool, markdown: bool) -> None:
+    """Refuse ``--json`` and ``--markdown`` together (every command that has both)."""
+    from ..i18n import N_
+    if as_json and markdown:
+        raise UsageProblem(Message(N_("choose one of {first} and {second}"), first="--json", second="--markdown"))
+
+
+def read_snapshot(path: Path):
+    """A saved snapshot (``doctor --save``), or a usage problem naming the file."""
+    from ..i18n import N_
+    from ..snapshot import Snapshot
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(Message(N_("cannot read {path}: {reason}"), path=path,
+                                   reason=exc.strerror or str(exc))) from exc
+    try:
+        return Snapshot.from_json(text)
+    except (ValueError, TypeError) as exc:
+        raise UsageProblem(Message(N_("{path} is not an envcheck snapshot: {reason}"), path=path,
+                                   reason=str(exc))) from exc
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` with the one atomic writer."""
+    from ..fileio import atomic_write
+    from ..i18n import N_
+    try:
+        atomic_write(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageProblem(Message(N_("cannot write {path}: {reason}"), path=path,
+                                   reason=exc.strerror or str(exc))) from exc
+
+
+def target_context(python: Optional[str], timeout: float, fast: bool):
+    """The probe context for ``--python`` (a usage problem when it names no interpreter)."""
+    from ..probes.target import TargetNotFound, context_for
+
+    try:
+        return context_for(python, timeout, fast)
+    except TargetNotFound as exc:
+        raise UsageProblem(exc.message) from exc

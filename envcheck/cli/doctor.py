@@ -1,0 +1,98 @@
+"""`envcheck doctor`: probe (or read a saved snapshot), judge, render, apply a policy, set the exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..findings import ExitCode
+from ..i18n import N_
+from .common import UsageProblem, early_probes, gettext_of, one_output, read_snapshot, stdout_console, \
+    target_context, write_text
+
+
+def register(app: typer.Typer) -> None:
+    """Add `doctor` to the root app."""
+
+    @app.command()
+    def doctor(
+        ctx: typer.Context,
+        python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                             help=N_("Judge this interpreter (or env prefix) instead of the active one.")),
+        timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1,
+                                      help=N_("Per-command timeout in seconds.")),
+        fast: bool = typer.Option(False, "--fast", help=N_("Skip the live check that imports torch (static facts only).")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print the report as JSON.")),
+        markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
+        save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help=N_("Also save the snapshot as JSON.")),
+        from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE",
+                                                 help=N_("Judge a saved snapshot instead of probing this machine.")),
+        strict: bool = typer.Option(False, "--strict", help=N_("Exit 1 when there are warnings (and no errors).")),
+        facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
+        require: List[str] = typer.Option([], "--require", metavar="EXPR",
+                                          help=N_("A requirement (repeatable): torch>=2.3, cuda, gpus>=8, "
+                                                  "gpu-memory>=70GiB, driver>=535, compute-capability>=8.0, no-warnings, "
+                                                  "smoke-bf16>=500, no-finding=CODE. Unmet: exit 4.")),
+        policy: Optional[Path] = typer.Option(None, "--policy", metavar="FILE",
+                                              help=N_("A TOML file with require = [...] (as --require).")),
+    ) -> None:
+        """Inspect driver, GPUs, CUDA toolkits, cuDNN, torch and its packages, pip and conda; report findings."""
+        _ = gettext_of(ctx, as_json)
+        one_output(as_json, markdown)
+        requirements = []
+        if require or policy is not None:
+            from ..preflight.policy import parse_requirements
+            try:
+                requirements = parse_requirements(list(require), policy, _=gettext_of(ctx))
+            except ValueError as exc:
+                raise UsageProblem(str(exc)) from exc
+        from ..findings import exit_code
+        from ..knowledge import Knowledge
+        from ..render.report import Report
+        from ..rules import evaluate
+
+        knowledge = Knowledge()
+        if from_file is not None:
+            snap = read_snapshot(from_file)
+        else:
+            from ..probes.collect import collect
+            snap = collect(target_context(python, timeout, fast), knowledge, early=early_probes(ctx))
+        findings = evaluate(snap, knowledge, _=_)
+        report = Report(snap, findings)
+        policy_result = None
+        if requirements:
+            from ..preflight.policy import evaluate as evaluate_policy, smoke_runner
+            runner = None if from_file is not None else smoke_runner(requirements, python, snap.gpus, knowledge)
+            policy_result = evaluate_policy(requirements, snap, findings, runner)
+        if save is not None:
+            from ..redact import redact_data
+            write_text(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
+        if as_json:
+            from ..render.report import report_data
+            data = report_data(report)
+            if policy_result is not None:
+                from ..preflight.policy import policy_data
+                from ..redact import redact_data
+                data["policy"] = redact_data(policy_data(policy_result))
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        elif markdown:
+            from ..render.markdown import render_markdown
+            sys.stdout.write(render_markdown(report, _=_))
+            if policy_result is not None:
+                from ..preflight.policy import policy_markdown
+                sys.stdout.write("\n" + policy_markdown(policy_result, _=_))
+        else:
+            from ..render.terminal import render_terminal
+            render_terminal(report, stdout_console(), show_facts=facts, _=_)
+        code = exit_code(findings, strict=strict)
+        if policy_result is not None:
+            from ..preflight.policy import policy_lines
+            for line in policy_lines(policy_result, _=gettext_of(ctx)):
+                typer.echo(line, err=True)
+            if not policy_result.ok:
+                code = ExitCode.POLICY
+        raise typer.Exit(code)

@@ -1,0 +1,44 @@
+"""`envcheck smoke`: run the in-target GPU test, judge it, render it."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from ..i18n import N_
+from .common import gettext_of, one_output, stdout_console, target_context
+
+
+def register(app: typer.Typer) -> None:
+    """Add `smoke` to the root app."""
+
+    @app.command()
+    def smoke(
+        ctx: typer.Context,
+        python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                             help=N_("Interpreter whose torch runs the test.")),
+        device: List[int] = typer.Option([], "--device", metavar="N", help=N_("Only this CUDA device (repeatable).")),
+        no_multi: bool = typer.Option(False, "--no-multi", help=N_("Skip the peer-access and NCCL all-reduce test.")),
+        timeout: float = typer.Option(120.0, "--timeout", metavar="S", min=1, help=N_("Limit for the whole test.")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
+        markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown.")),
+    ) -> None:
+        """A matmul (fp32/tf32/fp16/bf16) and bandwidth test on every GPU, held against the GPU's peak."""
+        _ = gettext_of(ctx, as_json)
+        one_output(as_json, markdown)
+        from ..findings import exit_code
+        from ..knowledge import Knowledge
+        from ..probes import nvidia
+        from ..smoke.render import render_smoke
+        from ..smoke.host import build_report, judge, make_config, parse_output, run_script
+
+        probe_ctx = target_context(python, min(timeout, 10.0), True)
+        knowledge = Knowledge()
+        _driver, gpus, _issues = nvidia.probe(probe_ctx)
+        config = make_config(gpus, knowledge, list(device) or None, not no_multi)
+        report = build_report(parse_output(run_script(probe_ctx, config, timeout), _), knowledge)
+        findings = judge(report, gpus, _)
+        render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", stdout_console,
+                     _=_)
+        raise typer.Exit(exit_code(findings))
