@@ -58,6 +58,8 @@ class Message(str):
 
     Write it as ``Message(N_("driver {version}"), version=v)`` (``N_`` puts the id in the catalogue).
     A field may itself be a Message, or a list of them (joined with ``_(LIST_SEPARATOR)``).
+    ``a + b`` with a Message on either side is a Message too (:class:`Concat`), so sentences and
+    command lines with a translated comment can be built up as the English was.
     """
 
     msgid: str
@@ -74,6 +76,147 @@ class Message(str):
     def text(self, _: Gettext = english) -> str:
         """The sentence in ``_``'s language."""
         return _worded(self.msgid, self.fields, _)
+
+    def __add__(self, other: Any) -> "Message":
+        if not isinstance(other, str):
+            return NotImplemented
+        return Concat([*_parts(self), *_parts(other)])
+
+    def __radd__(self, other: Any) -> "Message":
+        if not isinstance(other, str):
+            return NotImplemented
+        return Concat([*_parts(other), *_parts(self)])
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        """The same message with ``fn`` applied to every plain-text field (redaction, escaping)."""
+        return Message(self.msgid, **{k: _map_field(v, fn) for k, v in self.fields.items()})
+
+
+class Concat(Message):
+    """Texts one after another (plain strings kept as they are, Messages worded)."""
+
+    parts: List[str]
+
+    def __new__(cls, parts: List[str]) -> "Concat":
+        made = str.__new__(cls, "".join(str(p) for p in parts))
+        made.msgid, made.fields, made.parts = "", {}, list(parts)
+        return made
+
+    def __getnewargs_ex__(self):
+        return (list(self.parts),), {}
+
+    def text(self, _: Gettext = english) -> str:
+        return "".join(text_in(p, _) for p in self.parts)
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        return Concat([_map_field(p, fn) for p in self.parts])
+
+
+class DataText(Message):
+    """Text from a data file (a mirror's notes, a known defect, an error signature): its message id is the
+    text on one line; untranslated, it stays exactly as written (line breaks included)."""
+
+    def __new__(cls, text: str) -> "DataText":
+        made = str.__new__(cls, text)
+        made.msgid, made.fields = one_line(text), {}
+        return made
+
+    def __getnewargs_ex__(self):
+        return (str(self),), {}
+
+    def text(self, _: Gettext = english) -> str:
+        translated = _(self.msgid) if self.msgid else self.msgid
+        return str.__str__(self) if translated == self.msgid else translated
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        changed = fn(str.__str__(self))
+        return self if changed == str.__str__(self) else DataText(changed)
+
+
+def _parts(value: str) -> List[str]:
+    return list(value.parts) if isinstance(value, Concat) else [value]
+
+
+def _map_field(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, Message):
+        return value.mapped(fn)
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        return [_map_field(v, fn) for v in value]
+    return value
+
+
+def message_data(value: Any) -> Any:
+    """A Message as JSON data (``{"id", "fields"}``, ``{"parts"}``, ``{"id", "data": true}``); text as it is.
+
+    What a report carries so that another envcheck can word it in its reader's language without
+    judging the snapshot again (``fleet``, ``diff``, ``doctor --from`` a report).
+    """
+    if isinstance(value, Concat):
+        return {"parts": [message_data(p) for p in value.parts]}
+    if isinstance(value, DataText):
+        return {"id": value.msgid, "data": True}
+    if isinstance(value, Message):
+        return {"id": value.msgid, "fields": {k: _field_data(v) for k, v in value.fields.items()}}
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def _field_data(value: Any) -> Any:
+    if isinstance(value, Message):
+        return message_data(value)
+    if isinstance(value, (list, tuple)):
+        return [_field_data(v) for v in value]
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def message_from_data(data: Any, english_text: Optional[str] = None) -> Any:
+    """The inverse of :func:`message_data`. Anything malformed comes back as ``english_text`` (the English the
+    report recorded beside it) or as plain text, never an exception: a foreign report is shown, not trusted."""
+    try:
+        return _from_data(data, 0)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError, RecursionError):
+        return english_text if english_text is not None else (data if isinstance(data, str) else "")
+
+
+def _from_data(data: Any, depth: int) -> Any:
+    if depth > 32:
+        raise ValueError("message nested too deep")
+    if isinstance(data, str) or data is None:
+        return data
+    if not isinstance(data, dict):
+        raise ValueError("not a message")
+    if "parts" in data:
+        return Concat([str(_from_data(p, depth + 1)) if not isinstance(p, dict) else _from_data(p, depth + 1)
+                       for p in data["parts"]])
+    msgid = data["id"]
+    if not isinstance(msgid, str):
+        raise ValueError("message id is not text")
+    if data.get("data"):
+        return DataText(msgid)
+    fields = {str(k): _field_from_data(v, depth + 1) for k, v in (data.get("fields") or {}).items()}
+    return Message(msgid, **fields)
+
+
+def _field_from_data(value: Any, depth: int) -> Any:
+    if isinstance(value, dict):
+        return _from_data(value, depth)
+    if isinstance(value, list):
+        return [_field_from_data(v, depth + 1) for v in value]
+    return value
+
+
+def join(separator: str, items: List[str]) -> str:
+    """``separator.join(items)`` that keeps Messages among ``items`` worded where shown (the separator stays as is)."""
+    items = list(items)
+    if not any(isinstance(item, Message) for item in items):
+        return separator.join(items)
+    parts: List[str] = []
+    for i, item in enumerate(items):
+        if i:
+            parts.append(separator)
+        parts.append(item)
+    return Concat(parts)
 
 
 def quoted(text: str) -> Message:
@@ -109,6 +252,11 @@ def _field_text(value: Any, _: Gettext) -> Any:
 def one_line(text: str) -> str:
     """Data text as printed and as its message id: whitespace runs (TOML line breaks) become one space."""
     return " ".join(text.split())
+
+
+def data_message(text: str) -> Message:
+    """Text from a data file as a Message, worded where shown (see :class:`DataText`)."""
+    return DataText(text)
 
 
 def data_text(_: Gettext, text: str) -> str:
