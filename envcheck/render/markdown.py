@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..i18n import Gettext, english
+from ..i18n import Gettext, english, text_in
 from .facts import sections
 from .report import COUNTS, SEVERITY, VERDICT, Report, has_wide_text, looks_like_command, redacted
 
@@ -26,14 +26,16 @@ def render_markdown(report: Report, title: str = "envcheck doctor", _: Gettext =
         "",
     ]
     for f in r.findings:
-        lines.append(f"- {_ICON[f.severity.value]} **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: {f.title}")
+        lines.append(f"- {_ICON[f.severity.value]} **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: "
+                     f"{text_in(f.title, _)}")
         if f.detail:
-            lines.append(f"  {f.detail}")
+            lines.append(f"  {text_in(f.detail, _)}")
         if f.fix:
             lines.append("  ```sh")
-            # prose steps become shell comments, so the block stays pasteable
-            lines.extend(f"  # {step}" if step.startswith(("(", "or ", "See "))
-                         or (has_wide_text(step) and not looks_like_command(step)) else f"  {step}" for step in f.fix)
+            for step in f.fix:  # prose steps become shell comments, so the block stays pasteable
+                shown = text_in(step, _)
+                prose = step.startswith(("(", "or ", "See ")) or (has_wide_text(shown) and not looks_like_command(shown))
+                lines.append(f"  # {shown}" if prose else f"  {shown}")
             lines.append("  ```")
     if not r.findings:
         lines.append(_("No problems found."))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..findings import Finding, Severity
-from ..i18n import N_, Gettext
+from ..i18n import N_, Gettext, Message, message_data, message_from_data
 from ..redact import redact_data
 from ..serde import from_data, to_data
 from ..snapshot import SCHEMA_VERSION, Snapshot
@@ -50,11 +50,51 @@ class Report:
         return "ok"
 
 
+def _redact_text(value: Any) -> Any:
+    """A finding's text with credentials hidden; a Message keeps its id and has its fields redacted."""
+    if isinstance(value, Message):
+        return value.mapped(lambda text: redact_data(text))
+    return redact_data(value)
+
+
+def redacted_finding(f: Finding) -> Finding:
+    done = from_data(Finding, redact_data(to_data(f)))
+    done.title, done.detail = _redact_text(f.title), _redact_text(f.detail)
+    done.fix = [_redact_text(step) for step in f.fix]
+    return done
+
+
 def redacted(report: Report) -> Report:
     """The same report with credentials hidden in every string (all output forms use this)."""
     snap = Snapshot.from_dict(redact_data(report.snapshot.to_dict()))
-    findings = [from_data(Finding, redact_data(to_data(f))) for f in report.findings]
-    return Report(snap, findings)
+    return Report(snap, [redacted_finding(f) for f in report.findings])
+
+
+def finding_data(f: Finding) -> Dict[str, Any]:
+    """A finding as JSON: its English ``title``, ``detail`` and ``fix`` (what scripts read), and ``messages``:
+    the same texts as message ids and fields, so a reader in another language can word them without
+    judging the snapshot again (see :func:`finding_from_data`)."""
+    data = to_data(f)
+    data["messages"] = {"title": message_data(f.title), "detail": message_data(f.detail),
+                        "fix": [message_data(step) for step in f.fix]}
+    return data
+
+
+def finding_from_data(data: Any) -> Finding:
+    """A finding from a report's JSON (``doctor --json``, ``smoke --json``), its texts as Messages where the
+    report carries ``messages`` (else the recorded English). ValueError/TypeError on a wrong shape."""
+    if not isinstance(data, dict):
+        raise ValueError("a finding is not an object")
+    plain = {k: v for k, v in data.items() if k != "messages"}
+    f = from_data(Finding, plain)
+    messages = data.get("messages")
+    if isinstance(messages, dict):
+        f.title = message_from_data(messages.get("title"), f.title) or f.title
+        f.detail = message_from_data(messages.get("detail"), f.detail) or f.detail
+        steps = messages.get("fix")
+        if isinstance(steps, list) and len(steps) == len(f.fix):
+            f.fix = [message_from_data(s, english) or english for s, english in zip(steps, f.fix)]
+    return f
 
 
 def report_data(report: Report) -> Dict[str, Any]:
@@ -63,7 +103,7 @@ def report_data(report: Report) -> Dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "verdict": r.verdict(),
         "summary": r.counts(),
-        "findings": [to_data(f) for f in r.findings],
+        "findings": [finding_data(f) for f in r.findings],
         "snapshot": r.snapshot.to_dict(),
     }
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..findings import Severity
-from ..i18n import N_, Gettext, english
+from ..i18n import N_, Gettext, english, text_in
 from .facts import sections
 from .report import COUNTS, SEVERITY, Report, redacted
 from .report import looks_like_command as _looks_like_command
@@ -45,14 +45,15 @@ def render_terminal(report: Report, console: Optional[Console] = None, show_fact
         label = _(SEVERITY[f.severity.value][1])
         label += " " * max(0, _LABEL_CELLS - cell_len(label))
         mark = Text.assemble((f"{_MARK[f.severity]} {label} ", _STYLE[f.severity]),
-                             (f"[{f.code}] ", "dim"), (f.title, "bold"))
+                             (f"[{f.code}] ", "dim"), (text_in(f.title, _), "bold"))
         console.print(mark)
         width = max(40, console.width - 4)
         if f.detail:
-            console.print(Text(_fill(f.detail, width, "    ")), soft_wrap=True)
+            console.print(Text(_fill(text_in(f.detail, _), width, "    ")), soft_wrap=True)
         for step in f.fix:
             command = _looks_like_command(step)
-            console.print(Text.assemble(("      $ " if command else "      → ", "green"), step), soft_wrap=command)
+            console.print(Text.assemble(("      $ " if command else "      → ", "green"), text_in(step, _)),
+                          soft_wrap=command)
         console.print()
     if not r.findings:
         console.print(Text(_("No problems found."), style="green"))
