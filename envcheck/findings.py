@@ -62,3 +62,10 @@ def exit_code(findings: Iterable[Finding], strict: bool = False) -> int:
     if strict and Severity.WARNING in severities:
         return ExitCode.WARNINGS_STRICT
     return ExitCode.OK
+
+
+def looks_like_command(step: str) -> bool:
+    """A fix step that is a shell command (printed after ``$``, pasted as is) rather than prose."""
+    first = step.split(" ", 1)[0]
+    return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
+                     "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))

@@ -22,6 +22,7 @@ from rich.console import Console
 from builders import CPU, H100
 from envcheck.analyze import Input, analyze, signature_findings
 from envcheck.analyze import smi_table
+from envcheck.i18n import text_in
 from envcheck.i18n import text_in as translated
 from envcheck.analyze.signatures import Hit, load_catalogue, printed_messages, step_messages
 from envcheck.i18n import data_text
@@ -151,6 +152,14 @@ def test_several_inputs_in_chinese(paths, capsys, monkeypatch):
     assert not any(note in zh_text for note in notes if english_runs(note)), "notes are translated"
 
 
+def worded(f, _):
+    """The finding with its texts worded in ``_``'s language (as a renderer shows them)."""
+    import dataclasses
+
+    return dataclasses.replace(f, title=text_in(f.title, _), detail=text_in(f.detail, _),
+                               fix=[text_in(s, _) for s in f.fix])
+
+
 def test_the_notes_speak_chinese():
     cases = [
         [Input("smi.txt", (CORPUS / "smi-545-wsl-err-cuda.txt").read_text(encoding="utf-8"))],
@@ -161,7 +170,7 @@ def test_the_notes_speak_chinese():
     ]
     seen = set()
     for inputs in cases:
-        result = analyze(inputs, K, ZH)
+        result = analyze(inputs, K)
         assert result.notes, [i.name for i in inputs]
         for note in result.notes:
             seen.add(note.msgid)
@@ -176,7 +185,7 @@ def test_a_parser_bug_note_in_chinese(monkeypatch):
         raise RuntimeError("parser bug")
 
     monkeypatch.setattr(smi_table, "parse", boom)
-    result = analyze([Input("smi.txt", (CORPUS / "smi-570-l4.txt").read_text())], K, ZH)
+    result = analyze([Input("smi.txt", (CORPUS / "smi-570-l4.txt").read_text())], K)
     [note] = [n for n in result.notes if "could not read this smi-table block" in n]
     shown = translated(note, ZH)
     assert "无法读取这个 smi-table 块" in shown and "RuntimeError: parser bug" in shown
@@ -197,7 +206,7 @@ def test_every_signature_finding_speaks_chinese():
         values = {name: "X1" for name in re.findall(r"\{(\w+)\}", sig.title + sig.detail + " ".join(sig.fix))}
         hit = Hit(sig, "paste.txt", 0, "the pasted line", values)
         [en] = signature_findings([hit])
-        [zh] = signature_findings([hit], _=ZH)
+        [zh] = [worded(f, ZH) for f in signature_findings([hit])]
         assert (zh.code, zh.severity, zh.facts, zh.section) == (en.code, en.severity, en.facts, en.section)
         assert zh.title != en.title and zh.detail != en.detail and len(zh.fix) == len(en.fix)
         for text in [zh.title, zh.detail, *zh.fix]:
@@ -214,7 +223,7 @@ def test_commands_in_fix_steps_stay_as_they_are():
     step = next(s for s in sig.fix if s.startswith("export "))
     shown = data_text(ZH, step)  # the whole step is not a message: only its parts are
     assert shown == step
-    [finding] = signature_findings([Hit(sig, "x", 0, "NCCL error", {"reason": "internal error"})], _=ZH)
+    [finding] = [worded(f, ZH) for f in signature_findings([Hit(sig, "x", 0, "NCCL error", {"reason": "internal error"})])]
     zh_step = next(s for s in finding.fix if s.startswith("export "))
     assert zh_step.startswith("export NCCL_SOCKET_IFNAME=<各节点共用的网卡>   # ")
     assert finding.title == "NCCL 失败：“internal error”"
@@ -222,8 +231,8 @@ def test_commands_in_fix_steps_stay_as_they_are():
 
 def test_see_the_log_is_translated_in_the_title_not_in_the_facts():
     text = "UnsatisfiableError: The following specifications were found to be incompatible with each other:\n"
-    result = analyze([Input("conda.txt", text)], K, ZH)
-    [finding] = result.findings
+    result = analyze([Input("conda.txt", text)], K)
+    [finding] = [worded(f, ZH) for f in result.findings]
     assert finding.facts["packages"] == "see the log"
     assert finding.title == "conda 无法求解这次安装（见日志）"
 
@@ -234,7 +243,7 @@ def test_see_the_log_is_translated_in_the_title_not_in_the_facts():
 def test_evidence_wraps_and_aligns_in_a_narrow_console():
     """A normal console width: details wrap at the width in cells, facts tables stay aligned."""
     result = analyze([Input(p.name, p.read_text()) for p in (H100 / "nvidia-smi.txt", H100 / "collect_env.txt")],
-                     K, ZH)
+                     K)
     console = Console(file=io.StringIO(), width=100, color_system=None, record=True)
     render_terminal(Report(result.snapshot, result.findings), console, title="envcheck analyze", _=ZH)
     lines = console.export_text().splitlines()
@@ -252,7 +261,7 @@ def test_evidence_wraps_and_aligns_in_a_narrow_console():
 
 def test_markdown_keeps_commands_pasteable():
     text = (CORPUS / "log-libcudnn8-missing.txt").read_text()
-    result = analyze([Input("log.txt", text)], K, ZH)
+    result = analyze([Input("log.txt", text)], K)
     md = render_markdown(Report(result.snapshot, result.findings), title="envcheck analyze", _=ZH)
     fence = md.split("```sh\n", 1)[1].split("```", 1)[0]
     for line in filter(None, (line.strip() for line in fence.splitlines())):

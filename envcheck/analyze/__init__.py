@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..findings import Finding, Severity, sort_findings
-from ..i18n import N_, Gettext, Message, data_text, english
+from ..i18n import N_, DataText, Message, Sentences
 from ..knowledge import Knowledge, KnowledgeError
 from ..snapshot import Snapshot
 from .detect import Block, clean_lines, split_lines
 from .detect import detect as detect_blocks
 from .logs import find_messages
 from .merge import Merger
-from .signatures import Hit, Signature, code_info, load_catalogue, render, translate_step
+from .signatures import Hit, Signature, code_info, fill, load_catalogue, step_pieces
 
 #: most evidence lines kept per finding
 EVIDENCE_LIMIT = 5
@@ -96,34 +96,28 @@ def _evidence(hit: Hit) -> Dict[str, object]:
     return {"input": hit.input, "line": hit.line + 1, "text": hit.text}
 
 
-def _evidence_sentence(items: List[Dict[str, object]], occurrences: int, _: Gettext = english) -> str:
+def _evidence_sentence(items: List[Dict[str, object]], occurrences: int) -> Message:
     first = items[0]
-    sentence = _('Evidence: {input}, line {line}: "{text}"').format(input=first["input"], line=first["line"],
-                                                                    text=first["text"])
+    sentence = Message(N_('Evidence: {input}, line {line}: "{text}"'), input=first["input"], line=first["line"],
+                       text=first["text"])
     if occurrences > 1:
-        sentence += _(" (seen on {count} lines)").format(count=occurrences)
+        sentence += Message(N_(" (seen on {count} lines)"), count=occurrences)
     return sentence
 
 
-#: sentence-ending punctuation after which Chinese text goes on without a space
-_WIDE_STOPS = "。！？；：）」”"
-
-
 def _join(first: str, second: str) -> str:
-    """Two sentences of a detail: a space between them, none after Chinese punctuation."""
+    """Two sentences of a detail: a space between them, none after Chinese punctuation (when shown)."""
     if not first or not second:
         return first or second
-    return first + ("" if first[-1] in _WIDE_STOPS else " ") + second
+    return Sentences([first, second])
 
 
-def signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]] = None,
-                       _: Gettext = english) -> List[Finding]:
+def signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]] = None) -> List[Finding]:
     """One finding per code implied by the matched messages, its evidence in its facts."""
-    return [f for f, _sentence in _signature_findings(hits, catalogue_order, _)]
+    return [f for f, _sentence in _signature_findings(hits, catalogue_order)]
 
 
-def _signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]],
-                        _: Gettext) -> List[Tuple[Finding, str]]:
+def _signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str, int]]) -> List[Tuple[Finding, str]]:
     """(finding, its evidence sentence) per code implied by the matched messages."""
     by_code: Dict[str, List[Hit]] = {}
     for hit in hits:
@@ -155,12 +149,12 @@ def _signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str,
         facts["signature"] = sig.id
         facts["source"] = sig.source
         values = lead.values
-        sentence = _evidence_sentence(evidence, len(seen), _)
-        detail = _join(render(data_text(_, sig.detail), values, _), sentence)
+        sentence = _evidence_sentence(evidence, len(seen))
+        detail = _join(fill([DataText(sig.detail)], values), sentence)
         info = code_info(code)
         findings.append((Finding(code=code, severity=Severity(sig.severity),
-                                 title=render(data_text(_, sig.title), values, _), detail=detail,
-                                 fix=[render(translate_step(_, f), values, _) for f in sig.fix],
+                                 title=fill([DataText(sig.title)], values), detail=detail,
+                                 fix=[fill(step_pieces(f), values) for f in sig.fix],
                                  section=info.section if info else sig.section, facts=facts), sentence))
     return findings
 
@@ -208,17 +202,13 @@ def _paired(snap: Snapshot, knowledge: Knowledge) -> Optional[Tuple[str, str]]:
     return None
 
 
-def judge(parsed: Parsed, knowledge: Knowledge, _: Gettext = english) -> AnalyzeResult:
-    """The doctor's rules on the merged snapshot, plus the findings the messages imply.
-
-    ``_`` gives the findings' text its language; facts, codes and notes stay as they are (notes are
-    translated where shown).
-    """
+def judge(parsed: Parsed, knowledge: Knowledge) -> AnalyzeResult:
+    """The doctor's rules on the merged snapshot, plus the findings the messages imply (worded where shown)."""
     from ..rules import evaluate
 
     snap = parsed.snapshot
     notes = list(parsed.merger.notes)
-    rule_findings = evaluate(snap, knowledge, _=_)
+    rule_findings = evaluate(snap, knowledge)
     kept: List[Finding] = list(rule_findings)
     t = snap.torch
     if t.build is None and (t.version or t.dist_version) and snap.gpus:  # the rule cannot tell: say so
@@ -228,30 +218,28 @@ def judge(parsed: Parsed, knowledge: Knowledge, _: Gettext = english) -> Analyze
         order = {s.id: i for i, s in enumerate(load_catalogue())}
     except KnowledgeError:
         order = {}
-    pairs = _signature_findings(parsed.hits, order, _)
+    pairs = _signature_findings(parsed.hits, order)
     sig = [f for f, _sentence in pairs]
     for f in sig:
         if f.code == "torch-cpu-only" and (snap.system.os or "").lower() == "darwin":
             f.severity = Severity.INFO
-            f.detail = _join(_("On macOS torch has no CUDA at all: use device 'mps' (Apple GPU) or 'cpu'."), f.detail)
-            f.fix = [_("Replace .cuda() / device='cuda' with device='mps' or 'cpu'")]
+            f.detail = _join(Message(N_("On macOS torch has no CUDA at all: use device 'mps' (Apple GPU) or 'cpu'.")),
+                             f.detail)
+            f.fix = [Message(N_("Replace .cuda() / device='cuda' with device='mps' or 'cpu'"))]
         if f.code == "torchvision-mismatch" and not any(k.code == f.code for k in kept):
             paired = _paired(snap, knowledge)
             if paired:
-                f.detail = _join(_("torch {torch} and torchvision {torchvision} are a matching release pair, so the "
-                                   "likelier cause is a second copy of either on sys.path or a CPU/CUDA build "
-                                   "mix.").format(torch=paired[0], torchvision=paired[1]), f.detail)
+                f.detail = _join(Message(N_("torch {torch} and torchvision {torchvision} are a matching release pair, "
+                                            "so the likelier cause is a second copy of either on sys.path or a "
+                                            "CPU/CUDA build mix."), torch=paired[0], torchvision=paired[1]), f.detail)
     findings = sort_findings(combine(kept, sig, [sentence for _f, sentence in pairs]))
     return AnalyzeResult(snap, findings, parsed.blocks, parsed.hits, notes, parsed.parse_s)
 
 
-def analyze(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None, _: Gettext = english) -> AnalyzeResult:
-    """Parse and judge pasted texts: the whole of ``envcheck analyze`` without the CLI.
-
-    ``_``: the language of the findings (JSON output wants the English default).
-    """
+def analyze(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None) -> AnalyzeResult:
+    """Parse and judge pasted texts: the whole of ``envcheck analyze`` without the CLI (texts worded where shown)."""
     knowledge = knowledge if knowledge is not None else Knowledge()
-    return judge(parse_inputs(inputs, knowledge), knowledge, _)
+    return judge(parse_inputs(inputs, knowledge), knowledge)
 
 
 __all__ = ["Input", "AnalyzeResult", "Parsed", "analyze", "parse_inputs", "judge", "signature_findings",

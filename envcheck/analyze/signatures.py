@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
-from ..findings import Severity
-from ..i18n import N_, Gettext, data_text, english, one_line
+from ..findings import Severity, looks_like_command
+from ..i18n import N_, DataText, Message, Template, one_line
 from ..knowledge import DATA_DIR, KnowledgeError, load_toml
 from ..rules.codes import CODES, Code
 from ..versions import capability, capability_str, cuda_from_int, major_minor
@@ -284,23 +284,13 @@ def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines:
     return hits
 
 
-class _Default(dict):
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def render(template: str, values: Dict[str, Any], _: Gettext = english) -> str:
-    """``template`` with {name} placeholders filled; unknown names become "?".
-
-    ``template`` is used as given (translate it first); ``_`` only translates the few values that are
-    envcheck's own words (:data:`SEE_THE_LOG`), never what was read from the paste.
-    """
-    shown = _Default({k: (" ".join(v) if isinstance(v, (list, tuple)) else _(v) if v in _WORD_VALUES else v)
-                      for k, v in values.items()})
-    try:
-        return template.format_map(shown)
-    except (ValueError, IndexError, AttributeError):
-        return template
+def fill(pieces: List[str], values: Dict[str, Any]) -> Template:
+    """A signature's text (its pieces worded where shown) with {name} placeholders filled from the paste;
+    unknown names become "?". Only envcheck's own words among the values (:data:`SEE_THE_LOG`) are
+    translated, never what was read from the paste."""
+    fields = {k: (" ".join(v) if isinstance(v, (list, tuple)) else Message(v) if v in _WORD_VALUES else v)
+              for k, v in values.items()}
+    return Template(list(pieces), **fields)
 
 
 # --------------------------------------------------------------------------- the printed text, translated
@@ -313,8 +303,6 @@ _PLACEHOLDER = re.compile(r"<([A-Za-z][^<>]*)>")
 
 def _split_step(step: str) -> Optional[Tuple[str, str, str]]:
     """(command, separator, comment) of a command step; None for a prose step."""
-    from ..render.report import looks_like_command
-
     match = _COMMENT.search(step)
     if match:
         return step[:match.start()], match.group(0), step[match.end():]
@@ -333,14 +321,22 @@ def step_messages(step: str) -> List[str]:
     return [one_line(p) for p in _PLACEHOLDER.findall(command)] + ([one_line(comment)] if comment else [])
 
 
-def translate_step(_: Gettext, step: str) -> str:
-    """A fix step (a template: placeholders are filled afterwards) in ``_``'s language."""
+def step_pieces(step: str) -> List[str]:
+    """A fix step as pieces to word: a prose step whole; a command as it is, but for its ``<placeholders>`` and
+    its comment (placeholders are filled afterwards, see :func:`fill`)."""
     parts = _split_step(step)
     if parts is None:
-        return data_text(_, step)
+        return [DataText(step)]
     command, sep, comment = parts
-    command = _PLACEHOLDER.sub(lambda m: "<" + data_text(_, m.group(1)) + ">", command)
-    return command + sep + (data_text(_, comment) if comment else "")
+    pieces: List[str] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(command):
+        pieces += [command[at:match.start()], "<", DataText(match.group(1)), ">"]
+        at = match.end()
+    pieces.append(command[at:] + sep)
+    if comment:
+        pieces.append(DataText(comment))
+    return [p for p in pieces if p]
 
 
 def printed_messages(signatures: Sequence[Signature]) -> List[str]:

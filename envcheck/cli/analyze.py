@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         from ..knowledge import Knowledge
         from ..render.report import Report
 
-        result = run_analyze([Input(name, text) for name, text in inputs], Knowledge(), report_gettext)
+        result = run_analyze([Input(name, text) for name, text in inputs], Knowledge())
         report = Report(result.snapshot, result.findings)
         if as_json:
             import json

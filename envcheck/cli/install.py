@@ -1,14 +1,24 @@
-"""`envcheck install-cmd`: the options, handed to :mod:`envcheck.install.request`."""
+"""`envcheck install-cmd`: the options, the machine's facts (probed, or from a saved snapshot), the
+resolver's choice, and the plan printed (:mod:`envcheck.install.render`).
+
+The facts come from doctor's own probes and snapshot (only the three it needs: GPUs and driver,
+the system, the target interpreter), so install-cmd and doctor can never disagree about a machine.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from ..i18n import N_
+from ..i18n import N_, Gettext, Message, english
 from .common import UsageProblem, early_probes, gettext_of, read_snapshot, stdout_console
+
+if TYPE_CHECKING:
+    from ..install.request import InstallRequest
+    from ..knowledge import Knowledge
+    from ..snapshot import Snapshot
 
 
 def register(app: typer.Typer) -> None:
@@ -38,15 +48,69 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
     ) -> None:
         """The matching pip / uv / conda commands for this machine (or for the constraints given), and why."""
+        from ..install.request import MANAGERS, InstallRequest
         from ..knowledge import Knowledge
-        from ..install.request import InstallRequest, run_install_cmd
 
         request = InstallRequest(os_name=os_name, arch=arch, python=python, driver=driver, no_gpu=no_gpu, gpus=gpu,
                                  capabilities=compute_capability, torch=torch_version, cuda=cuda,
-                                 managers=manager or ["pip", "uv", "conda"], mirror=mirror, timeout=timeout)
-        try:
-            code = run_install_cmd(request, Knowledge(), read_snapshot(from_file) if from_file else None,
-                                   as_json, stdout_console, early_probes(ctx), _=gettext_of(ctx, as_json))
-        except ValueError as exc:
-            raise UsageProblem(str(exc)) from exc
+                                 managers=manager or list(MANAGERS), mirror=mirror, timeout=timeout)
+        code = run_install_cmd(request, Knowledge(), read_snapshot(from_file) if from_file else None,
+                               as_json, early_probes(ctx), gettext_of(ctx, as_json))
         raise typer.Exit(code)
+
+
+def run_install_cmd(req: "InstallRequest", knowledge: "Knowledge", snap: Optional["Snapshot"], as_json: bool,
+                    early: Optional[dict] = None, _: Gettext = english) -> int:
+    """Check the flags, probe the machine unless a snapshot is given, resolve, print; the exit code.
+
+    ``_`` is the language of the terminal output; JSON and its usage problems are always English.
+    """
+    import sys
+
+    from ..findings import ExitCode
+    from ..install.plan import make_plan
+    from ..install.render import no_fit_json, plan_json, render_no_fit, render_plan
+    from ..install.request import InvalidRequest, build_target, check_managers, requested_mirror
+    from ..install.resolve import NoFit, resolve
+
+    try:
+        check_managers(req)
+        mirror = requested_mirror(req, knowledge)
+        if snap is None:
+            snap = _probe_machine(req.python_path(), req.timeout, knowledge, early)
+        target = build_target(req, snap, knowledge)
+    except InvalidRequest as exc:
+        raise _usage_problem(exc.message, as_json) from exc
+    try:
+        choice = resolve(target, knowledge)
+    except NoFit as exc:
+        if as_json:
+            sys.stdout.write(no_fit_json(exc.reasons))
+        else:
+            render_no_fit(exc.reasons, stdout_console(), _)
+        return ExitCode.NO_FIT
+    plan = make_plan(choice, target.os, req.managers, mirror, arch=target.arch, conda=knowledge.conda_facts())
+    if as_json:
+        sys.stdout.write(plan_json(plan))
+    else:
+        render_plan(plan, target, stdout_console(), _)
+    return ExitCode.OK
+
+
+def _probe_machine(python_path: Optional[str], timeout: float, knowledge: "Knowledge",
+                   early: Optional[dict]) -> "Snapshot":
+    """doctor's probes, only the three install-cmd needs."""
+    from ..install.request import InvalidRequest
+    from ..probes.collect import collect
+    from ..probes.target import TargetNotFound, context_for
+
+    try:
+        ctx = context_for(python_path, timeout, fast=True)
+    except TargetNotFound as exc:
+        raise InvalidRequest(exc.message) from exc
+    return collect(ctx, knowledge, early=early, only={"nvidia", "system-basic", "target-static"})
+
+
+def _usage_problem(message: Message, as_json: bool) -> UsageProblem:
+    """A usage problem worded for the run: in English when the output is JSON (as install-cmd always did)."""
+    return UsageProblem(str(message) if as_json else message)

@@ -133,6 +133,102 @@ class DataText(Message):
         return self if changed == str.__str__(self) else DataText(changed)
 
 
+class Template(Message):
+    """Pieces worded one by one, then filled as one template: text from a data file (an error signature's title,
+    detail or fix step, its ``<placeholders>`` translated apart from the command around them), filled with
+    values read from a paste. A ``{name}`` with no value becomes "?"; a template that cannot be filled is
+    shown unfilled."""
+
+    pieces: List[str]
+
+    def __new__(cls, pieces: List[str], **fields: Any) -> "Template":
+        made = str.__new__(cls, _filled("".join(str(p) for p in pieces), fields, english))
+        made.msgid, made.fields, made.pieces = "", fields, list(pieces)
+        return made
+
+    def __getnewargs_ex__(self):
+        return (list(self.pieces),), dict(self.fields)
+
+    def text(self, _: Gettext = english) -> str:
+        return _filled("".join(text_in(p, _) for p in self.pieces), self.fields, _)
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        return Template([_map_field(p, fn) for p in self.pieces], **{k: _map_field(v, fn) for k, v in self.fields.items()})
+
+
+class _Unknown(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _filled(template: str, fields: Mapping[str, Any], _: Gettext) -> str:
+    try:
+        return template.format_map(_Unknown({k: _field_text(v, _) for k, v in fields.items()}))
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return template
+
+
+#: punctuation after which Chinese text goes on without a space
+_WIDE_STOPS = "\u3002\uff01\uff1f\uff1b\uff1a\uff09\u300d\u201d"
+
+
+class Sentences(Message):
+    """Sentences one after another: a space between two, none after a full-width (Chinese) stop."""
+
+    items: List[str]
+
+    def __new__(cls, items: List[str]) -> "Sentences":
+        made = str.__new__(cls, _sentences([str(i) for i in items]))
+        made.msgid, made.fields, made.items = "", {}, list(items)
+        return made
+
+    def __getnewargs_ex__(self):
+        return (list(self.items),), {}
+
+    def text(self, _: Gettext = english) -> str:
+        return _sentences([text_in(i, _) for i in self.items])
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        return Sentences([_map_field(i, fn) for i in self.items])
+
+
+def _sentences(texts: List[str]) -> str:
+    out = ""
+    for text in texts:
+        if not text:
+            continue
+        out = text if not out else out + ("" if out[-1] in _WIDE_STOPS else " ") + text
+    return out
+
+
+#: where a headline ends: at the first colon (ASCII or full-width), or at the end of the first sentence
+_HEAD_ENDS = {"colon": "[:\uff1a]", "sentence": "\\.(?:\\s|$)|\u3002"}
+
+
+class Headline(Message):
+    """The start of a message, up to its first colon or the end of its first sentence, in whatever language it
+    is worded: a finding's title made from the first of its problems, or from a recorded defect."""
+
+    def __new__(cls, inner: str, until: str = "colon") -> "Headline":
+        made = str.__new__(cls, _head(str(inner), until))
+        made.msgid, made.fields, made.inner, made.until = "", {}, inner, until
+        return made
+
+    def __getnewargs_ex__(self):
+        return (self.inner, self.until), {}
+
+    def text(self, _: Gettext = english) -> str:
+        return _head(text_in(self.inner, _), self.until)
+
+    def mapped(self, fn: Callable[[str], str]) -> "Message":
+        return Headline(_map_field(self.inner, fn), self.until)
+
+
+def _head(text: str, until: str) -> str:
+    import re
+    return re.split(_HEAD_ENDS[until], text, maxsplit=1)[0]
+
+
 def _parts(value: str) -> List[str]:
     return list(value.parts) if isinstance(value, Concat) else [value]
 
@@ -155,6 +251,13 @@ def message_data(value: Any) -> Any:
     """
     if isinstance(value, Concat):
         return {"parts": [message_data(p) for p in value.parts]}
+    if isinstance(value, Template):
+        return {"template": [message_data(p) for p in value.pieces],
+                "fields": {k: _field_data(v) for k, v in value.fields.items()}}
+    if isinstance(value, Sentences):
+        return {"sentences": [message_data(i) for i in value.items]}
+    if isinstance(value, Headline):
+        return {"headline": message_data(value.inner), "until": value.until}
     if isinstance(value, DataText):
         return {"id": value.msgid, "data": True}
     if isinstance(value, Message):
@@ -186,6 +289,14 @@ def _from_data(data: Any, depth: int) -> Any:
         return data
     if not isinstance(data, dict):
         raise ValueError("not a message")
+    if "template" in data:
+        fields = {str(k): _field_from_data(v, depth + 1) for k, v in (data.get("fields") or {}).items()}
+        return Template([_from_data(p, depth + 1) for p in data["template"]], **fields)
+    if "sentences" in data:
+        return Sentences([_from_data(i, depth + 1) for i in data["sentences"]])
+    if "headline" in data:
+        until = data.get("until", "colon")
+        return Headline(_from_data(data["headline"], depth + 1), until if until in _HEAD_ENDS else "colon")
     if "parts" in data:
         return Concat([str(_from_data(p, depth + 1)) if not isinstance(p, dict) else _from_data(p, depth + 1)
                        for p in data["parts"]])
@@ -209,7 +320,7 @@ def _field_from_data(value: Any, depth: int) -> Any:
 def join(separator: str, items: List[str]) -> str:
     """``separator.join(items)`` that keeps Messages among ``items`` worded where shown (the separator stays as is)."""
     items = list(items)
-    if not any(isinstance(item, Message) for item in items):
+    if not isinstance(separator, Message) and not any(isinstance(item, Message) for item in items):
         return separator.join(items)
     parts: List[str] = []
     for i, item in enumerate(items):

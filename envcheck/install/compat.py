@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional
+from typing import Iterable, List, Optional
 
-from ..i18n import N_, Message, text_in
+from ..i18n import N_, Message
 from ..knowledge import Knowledge
 from ..versions import at_least, capability, dotted, major_minor
 
@@ -32,14 +32,14 @@ class DriverSupport:
     #: full | minor-compat | too-old | unknown
     status: str
     #: the rule that decided, quoted in findings ("CUDA 12.6 needs driver >= 560.28.03 on Linux"):
-    #: English, a Message so it can be worded in the reader's language
+    #: a Message (its str is the English), worded by whoever shows it; "" when nothing decided
     rule: str = ""
     #: the driver version that would give full support
     needed: Optional[str] = None
 
-    def explain(self, _: Callable[[str], str]) -> str:
-        """``rule`` in the language of the gettext function ``_``."""
-        return text_in(self.rule, _)
+    def explain(self) -> str:
+        """``rule`` as a sentence for a finding or a reason: a Message, or "" when nothing decided."""
+        return self.rule
 
 
 def _support(status: str, needed: Optional[str], template: str, **fields: str) -> DriverSupport:

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .commands import PYTORCH_INDEX, pinned_packages, uses_pypi_default
-from ..i18n import Gettext, data_text, english
+from ..i18n import N_, Message, data_message
 from ..knowledge import CondaFacts, Knowledge, Mirror, TorchRelease, TorchVariant
 from .resolve import Choice
-
 
 
 @dataclass
@@ -23,6 +22,7 @@ class Command:
     manager: str
     mirror: Optional[str]
     command: str
+    #: what this command is and why (a Message: the English as str, worded where shown)
     note: str = ""
 
 
@@ -33,17 +33,20 @@ class Plan:
     torchaudio: Optional[str]
     variant: str
     commands: List[Command] = field(default_factory=list)
-    reasons: List[str] = field(default_factory=list)
-    alternatives: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    #: Messages, worded by the renderer; their str is the English that JSON carries
+    reasons: List[Message] = field(default_factory=list)
+    alternatives: List[Message] = field(default_factory=list)
+    warnings: List[Message] = field(default_factory=list)
 
     def to_data(self) -> dict:
+        """The plan as JSON data: English texts, whatever the reader's language (scripts read them)."""
         return {
             "torch": self.torch, "torchvision": self.torchvision, "torchaudio": self.torchaudio,
             "variant": self.variant,
-            "commands": [{"manager": c.manager, "mirror": c.mirror, "command": c.command, "note": c.note}
+            "commands": [{"manager": c.manager, "mirror": c.mirror, "command": c.command, "note": str(c.note)}
                          for c in self.commands],
-            "reasons": self.reasons, "alternatives": self.alternatives, "warnings": self.warnings,
+            "reasons": [str(r) for r in self.reasons], "alternatives": [str(a) for a in self.alternatives],
+            "warnings": [str(w) for w in self.warnings],
         }
 
 
@@ -53,55 +56,54 @@ def _local_pins(release: TorchRelease, variant: TorchVariant) -> List[str]:
 
 
 def pip_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
-                 installer: str = "pip install", _: Gettext = english) -> List[Command]:
+                 installer: str = "pip install") -> List[Command]:
     manager = installer.split()[0]
     pins = " ".join(pinned_packages(release))
     official_index = f"{PYTORCH_INDEX}/{variant.tag}"
     on_pypi = uses_pypi_default(variant, os_name)
     official = f"{installer} {pins}" + ("" if on_pypi else f" --index-url {official_index}")
-    out = [Command(manager, None, official, _("official: PyPI") if on_pypi else
-                   _("official PyTorch index ({tag})").format(tag=variant.tag))]
+    out = [Command(manager, None, official, Message(N_("official: PyPI")) if on_pypi else
+                   Message(N_("official PyTorch index ({tag})"), tag=variant.tag))]
     if mirror is None or mirror.official:
         return out
-    title = data_text(_, mirror.title)
+    title = data_message(mirror.title)
     if on_pypi and mirror.pypi:
         out.insert(0, Command(manager, mirror.name, f"{installer} {pins} -i {mirror.pypi}",
-                              _("{mirror}: PyPI mirror (PyPI's default build is {tag})").format(
-                                  mirror=title, tag=variant.tag)))
+                              Message(N_("{mirror}: PyPI mirror (PyPI's default build is {tag})"),
+                                      mirror=title, tag=variant.tag)))
     elif mirror.torch_wheels and mirror.torch_wheels_layout == "find-links":
         local = " ".join(_local_pins(release, variant))
         cmd = f"{installer} {local} -f {mirror.torch_wheels.rstrip('/')}/{variant.tag}"
         if mirror.pypi:
             cmd += f" -i {mirror.pypi}"
-        out.insert(0, Command(manager, mirror.name, cmd, _(
+        out.insert(0, Command(manager, mirror.name, cmd, Message(N_(
             "{mirror}: PyTorch wheel folder ({tag}), a plain folder of wheels, hence -f and the exact +{tag} "
-            "pins").format(mirror=title, tag=variant.tag)))
+            "pins"), mirror=title, tag=variant.tag)))
     elif mirror.torch_wheels and mirror.torch_wheels_layout == "index":
         cmd = f"{installer} {pins} --index-url {mirror.torch_wheels.rstrip('/')}/{variant.tag}"
-        out.insert(0, Command(manager, mirror.name, cmd, _("{mirror}: PyTorch wheel index ({tag})").format(
-            mirror=title, tag=variant.tag)))
+        out.insert(0, Command(manager, mirror.name, cmd, Message(N_("{mirror}: PyTorch wheel index ({tag})"),
+                                                                 mirror=title, tag=variant.tag)))
     elif mirror.pypi:
         local = " ".join(_local_pins(release, variant))
         cmd = f"{installer} {local} -i {mirror.pypi} --extra-index-url {official_index}"
-        out.insert(0, Command(manager, mirror.name, cmd, _(
+        out.insert(0, Command(manager, mirror.name, cmd, Message(N_(
             "{mirror} has no PyTorch wheel mirror: torch comes from the official index ({index}), everything else "
-            "from the mirror").format(mirror=title, index=official_index)))
+            "from the mirror"), mirror=title, index=official_index)))
     return out
 
 
-def uv_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
-                _: Gettext = english) -> List[Command]:
-    out = pip_commands(release, variant, os_name, mirror, installer="uv pip install", _=_)
+def uv_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror]) -> List[Command]:
+    out = pip_commands(release, variant, os_name, mirror, installer="uv pip install")
     for c in out:
         if " -i " in c.command and "--extra-index-url" in c.command:
             # uv tries --extra-index-url before --index-url and stops at the first index that has
             # the package (first-index strategy): torch from the PyTorch index, the rest from the mirror.
-            c.note += _("; uv searches --extra-index-url first, so torch comes only from the PyTorch index")
+            c.note += Message(N_("; uv searches --extra-index-url first, so torch comes only from the PyTorch index"))
     return out
 
 
 def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, mirror: Optional[Mirror],
-                   _: Gettext = english, facts: Optional[CondaFacts] = None) -> List[Command]:
+                   facts: Optional[CondaFacts] = None) -> List[Command]:
     """conda commands: the official pytorch channel up to its last release (conda.toml), else pip in the env."""
     facts = facts or Knowledge().conda_facts()
     entry = facts.release(release.version)
@@ -117,54 +119,55 @@ def conda_commands(release: TorchRelease, variant: TorchVariant, os_name: str, m
             pytorch_channel = mirror.conda_channels["pytorch"]
         if variant.tag == "cpu":
             cmd = f"conda install {pins} cpuonly -c {pytorch_channel}"
-            note = _("the official pytorch channel, CPU build")
+            note = Message(N_("the official pytorch channel, CPU build"))
         else:
             channels = [pytorch_channel if c == "pytorch" else c
                         for c in entry.channels + entry.extra_channels.get(variant.cuda or "", [])]
             cmd = f"conda install {pins} {entry.selector}={variant.cuda} " + " ".join(f"-c {c}" for c in channels)
-            note = (_("the official pytorch + nvidia channels") if entry.selector == "pytorch-cuda"
-                    else _("the official pytorch channel (before 1.13 CUDA came as cudatoolkit)"))
+            note = (Message(N_("the official pytorch + nvidia channels")) if entry.selector == "pytorch-cuda"
+                    else Message(N_("the official pytorch channel (before 1.13 CUDA came as cudatoolkit)")))
         if mirror and pytorch_channel != "pytorch":
-            note = _("{mirror} hosts the pytorch channel; the nvidia channel is not mirrored there and comes from "
-                     "anaconda.org").format(mirror=data_text(_, mirror.title))
+            note = Message(N_("{mirror} hosts the pytorch channel; the nvidia channel is not mirrored there and comes "
+                              "from anaconda.org"), mirror=data_message(mirror.title))
         out.append(Command("conda", mirror.name if mirror and pytorch_channel != "pytorch" else None, cmd, note))
         return out
     # Newer than the frozen pytorch channel: pip inside the env is the supported way.
-    for c in pip_commands(release, variant, os_name, mirror, _=_):
+    for c in pip_commands(release, variant, os_name, mirror):
         out.append(Command("conda", c.mirror, c.command,
-                           _("the pytorch conda channel ends at {version}: inside the activated conda env, install "
-                             "with pip ({note})").format(version=facts.pytorch_channel_last, note=c.note)))
+                           Message(N_("the pytorch conda channel ends at {version}: inside the activated conda env, "
+                                      "install with pip ({note})"), version=facts.pytorch_channel_last, note=c.note)))
     if variant.cuda:
         forge = "conda-forge"
         if mirror and "conda-forge" in mirror.conda_channels:
             forge = mirror.conda_channels["conda-forge"]
         out.append(Command("conda", mirror.name if forge != "conda-forge" else None,
                            f"conda install -c {forge} pytorch-gpu={release.version} cuda-version={variant.cuda}",
-                           _("conda-forge's own build (its versions and CUDA pins can lag PyPI's; torchvision "
-                             "separately)")))
+                           Message(N_("conda-forge's own build (its versions and CUDA pins can lag PyPI's; "
+                                      "torchvision separately)"))))
     return out
 
 
 def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
-              _: Gettext = english, arch: str = "x86_64", conda: Optional[CondaFacts] = None) -> Plan:
-    """Commands for every manager asked for; notes and warnings in ``_``'s language (reasons come translated
-    from the resolver: pass the same ``_`` to :func:`~envcheck.install.resolve.resolve`)."""
+              arch: str = "x86_64", conda: Optional[CondaFacts] = None) -> Plan:
+    """Commands for every manager asked for; reasons, notes and warnings as Messages, worded by the renderer
+    (:mod:`envcheck.install.render`) or as English in JSON."""
     rel, var = choice.release, choice.variant
     plan = Plan(torch=rel.version, torchvision=rel.torchvision, torchaudio=rel.torchaudio, variant=var.tag,
                 reasons=list(choice.reasons), alternatives=list(choice.alternatives))
-    builders = {"pip": lambda: pip_commands(rel, var, os_name, mirror, _=_),
-                "uv": lambda: uv_commands(rel, var, os_name, mirror, _=_),
-                "conda": lambda: conda_commands(rel, var, os_name, mirror, _=_, facts=conda)}
+    builders = {"pip": lambda: pip_commands(rel, var, os_name, mirror),
+                "uv": lambda: uv_commands(rel, var, os_name, mirror),
+                "conda": lambda: conda_commands(rel, var, os_name, mirror, facts=conda)}
     for manager in managers:
         plan.commands.extend(builders[manager]())
     if mirror is not None and any(" -i " in c.command for c in plan.commands):
-        plan.warnings.append(_("Give pip one -i/--index-url only: given twice, the last one wins silently. "
-                               "Keep a mirror with --extra-index-url instead."))
+        plan.warnings.append(Message(N_("Give pip one -i/--index-url only: given twice, the last one wins silently. "
+                                        "Keep a mirror with --extra-index-url instead.")))
     if mirror is not None and mirror.name == "tuna" and not uses_pypi_default(var, os_name):
-        plan.warnings.append(_("TUNA has no PyTorch wheel mirror: the {tag} build is not on TUNA.").format(tag=var.tag))
+        plan.warnings.append(Message(N_("TUNA has no PyTorch wheel mirror: the {tag} build is not on TUNA."),
+                                     tag=var.tag))
     if arch.lower() not in ("x86_64", "amd64", "x64"):
-        plan.warnings.append(_("envcheck's release data records builds for x86_64 only: check that the index has a "
-                               "{arch} wheel of torch {version} {tag} before relying on this command.").format(
-                                   arch=arch, version=rel.version, tag=var.tag))
+        plan.warnings.append(Message(N_("envcheck's release data records builds for x86_64 only: check that the index "
+                                        "has a {arch} wheel of torch {version} {tag} before relying on this command."),
+                                     arch=arch, version=rel.version, tag=var.tag))
     return plan
 

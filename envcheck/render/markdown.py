@@ -6,7 +6,8 @@ from typing import List
 
 from ..i18n import Gettext, english, text_in
 from .facts import sections
-from .report import COUNTS, SEVERITY, VERDICT, Report, has_wide_text, looks_like_command, redacted
+from ..findings import looks_like_command
+from .report import COUNTS, SEVERITY, VERDICT, Report, has_wide_text, redacted
 
 _ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 

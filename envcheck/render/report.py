@@ -112,13 +112,6 @@ def render_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False)
 
 
-def looks_like_command(step: str) -> bool:
-    """A fix step that is a shell command (printed after ``$``, pasted as is) rather than prose."""
-    first = step.split(" ", 1)[0]
-    return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
-                     "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))
-
-
 def has_wide_text(text: str) -> bool:
     """True when ``text`` holds wide (CJK) characters: a translated sentence."""
     import unicodedata

@@ -20,7 +20,7 @@ from ..findings import Severity
 from ..i18n import N_, Gettext, english, text_in
 from .facts import sections
 from .report import COUNTS, SEVERITY, Report, redacted
-from .report import looks_like_command as _looks_like_command
+from ..findings import looks_like_command as _looks_like_command
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}

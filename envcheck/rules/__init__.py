@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from ..findings import Finding, Severity, sort_findings
-from ..i18n import Gettext, english
+from ..i18n import Gettext, Message, N_
 from ..knowledge import Knowledge
 from ..snapshot import Snapshot
 from .base import RuleContext
@@ -32,9 +32,9 @@ RULES: List[Rule] = [
 ]
 
 
-def evaluate(snap: Snapshot, knowledge: Knowledge, _: Gettext = english) -> List[Finding]:
-    """All findings for a snapshot, errors first; titles, details and fixes in ``_``'s language."""
-    ctx = RuleContext(snap, knowledge, _=_)
+def evaluate(snap: Snapshot, knowledge: Knowledge) -> List[Finding]:
+    """All findings for a snapshot, errors first; titles, details and fixes are Messages, worded where shown."""
+    ctx = RuleContext(snap, knowledge)
     findings: List[Finding] = []
     for rule in RULES:
         try:
@@ -45,7 +45,7 @@ def evaluate(snap: Snapshot, knowledge: Knowledge, _: Gettext = english) -> List
         except Exception as exc:  # a rule bug must not hide the other findings
             produced = [Finding(
                 code="probe-failed", severity=Severity.INFO, section="envcheck",
-                title=_("envcheck's rule {rule} failed: please report this").format(rule=rule.__name__),
+                title=Message(N_("envcheck's rule {rule} failed: please report this"), rule=rule.__name__),
                 detail=f"{type(exc).__name__}: {exc}",
             )]
         findings.extend(produced)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ..install.commands import pip_command
 from ..findings import Finding, Severity
-from ..i18n import Gettext, english
+from ..i18n import N_, Message, joined
 from ..knowledge import Knowledge
 from ..snapshot import Snapshot
 from .codes import CODES
@@ -19,8 +18,6 @@ class RuleContext:
     snap: Snapshot
     knowledge: Knowledge
     _memo: Dict[str, Any] = field(default_factory=dict)
-    #: the gettext function for findings' titles, details and fixes (English unless told otherwise)
-    _: Gettext = english
 
     # -- facts derived from the snapshot
     @property
@@ -55,23 +52,22 @@ class RuleContext:
         if key not in self._memo:
             from ..install.resolve import NoFit, resolve, target_from_snapshot
 
-            _ = self._
             target = target_from_snapshot(self.snap)
             for name, value in overrides.items():
                 setattr(target, name, value)
             try:
-                choice = resolve(target, self.knowledge, _=_)
+                choice = resolve(target, self.knowledge)
             except NoFit as exc:
-                self._memo[key] = [_("No torch build fits this machine: {reasons}").format(
-                    reasons=_("; ").join(exc.reasons))]
+                self._memo[key] = [Message(N_("No torch build fits this machine: {reasons}"),
+                                           reasons=joined(exc.reasons))]
             except Exception as exc:  # knowledge missing: say so rather than invent a command
-                self._memo[key] = [_("See `envcheck install-cmd` (resolver unavailable: {error})").format(error=exc)]
+                self._memo[key] = [Message(N_("See `envcheck install-cmd` (resolver unavailable: {error})"),
+                                           error=str(exc))]
             else:
                 build = f"{choice.release.version} {choice.variant.tag}"
                 self._memo[key] = [
                     pip_command(choice.release, choice.variant, self.os_name),
-                    _("(torch {build}: {reasons})").format(build=build,
-                                                           reasons=_("; ").join(choice.reasons[1:3]))
+                    Message(N_("(torch {build}: {reasons})"), build=build, reasons=joined(choice.reasons[1:3]))
                     if len(choice.reasons) > 1 else f"(torch {build})",
                 ]
         return list(self._memo[key])
@@ -85,26 +81,15 @@ def finding(code: str, title: str, detail: str = "", fix: Optional[List[str]] = 
                    fix=list(fix or []), section=entry.section, facts=facts)
 
 
-class Texts:
-    """Messages kept twice: in English for a finding's facts, and in the reader's language for its text.
+class Texts(List[Message]):
+    """A finding's problems as Messages: worded in the text where shown, in English in its facts.
 
-    ``add(N_("gcc {gcc} is newer ..."), gcc="15.1.0")`` fills the English template and the
-    translated one with the same fields.
+    ``add(N_("gcc {gcc} is newer ..."), gcc="15.1.0")`` appends one.
     """
 
-    def __init__(self, _: Gettext) -> None:
-        self._ = _
-        self.english: List[str] = []
-        self.shown: List[str] = []
-
     def add(self, msgid: str, **fields: Any) -> None:
-        self.english.append(msgid.format(**fields) if fields else msgid)
-        self.shown.append(self._(msgid).format(**fields) if fields else self._(msgid))
+        self.append(Message(msgid, **fields))
 
-    def __bool__(self) -> bool:
-        return bool(self.english)
-
-
-def headline(text: str) -> str:
-    """The part of a message before its first colon (ASCII or full-width), for a finding's title."""
-    return re.split("[:\uff1a]", text, maxsplit=1)[0]
+    @property
+    def english(self) -> List[str]:
+        return [str(m) for m in self]

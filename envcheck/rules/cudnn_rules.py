@@ -6,6 +6,7 @@ import re
 from typing import Iterator, Optional
 
 from ..findings import Finding
+from ..i18n import N_, Message
 from ..versions import dotted
 from .base import RuleContext, finding
 
@@ -23,24 +24,22 @@ def _torch_cudnn(ctx: RuleContext) -> Optional[str]:
 
 
 def cudnn_missing(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     t = ctx.snap.torch
     m = _MISSING.search(t.error or "") or _MISSING.search(t.cuda_warning or "")
     if m:
-        yield finding("cudnn-missing", _("torch cannot load cuDNN ({library})").format(library=m.group(1)),
-                      _("{error}. pip builds of torch bring cuDNN as the nvidia-cudnn-cuXX wheel; it is missing, "
-                        "broken, or a conda/system copy of another major version is found first.").format(
-                          error=m.group(0).strip()),
-                      ["pip list | grep -i cudnn   # " + _("is nvidia-cudnn-cu1X there, of the version torch pins?"),
+        yield finding("cudnn-missing", Message(N_("torch cannot load cuDNN ({library})"), library=m.group(1)),
+                      Message(N_("{error}. pip builds of torch bring cuDNN as the nvidia-cudnn-cuXX wheel; it is missing, "
+                        "broken, or a conda/system copy of another major version is found first."), error=m.group(0).strip()),
+                      ["pip list | grep -i cudnn   # " + Message(N_("is nvidia-cudnn-cu1X there, of the version torch pins?")),
                        "pip install --force-reinstall --no-deps nvidia-cudnn-cu12  # "
-                       + _("or -cu13, matching torch's CUDA major"),
-                       "env -u LD_LIBRARY_PATH python -c 'import torch'   # " + _("rule out a shadowing copy")],
+                       + Message(N_("or -cu13, matching torch's CUDA major")),
+                       "env -u LD_LIBRARY_PATH python -c 'import torch'   # " + Message(N_("rule out a shadowing copy"))],
                       library=m.group(1))
         return
     if t.live and t.cuda and t.error is None and t.cuda_available and t.cudnn is None and t.version:
-        yield finding("cudnn-missing", _("torch reports no cuDNN"),
-                      _("torch.backends.cudnn.version() is None in a CUDA build: convolutions will fail or be slow."),
-                      ["pip install --force-reinstall torch " + _("(same version and index)")],
+        yield finding("cudnn-missing", Message(N_("torch reports no cuDNN")),
+                      Message(N_("torch.backends.cudnn.version() is None in a CUDA build: convolutions will fail or be slow.")),
+                      ["pip install --force-reinstall torch " + Message(N_("(same version and index)"))],
                       severity="warning")
 
 
@@ -53,16 +52,14 @@ def cudnn_system_differs(ctx: RuleContext) -> Iterator[Finding]:
                     key=lambda v: dotted(v, 3))
     if not others:
         return
-    _ = ctx._
     loaded = ctx.snap.cudnn.loaded
-    where = loaded.path if loaded and loaded.path else _("its own wheel")
+    where = loaded.path if loaded and loaded.path else Message(N_("its own wheel"))
     paths = sorted({c.path for c in ctx.snap.cudnn.system if c.version in others and c.path})
-    yield finding("cudnn-system-differs", _("System cuDNN {system} differs from the {used} torch uses").format(
-                      system=", ".join(others), used=used),
-                  _("torch uses cuDNN {used} ({where}); the system also has {system} at {paths}. Harmless while torch "
+    yield finding("cudnn-system-differs", Message(N_("System cuDNN {system} differs from the {used} torch uses"), system=", ".join(others), used=used),
+                  Message(N_("torch uses cuDNN {used} ({where}); the system also has {system} at {paths}. Harmless while torch "
                     "loads its own copy; tools that report the system copy (collect_env's 'Probably one of the "
                     "following') name the wrong one, and LD_LIBRARY_PATH or LD_PRELOAD can make torch load "
-                    "it.").format(used=used, where=where, system=", ".join(others), paths="; ".join(paths[:3])),
+                    "it."), used=used, where=where, system=", ".join(others), paths="; ".join(paths[:3])),
                   [], used=used, system=others)
 
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..install.compat import FULL, MINOR_COMPAT, TOO_OLD, driver_support
 from ..findings import Finding
-from ..i18n import N_
+from ..i18n import N_, Message, join, joined
 from .base import RuleContext, finding
 
 _CONTAINER_HINT = N_("In a container: start it with the GPU passed through "
@@ -14,102 +14,90 @@ _CONTAINER_HINT = N_("In a container: start it with the GPU passed through "
 
 
 def driver_not_loaded(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     d = ctx.snap.driver
     in_container = bool(ctx.snap.system.container)
     if d.status == "no-driver-comm" or (
         d.pci_devices and d.kernel_module_version is None and d.status in ("not-found", None)
     ):
-        pci = ", ".join(p.address for p in d.pci_devices) or _("unknown")
+        pci = ", ".join(p.address for p in d.pci_devices) or Message(N_("unknown"))
         bound = {p.driver for p in d.pci_devices if p.driver}
-        detail = (_("nvidia-smi says: {message}").format(message=d.status_message.strip())
+        detail = (Message(N_("nvidia-smi says: {message}"), message=d.status_message.strip())
                   if d.status == "no-driver-comm" and d.status_message
-                  else _("NVIDIA PCI device(s) at {pci}, but no NVIDIA kernel module is loaded "
-                         "(/proc/driver/nvidia/version is missing).").format(pci=pci))
+                  else Message(N_("NVIDIA PCI device(s) at {pci}, but no NVIDIA kernel module is loaded "
+                         "(/proc/driver/nvidia/version is missing)."), pci=pci))
         if bound and "nvidia" not in bound:
-            detail += _(" The device is bound to: {drivers}.").format(drivers=", ".join(sorted(bound)))
+            detail += Message(N_(" The device is bound to: {drivers}."), drivers=", ".join(sorted(bound)))
         fix = [
             "lsmod | grep nvidia; sudo dmesg | grep -iE 'nvrm|nvidia' | tail",
-            "sudo modprobe nvidia   # " + _("load it; if this fails, (re)install the driver:"),
-            "sudo ubuntu-drivers install   # " + _("Ubuntu; or: {command}").format(
-                command="sudo apt install nvidia-driver-<version>"),
-            _("With Secure Boot on, the unsigned module is refused: enrol the MOK key or disable Secure Boot."),
+            "sudo modprobe nvidia   # " + Message(N_("load it; if this fails, (re)install the driver:")),
+            "sudo ubuntu-drivers install   # " + Message(N_("Ubuntu; or: {command}"), command="sudo apt install nvidia-driver-<version>"),
+            Message(N_("With Secure Boot on, the unsigned module is refused: enrol the MOK key or disable Secure Boot.")),
         ]
         if in_container:
-            fix.insert(0, _(_CONTAINER_HINT))
-        yield finding("driver-not-loaded", _("The NVIDIA driver is not loaded"), detail, fix,
+            fix.insert(0, Message(_CONTAINER_HINT))
+        yield finding("driver-not-loaded", Message(N_("The NVIDIA driver is not loaded")), detail, fix,
                       pci=[p.address for p in d.pci_devices], smi_status=d.status)
 
 
 def driver_library_mismatch(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     d = ctx.snap.driver
     if d.status != "driver-library-mismatch":
         return
     versions = []
     if d.kernel_module_version:
-        versions.append(_("kernel module {version}").format(version=d.kernel_module_version))
+        versions.append(Message(N_("kernel module {version}"), version=d.kernel_module_version))
     if d.nvml_version:
-        versions.append(_("NVML library {version}").format(version=d.nvml_version))
-    detail = _("nvidia-smi: {message}").format(message="Failed to initialize NVML: Driver/library version mismatch.")
+        versions.append(Message(N_("NVML library {version}"), version=d.nvml_version))
+    detail = Message(N_("nvidia-smi: {message}"), message="Failed to initialize NVML: Driver/library version mismatch.")
     if versions:
-        detail += _(" Loaded: {versions}.").format(versions=", ".join(versions))
-    detail += _(" The driver packages were upgraded but the old kernel module is still loaded.")
-    yield finding("driver-library-mismatch", _("Driver/library version mismatch (reboot pending)"), detail, [
-        "sudo reboot   # " + _("simplest: loads the new kernel module"),
-        _("or, with no GPU process running: {command}").format(
-            command="sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"),
-        _("To stop it recurring: hold the driver packages ({command} / disable unattended upgrades for them)").format(
-            command="sudo apt-mark hold 'nvidia-*'"),
+        detail += Message(N_(" Loaded: {versions}."), versions=join(", ", versions))
+    detail += Message(N_(" The driver packages were upgraded but the old kernel module is still loaded."))
+    yield finding("driver-library-mismatch", Message(N_("Driver/library version mismatch (reboot pending)")), detail, [
+        "sudo reboot   # " + Message(N_("simplest: loads the new kernel module")),
+        Message(N_("or, with no GPU process running: {command}"), command="sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"),
+        Message(N_("To stop it recurring: hold the driver packages ({command} / disable unattended upgrades for them)"), command="sudo apt-mark hold 'nvidia-*'"),
     ], kernel_module=d.kernel_module_version, nvml=d.nvml_version)
 
 
 def no_devices(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     d = ctx.snap.driver
     if d.status != "no-devices":
         return
-    fix = ["sudo dmesg | grep -iE 'xid|nvrm' | tail   # " + _("Xid 79 = GPU fell off the bus"),
+    fix = ["sudo dmesg | grep -iE 'xid|nvrm' | tail   # " + Message(N_("Xid 79 = GPU fell off the bus")),
            "nvidia-smi -L; lspci | grep -i nvidia",
-           _("A GPU that fell off the bus needs a reboot (or power cycle) of the node.")]
+           Message(N_("A GPU that fell off the bus needs a reboot (or power cycle) of the node."))]
     if ctx.snap.system.container:
-        fix.insert(0, _(_CONTAINER_HINT))
-    yield finding("no-devices", _("The driver is loaded but sees no GPU"),
-                  _("nvidia-smi: {message}").format(message=(d.status_message or "No devices were found").strip()), fix)
+        fix.insert(0, Message(_CONTAINER_HINT))
+    yield finding("no-devices", Message(N_("The driver is loaded but sees no GPU")),
+                  Message(N_("nvidia-smi: {message}"), message=(d.status_message or "No devices were found").strip()), fix)
 
 
 def no_nvidia_gpu(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     d = ctx.snap.driver
     if d.status == "not-found" and d.pci_scanned and not d.pci_devices and not ctx.snap.gpus \
             and d.kernel_module_version is None:
-        detail = _("No NVIDIA device on the PCI bus, no NVIDIA kernel module, no nvidia-smi.")
+        detail = Message(N_("No NVIDIA device on the PCI bus, no NVIDIA kernel module, no nvidia-smi."))
         if ctx.torch_is_cuda:
-            detail += _(" The installed torch is a CUDA {cuda} build; it will run on the CPU only.").format(
-                cuda=ctx.snap.torch.cuda)
-        yield finding("no-nvidia-gpu", _("No NVIDIA GPU on this machine"), detail)
+            detail += Message(N_(" The installed torch is a CUDA {cuda} build; it will run on the CPU only."), cuda=ctx.snap.torch.cuda)
+        yield finding("no-nvidia-gpu", Message(N_("No NVIDIA GPU on this machine")), detail)
 
 
 def smi_driver_skew(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     d = ctx.snap.driver
     if d.status != "ok":
         return
     pairs = []
     if d.kernel_module_version and d.version and d.kernel_module_version != d.version:
-        pairs.append(_("kernel module {module} vs nvidia-smi's driver {driver}").format(
-            module=d.kernel_module_version, driver=d.version))
+        pairs.append(Message(N_("kernel module {module} vs nvidia-smi's driver {driver}"), module=d.kernel_module_version, driver=d.version))
     if d.nvml_version and d.version and d.nvml_version != d.version:
-        pairs.append(_("NVML {nvml} vs driver {driver}").format(nvml=d.nvml_version, driver=d.version))
+        pairs.append(Message(N_("NVML {nvml} vs driver {driver}"), nvml=d.nvml_version, driver=d.version))
     if pairs:
-        yield finding("smi-driver-skew", _("nvidia-smi and the kernel module disagree on the driver version"),
-                      _("{pairs}. A reboot after a driver upgrade usually settles it.").format(
-                          pairs=_("; ").join(pairs)),
+        yield finding("smi-driver-skew", Message(N_("nvidia-smi and the kernel module disagree on the driver version")),
+                      Message(N_("{pairs}. A reboot after a driver upgrade usually settles it."), pairs=joined(pairs)),
                       ["sudo reboot"], kernel_module=d.kernel_module_version, driver=d.version)
 
 
 def driver_too_old(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     t, d = ctx.snap.torch, ctx.snap.driver
     if not t.cuda or (not d.version and not d.cuda_version):
         return
@@ -120,27 +108,24 @@ def driver_too_old(ctx: RuleContext) -> Iterator[Finding]:
         return
     if support.status not in (TOO_OLD, MINOR_COMPAT) and not torch_says_old:
         return
-    rule = support.explain(_)
-    upgrade = (_("Upgrade the NVIDIA driver to >= {version}").format(version=support.needed) if support.needed
-               else _("Upgrade the NVIDIA driver")) + _(" ({command}, or NVIDIA's .run/.deb for your distro)").format(
-                   command="sudo ubuntu-drivers install")
+    rule = support.rule
+    upgrade = (Message(N_("Upgrade the NVIDIA driver to >= {version}"), version=support.needed) if support.needed
+               else Message(N_("Upgrade the NVIDIA driver"))) + Message(N_(" ({command}, or NVIDIA's .run/.deb for your distro)"), command="sudo ubuntu-drivers install")
     if support.status == MINOR_COMPAT and not torch_says_old:
         yield finding(
             "driver-too-old",
-            _("torch {version} (CUDA {cuda}) runs only under CUDA minor-version compatibility").format(
-                version=t.version, cuda=t.cuda),
-            _("Rule applied: {rule}. Kernels shipped in the build run; PTX JIT and some newer CUDA APIs fail "
-              "(e.g. 'the provided PTX was compiled with an unsupported toolchain').").format(rule=rule),
-            [upgrade, _("or install a torch built for the driver's CUDA:"), *ctx.install_fix()],
+            Message(N_("torch {version} (CUDA {cuda}) runs only under CUDA minor-version compatibility"), version=t.version, cuda=t.cuda),
+            Message(N_("Rule applied: {rule}. Kernels shipped in the build run; PTX JIT and some newer CUDA APIs fail "
+              "(e.g. 'the provided PTX was compiled with an unsupported toolchain')."), rule=rule),
+            [upgrade, Message(N_("or install a torch built for the driver's CUDA:")), *ctx.install_fix()],
             severity="warning", rule=support.rule, driver=d.version, torch_cuda=t.cuda, status=support.status)
         return
-    detail = _("Rule applied: {rule}.").format(rule=rule)
+    detail = Message(N_("Rule applied: {rule}."), rule=rule)
     if torch_says_old:
-        detail += _(" torch says: {message}").format(message=warning_text.strip())
+        detail += Message(N_(" torch says: {message}"), message=warning_text.strip())
     yield finding(
-        "driver-too-old", _("The driver ({driver}) is too old for torch's CUDA {cuda}").format(
-            driver=d.version or "CUDA " + str(d.cuda_version), cuda=t.cuda),
-        detail, [upgrade, _("or install a torch built for the driver's CUDA:"), *ctx.install_fix()],
+        "driver-too-old", Message(N_("The driver ({driver}) is too old for torch's CUDA {cuda}"), driver=d.version or "CUDA " + str(d.cuda_version), cuda=t.cuda),
+        detail, [upgrade, Message(N_("or install a torch built for the driver's CUDA:")), *ctx.install_fix()],
         rule=support.rule, driver=d.version, driver_cuda=d.cuda_version, torch_cuda=t.cuda)
 
 

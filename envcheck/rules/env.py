@@ -6,6 +6,7 @@ import os
 from typing import Iterator, List
 
 from ..findings import Finding
+from ..i18n import N_, Message, joined
 from .base import RuleContext, finding
 
 _HIDE_ALL = ("", "-1", "nodevfiles", "none", "void")
@@ -14,7 +15,6 @@ _SHADOWABLE = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "lib
 
 
 def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     raw = ctx.snap.env.get("CUDA_VISIBLE_DEVICES")
     if raw is None:
         return
@@ -22,10 +22,9 @@ def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
     setting = f"CUDA_VISIBLE_DEVICES={raw!r}"
     if raw.strip().lower() in _HIDE_ALL:
         if gpus or ctx.has_nvidia:
-            yield finding("cuda-visible-devices-invalid", _("{setting} hides every GPU").format(setting=setting),
-                          _("CUDA sees no device, so torch.cuda.is_available() is False."),
-                          ["unset CUDA_VISIBLE_DEVICES   # " + _("or list the GPUs you want, e.g. {example}").format(
-                              example="CUDA_VISIBLE_DEVICES=0,1")],
+            yield finding("cuda-visible-devices-invalid", Message(N_("{setting} hides every GPU"), setting=setting),
+                          Message(N_("CUDA sees no device, so torch.cuda.is_available() is False.")),
+                          ["unset CUDA_VISIBLE_DEVICES   # " + Message(N_("or list the GPUs you want, e.g. {example}"), example="CUDA_VISIBLE_DEVICES=0,1")],
                           value=raw)
         return
     if not gpus:
@@ -47,12 +46,11 @@ def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
     if not bad:
         return
     hidden_all = first_bad == 0
-    detail = _("Entry {entry} is not a GPU here ({count} GPU(s): indices {indices}). CUDA stops at the first "
-               "invalid entry: ").format(entry=repr(bad[0]), count=len(gpus), indices=f"0..{len(gpus) - 1}") + (
-        _("no GPU is visible.") if hidden_all else _("only {visible} stay visible.").format(visible=", ".join(seen)))
-    yield finding("cuda-visible-devices-invalid", _("{setting} names a GPU that does not exist").format(
-                      setting=setting),
-                  detail, ["nvidia-smi -L   # " + _("valid indices and UUIDs"),
+    detail = Message(N_("Entry {entry} is not a GPU here ({count} GPU(s): indices {indices}). CUDA stops at the first "
+               "invalid entry: "), entry=repr(bad[0]), count=len(gpus), indices=f"0..{len(gpus) - 1}") + (
+        Message(N_("no GPU is visible.")) if hidden_all else Message(N_("only {visible} stay visible."), visible=", ".join(seen)))
+    yield finding("cuda-visible-devices-invalid", Message(N_("{setting} names a GPU that does not exist"), setting=setting),
+                  detail, ["nvidia-smi -L   # " + Message(N_("valid indices and UUIDs")),
                            f"export CUDA_VISIBLE_DEVICES={','.join(str(i) for i in range(len(gpus)))}"],
                   severity="error" if hidden_all else "warning", value=raw, invalid=bad[0])
 
@@ -64,10 +62,9 @@ def device_order_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         return
     if (ctx.snap.env.get("CUDA_DEVICE_ORDER") or "").upper() == "PCI_BUS_ID":
         return
-    _ = ctx._
-    yield finding("device-order-mismatch", _("CUDA may number these mixed GPUs differently from nvidia-smi"),
-                  _("GPUs {names}: CUDA's default order is fastest first, nvidia-smi's is PCI bus order, so cuda:0 "
-                    "may not be nvidia-smi's GPU 0.").format(names=", ".join(sorted(n for n in names if n))),
+    yield finding("device-order-mismatch", Message(N_("CUDA may number these mixed GPUs differently from nvidia-smi")),
+                  Message(N_("GPUs {names}: CUDA's default order is fastest first, nvidia-smi's is PCI bus order, so cuda:0 "
+                    "may not be nvidia-smi's GPU 0."), names=", ".join(sorted(n for n in names if n))),
                   ["export CUDA_DEVICE_ORDER=PCI_BUS_ID"])
 
 
@@ -89,18 +86,17 @@ def ld_library_path_shadowing(ctx: RuleContext) -> Iterator[Finding]:
             shadowed.append(lib)
     if not shadowed:
         return
-    _ = ctx._
     bundled = ctx.snap.cudnn.bundled
-    libraries = _("; ").join(_("{name} {version} from {path}").format(name=l.name, version=l.version or "", path=l.path)
-                          .replace("  ", " ") for l in shadowed)
-    detail = _("torch loaded {libraries} — directories listed in LD_LIBRARY_PATH ({value}), instead of the copies "
-               "installed with torch").format(libraries=libraries, value=ld)
+    libraries = joined((Message(N_("{name} {version} from {path}"), name=l.name, version=l.version or "", path=l.path)
+                          .replace("  ", " ") for l in shadowed))
+    detail = Message(N_("torch loaded {libraries} — directories listed in LD_LIBRARY_PATH ({value}), instead of the copies "
+               "installed with torch"), libraries=libraries, value=ld)
     if bundled and bundled.version:
-        detail += _(" (bundled cuDNN {version})").format(version=bundled.version)
-    yield finding("ld-library-path-shadowing", _("LD_LIBRARY_PATH overrides torch's own CUDA libraries"),
-                  _("{text}.").format(text=detail),
-                  [_("Run without it: {command}").format(command="env -u LD_LIBRARY_PATH python your_script.py"),
-                   _("or remove the CUDA/cuDNN directories from LD_LIBRARY_PATH in ~/.bashrc")],
+        detail += Message(N_(" (bundled cuDNN {version})"), version=bundled.version)
+    yield finding("ld-library-path-shadowing", Message(N_("LD_LIBRARY_PATH overrides torch's own CUDA libraries")),
+                  Message(N_("{text}."), text=detail),
+                  [Message(N_("Run without it: {command}"), command="env -u LD_LIBRARY_PATH python your_script.py"),
+                   Message(N_("or remove the CUDA/cuDNN directories from LD_LIBRARY_PATH in ~/.bashrc"))],
                   libraries=[l.path for l in shadowed])
 
 

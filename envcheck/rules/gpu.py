@@ -6,7 +6,7 @@ from typing import Iterator, List, Tuple
 
 from ..install.compat import CUBIN, PTX, arch_range, arch_support, sm_name
 from ..findings import Finding
-from ..i18n import N_
+from ..i18n import N_, Message, join, joined
 from .base import RuleContext, Texts, finding
 
 #: clock-event reasons that mean the GPU is being slowed, not merely idle or app-capped
@@ -33,13 +33,12 @@ def _arch_list(ctx: RuleContext) -> Tuple[List[str], str]:
         tag = next((v.tag for v in release.variants if v.pypi_default), None)
     variant = release.variant(tag) if release and tag else None
     if variant and variant.arch_list:
-        return list(variant.arch_list), ctx._("envcheck's release data for torch {build}").format(
-            build=f"{release.version} {variant.tag}")
+        return list(variant.arch_list), Message(N_("envcheck's release data for torch {build}"),
+                                                build=f"{release.version} {variant.tag}")
     return [], ""
 
 
 def gpu_arch_unsupported(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     if not ctx.torch_is_cuda:
         return
     arch_list, source = _arch_list(ctx)
@@ -56,67 +55,58 @@ def gpu_arch_unsupported(ctx: RuleContext) -> Iterator[Finding]:
         sms = [a for a in arch_list if a.startswith("sm_")]
         newest = max((int(a[3:].rstrip("af")) for a in sms), default=0)
         too_new = int(sm_name(cc)[3:]) > newest
-        detail = (_("GPU {index} ({name}) is compute capability {cc} ({sm}); torch {version} carries kernels for "
-                    "{arch} (from {source}). Same-major rule: a cubin for {same_major} would run; none is there, so "
-                    "the GPU is too new for this build.") if too_new else
-                  _("GPU {index} ({name}) is compute capability {cc} ({sm}); torch {version} carries kernels for "
-                    "{arch} (from {source}). Same-major rule: a cubin for {same_major} would run; none is there, so "
-                    "the GPU is too old for this build.")).format(
-            index=index, name=name, cc=cc, sm=sm_name(cc), version=ctx.snap.torch.version, arch=arch_range(arch_list),
-            source=source, same_major=f"sm_X0..sm_X{cc.split('.')[-1]}")
+        template = (N_("GPU {index} ({name}) is compute capability {cc} ({sm}); torch {version} carries kernels for "
+                       "{arch} (from {source}). Same-major rule: a cubin for {same_major} would run; none is there, so "
+                       "the GPU is too new for this build.") if too_new else
+                    N_("GPU {index} ({name}) is compute capability {cc} ({sm}); torch {version} carries kernels for "
+                       "{arch} (from {source}). Same-major rule: a cubin for {same_major} would run; none is there, so "
+                       "the GPU is too old for this build."))
+        detail = Message(template, index=index, name=name, cc=cc, sm=sm_name(cc), version=ctx.snap.torch.version,
+                         arch=arch_range(arch_list), source=source, same_major=f"sm_X0..sm_X{cc.split('.')[-1]}")
         if reach == PTX:
-            yield finding("gpu-arch-unsupported", _("GPU {index} ({sm}) runs this torch only through PTX JIT").format(
-                              index=index, sm=sm_name(cc)),
-                          detail + _(" PTX is JIT-compiled at start-up: slow first run, and it fails under "
-                                     "minor-version compatibility."), ctx.install_fix(), severity="warning",
+            yield finding("gpu-arch-unsupported", Message(N_("GPU {index} ({sm}) runs this torch only through PTX JIT"), index=index, sm=sm_name(cc)),
+                          detail + Message(N_(" PTX is JIT-compiled at start-up: slow first run, and it fails under "
+                                     "minor-version compatibility.")), ctx.install_fix(), severity="warning",
                           gpu=index, compute_capability=cc, arch_list=arch_list)
         else:
             yield finding("gpu-arch-unsupported",
-                          _("GPU {index} ({name}, {sm}) is not supported by this torch build").format(
-                              index=index, name=name, sm=sm_name(cc)),
-                          detail + _(" Expect 'no kernel image is available for execution on the device'."),
+                          Message(N_("GPU {index} ({name}, {sm}) is not supported by this torch build"), index=index, name=name, sm=sm_name(cc)),
+                          detail + Message(N_(" Expect 'no kernel image is available for execution on the device'.")),
                           ctx.install_fix(), gpu=index, compute_capability=cc, arch_list=arch_list)
 
 
 def mig_enabled(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     for g in ctx.snap.gpus:
         if (g.mig_mode or "").lower() == "enabled":
             yield finding(
-                "mig-enabled", _("MIG is enabled on GPU {index} ({name})").format(index=g.index, name=g.name),
-                _("{count} MIG instance(s). CUDA applications see MIG slices (by MIG UUID), not the whole GPU; "
-                  "a process uses one slice.").format(count=g.mig_devices),
-                ["nvidia-smi -L   # " + _("lists MIG-<uuid> devices; use {variable}").format(
-                    variable="CUDA_VISIBLE_DEVICES=MIG-<uuid>"),
-                 _("To use the whole GPU: {command} (then reset the GPU or reboot)").format(
-                     command=f"sudo nvidia-smi -i {g.index} -mig 0")],
+                "mig-enabled", Message(N_("MIG is enabled on GPU {index} ({name})"), index=g.index, name=g.name),
+                Message(N_("{count} MIG instance(s). CUDA applications see MIG slices (by MIG UUID), not the whole GPU; "
+                  "a process uses one slice."), count=g.mig_devices),
+                ["nvidia-smi -L   # " + Message(N_("lists MIG-<uuid> devices; use {variable}"), variable="CUDA_VISIBLE_DEVICES=MIG-<uuid>"),
+                 Message(N_("To use the whole GPU: {command} (then reset the GPU or reboot)"), command=f"sudo nvidia-smi -i {g.index} -mig 0")],
                 gpu=g.index)
 
 
 def gpu_health(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     for g in ctx.snap.gpus:
-        errors = Texts(_)
-        warnings = Texts(_)
+        errors = Texts()
+        warnings = Texts()
         fixes: List[str] = []
         if g.ecc_uncorrected_volatile:
             errors.add(N_("{count} uncorrected ECC error(s) since the last driver load"),
                        count=g.ecc_uncorrected_volatile)
-            fixes.append(_("Drain the GPU, then reset it: {command}; if errors return, RMA it").format(
-                command=f"sudo nvidia-smi -r -i {g.index}"))
+            fixes.append(Message(N_("Drain the GPU, then reset it: {command}; if errors return, RMA it"), command=f"sudo nvidia-smi -r -i {g.index}"))
         if g.remapped_rows_failure:
             errors.add(N_("row remapping failed (the memory has no spare rows left)"))
-            fixes.append(_("The GPU needs service (RMA)"))
+            fixes.append(Message(N_("The GPU needs service (RMA)")))
         if g.remapped_rows_pending or g.retired_pages_pending:
             warnings.add(N_("memory row remap / page retirement pending until the GPU is reset"))
-            fixes.append(_("Reset the GPU when idle: {command} (or reboot)").format(
-                command=f"sudo nvidia-smi -r -i {g.index}"))
+            fixes.append(Message(N_("Reset the GPU when idle: {command} (or reboot)"), command=f"sudo nvidia-smi -r -i {g.index}"))
         throttles = [_THROTTLE[r] for r in g.clock_event_reasons if r in _THROTTLE]
         if throttles:
-            warnings.english.append("clocks slowed by " + ", ".join(throttles))
-            warnings.shown.append(_("clocks slowed by {reasons}").format(reasons=_(", ").join(_(t) for t in throttles)))
-            fixes.append(_("Check cooling and power: {command}").format(
-                command="nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER"))
+            warnings.add(N_("clocks slowed by {reasons}"),
+                         reasons=join(Message(N_(", ")), [Message(reason) for reason in throttles]))
+            fixes.append(Message(N_("Check cooling and power: {command}"), command="nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER"))
         if g.power_limit_w and g.power_limit_default_w and g.power_limit_w < 0.9 * g.power_limit_default_w:
             warnings.add(N_("power limit {limit} W is below the default {default} W"),
                          limit=f"{g.power_limit_w:.0f}", default=f"{g.power_limit_default_w:.0f}")
@@ -124,8 +114,7 @@ def gpu_health(ctx: RuleContext) -> Iterator[Finding]:
         if g.pcie_width_current and g.pcie_width_max and g.pcie_width_current < g.pcie_width_max:
             warnings.add(N_("PCIe link x{width} (max x{max}): a degraded slot or riser"),
                          width=g.pcie_width_current, max=g.pcie_width_max)
-            fixes.append(_("Reseat the card / check the slot; compare with: {command}").format(
-                command="nvidia-smi -q -d PCIE"))
+            fixes.append(Message(N_("Reseat the card / check the slot; compare with: {command}"), command="nvidia-smi -q -d PCIE"))
         idle = "gpu_idle" in g.clock_event_reasons
         if (g.pcie_gen_current and g.pcie_gen_max and g.pcie_gen_current < g.pcie_gen_max and not idle
                 and g.processes):
@@ -143,10 +132,9 @@ def gpu_health(ctx: RuleContext) -> Iterator[Finding]:
         if not errors and not warnings:
             continue
         problems = errors.english + warnings.english
-        shown = errors.shown + warnings.shown
-        yield finding("gpu-health", _("GPU {index} ({name}): {problem}").format(index=g.index, name=g.name,
-                                                                                  problem=shown[0]),
-                      _("{text}.").format(text=_("; ").join(shown)), fixes,
+        shown = errors + warnings
+        yield finding("gpu-health", Message(N_("GPU {index} ({name}): {problem}"), index=g.index, name=g.name, problem=shown[0]),
+                      Message(N_("{text}."), text=joined(shown)), fixes,
                       severity="error" if errors else "warning", gpu=g.index, problems=problems)
 
 

@@ -8,14 +8,13 @@ from typing import Iterator, Optional
 
 from ..install.commands import PYTORCH_INDEX
 from ..findings import Finding
-from ..i18n import data_text
+from ..i18n import N_, Headline, Message, data_message
 from ..snapshot import Package
 from ..versions import in_specifier, local_tag, parse_version, public_version
 from .base import RuleContext, finding
 
 
 def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
-    _ = ctx._
     t = ctx.snap.torch
     pkg: Optional[Package] = ctx.snap.python.packages.get(name)
     torch_version = t.version or t.dist_version
@@ -31,23 +30,19 @@ def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
     fix_cmd = f"pip install {name}=={expected}{index}" if expected else None
     if expected and parse_version(have_public) != parse_version(expected):
         torch_public = public_version(torch_version)
-        yield finding(code, _("{name} {have} does not match torch {torch} (needs {expected})").format(
-                          name=name, have=have_public, torch=torch_public, expected=expected),
-                      _("torch {torch} is paired with {name} {expected}; {name} {have} was built against another "
+        yield finding(code, Message(N_("{name} {have} does not match torch {torch} (needs {expected})"), name=name, have=have_public, torch=torch_public, expected=expected),
+                      Message(N_("torch {torch} is paired with {name} {expected}; {name} {have} was built against another "
                         "torch. Expect errors such as 'operator torchvision::nms does not exist' or undefined "
-                        "symbols.").format(torch=torch_public, name=name, expected=expected, have=have_public),
+                        "symbols."), torch=torch_public, name=name, expected=expected, have=have_public),
                       [fix_cmd] if fix_cmd else [], have=have_public, expected=expected)
         return
     pkg_cuda, torch_cuda = pkg.cuda, t.cuda
     mismatch_tag = torch_tag and pkg_tag and torch_tag != pkg_tag
     mismatch_cuda = pkg_cuda and torch_cuda and pkg_cuda != torch_cuda
     if mismatch_tag or mismatch_cuda:
-        yield finding(code, _("{name} is a {build} build, torch a {torch_build} build").format(
-                          name=name, build=pkg_tag or "CUDA " + str(pkg_cuda),
-                          torch_build=torch_tag or "CUDA " + str(torch_cuda)),
-                      _("{name} {version} and torch {torch} come from different indexes; their compiled operators "
-                        "will not load together.").format(name=name, version=pkg.build_version or pkg.version,
-                                                           torch=t.version),
+        yield finding(code, Message(N_("{name} is a {build} build, torch a {torch_build} build"), name=name, build=pkg_tag or "CUDA " + str(pkg_cuda), torch_build=torch_tag or "CUDA " + str(torch_cuda)),
+                      Message(N_("{name} {version} and torch {torch} come from different indexes; their compiled operators "
+                        "will not load together."), name=name, version=pkg.build_version or pkg.version, torch=t.version),
                       [fix_cmd or f"pip install --force-reinstall {name}{index}"],
                       have=pkg.build_version or pkg.version, torch=t.version)
 
@@ -61,14 +56,13 @@ def torchaudio_mismatch(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def duplicate_torch(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     copies = ctx.snap.torch.copies
     if len(copies) > 1:
-        yield finding("duplicate-torch", _("{count} copies of torch are importable").format(count=len(copies)),
-                      _("In sys.path order: {copies}. Python imports the first ({first}); the others confuse pip and "
-                        "tools that read metadata.").format(copies="; ".join(copies), first=copies[0]),
-                      [_("Remove the copies you do not want, e.g. {command} (repeat until none is left), then install "
-                         "once; check PYTHONPATH and ~/.local.").format(command="pip uninstall torch")],
+        yield finding("duplicate-torch", Message(N_("{count} copies of torch are importable"), count=len(copies)),
+                      Message(N_("In sys.path order: {copies}. Python imports the first ({first}); the others confuse pip and "
+                        "tools that read metadata."), copies="; ".join(copies), first=copies[0]),
+                      [Message(N_("Remove the copies you do not want, e.g. {command} (repeat until none is left), then install "
+                         "once; check PYTHONPATH and ~/.local."), command="pip uninstall torch")],
                       copies=copies)
 
 
@@ -76,15 +70,13 @@ def user_site_shadowing(ctx: RuleContext) -> Iterator[Finding]:
     py = ctx.snap.python
     if not py.user_site_shadowing or py.user_site_enabled is False:
         return
-    _ = ctx._
     names = py.user_site_shadowing
-    yield finding("user-site-shadowing", _("{count} package(s) in the user site override the environment's").format(
-                      count=len(names)),
-                  _("{user_site} holds {names}, which also exist in {prefix}; the user-site copy is imported "
-                    "first.").format(user_site=py.user_site, names=", ".join(names[:10]), prefix=py.prefix),
+    yield finding("user-site-shadowing", Message(N_("{count} package(s) in the user site override the environment's"), count=len(names)),
+                  Message(N_("{user_site} holds {names}, which also exist in {prefix}; the user-site copy is imported "
+                    "first."), user_site=py.user_site, names=", ".join(names[:10]), prefix=py.prefix),
                   [f"pip uninstall --user {' '.join(names[:10])}   # "
-                   + _("outside the environment, with the same python"),
-                   _("or {command}").format(command="export PYTHONNOUSERSITE=1")], packages=names)
+                   + Message(N_("outside the environment, with the same python")),
+                   Message(N_("or {command}"), command="export PYTHONNOUSERSITE=1")], packages=names)
 
 
 def _matches(spec: str, version: Optional[str]) -> bool:
@@ -92,7 +84,6 @@ def _matches(spec: str, version: Optional[str]) -> bool:
 
 
 def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     try:
         entries = ctx.knowledge.known_bad()
     except Exception:
@@ -103,12 +94,9 @@ def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
     for entry in entries:
         version = ctx.snap.driver.version if entry.kind == "driver" else installed.get(entry.name)
         if version and _matches(entry.spec, version):
-            defect = data_text(_, entry.defect)
-            summary = (re.split(r"\.(?:\s|$)", entry.defect)[0] if defect is entry.defect
-                       else defect.split("\u3002")[0])
-            yield finding("known-bad-version", f"{entry.name} {version}: {summary}",
-                          _("{defect} (recorded {date}; source: {source})").format(
-                              defect=defect, date=entry.recorded, source=entry.source), [data_text(_, entry.fix)],
+            defect = data_message(entry.defect)
+            yield finding("known-bad-version", f"{entry.name} {version}: " + Headline(defect, "sentence"),
+                          Message(N_("{defect} (recorded {date}; source: {source})"), defect=defect, date=entry.recorded, source=entry.source), [data_message(entry.fix)],
                           severity=entry.severity, name=entry.name, version=version, source=entry.source)
 
 

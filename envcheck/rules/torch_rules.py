@@ -7,7 +7,7 @@ from typing import Iterator
 
 from ..install.compat import FULL, driver_support
 from ..findings import Finding
-from ..i18n import N_
+from ..i18n import N_, Message
 from .base import RuleContext, finding
 
 _UNDEFINED = re.compile(r"(?P<lib>[^\s:]+\.so[\w.]*): undefined symbol: (?P<sym>\S+)")
@@ -15,18 +15,16 @@ _MISSING_LIB = re.compile(r"(?P<lib>lib[\w\-+.]+\.so[\w.]*): cannot open shared 
 
 
 def torch_not_installed(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     t, py = ctx.snap.torch, ctx.snap.python
     if ctx.torch_installed or t.error or not py.executable or py.error:
         return
-    yield finding("torch-not-installed", _("No torch in {python}").format(python=py.executable),
-                  _("The target interpreter ({python}, chosen by {chosen_by}) cannot import torch. Pick another with "
-                    "--python, or install it:").format(python=py.executable, chosen_by=py.chosen_by or "?"),
+    yield finding("torch-not-installed", Message(N_("No torch in {python}"), python=py.executable),
+                  Message(N_("The target interpreter ({python}, chosen by {chosen_by}) cannot import torch. Pick another with "
+                    "--python, or install it:"), python=py.executable, chosen_by=py.chosen_by or "?"),
                   ctx.install_fix(), python=py.executable)
 
 
 def torch_import_failed(ctx: RuleContext) -> Iterator[Finding]:
-    _ = ctx._
     t = ctx.snap.torch
     if not t.error or t.error_kind not in ("import", "signal", "cuda-init", "timeout"):
         return
@@ -34,11 +32,10 @@ def torch_import_failed(ctx: RuleContext) -> Iterator[Finding]:
             "signal": N_("`import torch` crashes the interpreter in {python}"),
             "cuda-init": N_("CUDA initialisation fails in {python}"),
             "timeout": N_("`import torch` hangs in {python}")}[t.error_kind]
-    fix = [_("Reinstall a matched set into a clean environment:"), *ctx.install_fix()]
+    fix = [Message(N_("Reinstall a matched set into a clean environment:")), *ctx.install_fix()]
     if _UNDEFINED.search(t.error) or _MISSING_LIB.search(t.error):
-        fix.insert(0, _("See the more specific finding below for the library involved."))
-    yield finding("torch-import-failed", _(what).format(
-                      python=ctx.snap.python.executable or _("the target interpreter")),
+        fix.insert(0, Message(N_("See the more specific finding below for the library involved.")))
+    yield finding("torch-import-failed", Message(what, python=ctx.snap.python.executable or Message(N_("the target interpreter"))),
                   t.error.strip()[-1500:], fix, error_kind=t.error_kind)
 
 
@@ -47,18 +44,15 @@ def undefined_symbol(ctx: RuleContext) -> Iterator[Finding]:
     m = _UNDEFINED.search(text)
     if not m:
         return
-    _ = ctx._
     lib = m.group("lib")
     yield finding(
-        "undefined-symbol", _("{library}: undefined symbol {symbol}").format(
-            library=lib.rsplit('/', 1)[-1], symbol=m.group('sym')[:60]),
-        _("{error}. A library was built against a different version of the one it loads: typically torch "
+        "undefined-symbol", Message(N_("{library}: undefined symbol {symbol}"), library=lib.rsplit('/', 1)[-1], symbol=m.group('sym')[:60]),
+        Message(N_("{error}. A library was built against a different version of the one it loads: typically torch "
           "mixed with torchvision/torchaudio/an extension from another build, or a system CUDA library found first "
-          "through LD_LIBRARY_PATH.").format(error=m.group(0)),
-        ["echo $LD_LIBRARY_PATH   # " + _("try again with it unset: {command}").format(
-            command="env -u LD_LIBRARY_PATH python -c 'import torch'"),
-         "pip list | grep -iE 'torch|nvidia'   # " + _("every torch* package must come from the same release and "
-                                                       "index"),
+          "through LD_LIBRARY_PATH."), error=m.group(0)),
+        ["echo $LD_LIBRARY_PATH   # " + Message(N_("try again with it unset: {command}"), command="env -u LD_LIBRARY_PATH python -c 'import torch'"),
+         "pip list | grep -iE 'torch|nvidia'   # " + Message(N_("every torch* package must come from the same release and "
+                                                       "index")),
          *ctx.install_fix()],
         library=lib, symbol=m.group("sym"))
 
@@ -67,11 +61,9 @@ def torch_cpu_only(ctx: RuleContext) -> Iterator[Finding]:
     t = ctx.snap.torch
     if t.build != "cpu" or ctx.os_name == "macos" or not ctx.has_nvidia:  # build None: nobody said CPU
         return
-    _ = ctx._
-    yield finding("torch-cpu-only", _("torch {version} is a CPU-only build on a machine with an NVIDIA GPU").format(
-                      version=t.version or t.dist_version),
-                  _("torch.version.cuda is None: the GPU will never be used. This happens when pip picked the CPU "
-                    "wheel (Windows/macOS PyPI default, the cpu index, or a mirror serving +cpu)."),
+    yield finding("torch-cpu-only", Message(N_("torch {version} is a CPU-only build on a machine with an NVIDIA GPU"), version=t.version or t.dist_version),
+                  Message(N_("torch.version.cuda is None: the GPU will never be used. This happens when pip picked the CPU "
+                    "wheel (Windows/macOS PyPI default, the cpu index, or a mirror serving +cpu).")),
                   ["pip uninstall -y torch torchvision torchaudio", *ctx.install_fix()],
                   torch=t.version)
 
@@ -88,16 +80,14 @@ def cuda_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     cvd = ctx.snap.env.get("CUDA_VISIBLE_DEVICES")
     if cvd is not None and cvd.strip() in ("", "-1", "NoDevFiles"):
         return  # cuda-visible-devices-invalid explains it
-    _ = ctx._
-    detail = _("torch {version} is a CUDA {cuda} build and nvidia-smi works, yet torch.cuda.is_available() is "
-               "False.").format(version=t.version, cuda=t.cuda)
+    detail = Message(N_("torch {version} is a CUDA {cuda} build and nvidia-smi works, yet torch.cuda.is_available() is "
+               "False."), version=t.version, cuda=t.cuda)
     if t.cuda_warning:
-        detail += _(" torch says: {message}").format(message=t.cuda_warning.strip())
-    yield finding("cuda-unavailable", _("torch cannot use CUDA"), detail, [
-        "python -c 'import torch; torch.zeros(1).cuda()'   # " + _("shows CUDA's own error"),
-        "ls -l /dev/nvidia*   # " + _("device nodes present and readable by you?"),
-        _("Check CUDA_VISIBLE_DEVICES and that no other process holds the GPU in exclusive mode ({command})").format(
-            command="nvidia-smi -q -d COMPUTE"),
+        detail += Message(N_(" torch says: {message}"), message=t.cuda_warning.strip())
+    yield finding("cuda-unavailable", Message(N_("torch cannot use CUDA")), detail, [
+        "python -c 'import torch; torch.zeros(1).cuda()'   # " + Message(N_("shows CUDA's own error")),
+        "ls -l /dev/nvidia*   # " + Message(N_("device nodes present and readable by you?")),
+        Message(N_("Check CUDA_VISIBLE_DEVICES and that no other process holds the GPU in exclusive mode ({command})"), command="nvidia-smi -q -d COMPUTE"),
     ], warning=t.cuda_warning)
 
 
