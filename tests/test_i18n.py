@@ -633,7 +633,7 @@ def test_smoke_report_in_chinese(raw, capsys):
     snap.gpus[0].clock_event_reasons = ["sw_power_cap", "hw_thermal_slowdown"]
     snap.gpus[0].power_limit_w, snap.gpus[0].power_limit_default_w = 300.0, 700.0
     report = build_report(raw, K)
-    findings = judge(report, snap.gpus, ZH)
+    findings = judge(report, snap.gpus)
     assert [f.code for f in findings] == [f.code for f in judge(report, snap.gpus)]
     literals = [raw.get("error") or "", "CUDA error: an illegal memory access was encountered"]
     console = zh_console()

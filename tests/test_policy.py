@@ -9,7 +9,8 @@ import pytest
 from builders import cpu_box, h100
 from envcheck.knowledge import Knowledge
 from envcheck.preflight.policy import (PolicyResult, parse_requirement, parse_requirements, parse_size_mib, policy_data,
-                             policy_lines, policy_markdown, smoke_dtypes, smoke_runner)
+                                       smoke_dtypes, smoke_runner)
+from envcheck.preflight.render import policy_lines, policy_markdown
 from envcheck.preflight.policy import evaluate as evaluate_policy
 from envcheck.rules import evaluate as evaluate_rules
 from envcheck.smoke.host import DeviceResult, DtypeResult, SmokeReport, build_report

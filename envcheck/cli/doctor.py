@@ -45,11 +45,11 @@ def register(app: typer.Typer) -> None:
         one_output(as_json, markdown)
         requirements = []
         if require or policy is not None:
-            from ..preflight.policy import parse_requirements
+            from ..preflight.policy import PolicyError, parse_requirements
             try:
-                requirements = parse_requirements(list(require), policy, _=gettext_of(ctx))
-            except ValueError as exc:
-                raise UsageProblem(str(exc)) from exc
+                requirements = parse_requirements(list(require), policy)
+            except PolicyError as exc:
+                raise UsageProblem(exc.message) from exc
         from ..findings import exit_code
         from ..knowledge import Knowledge
         from ..render.report import Report
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         else:
             from ..probes.collect import collect
             snap = collect(target_context(python, timeout, fast), knowledge, early=early_probes(ctx))
-        findings = evaluate(snap, knowledge, _=_)
+        findings = evaluate(snap, knowledge)
         report = Report(snap, findings)
         policy_result = None
         if requirements:
@@ -83,14 +83,14 @@ def register(app: typer.Typer) -> None:
             from ..render.markdown import render_markdown
             sys.stdout.write(render_markdown(report, _=_))
             if policy_result is not None:
-                from ..preflight.policy import policy_markdown
+                from ..preflight.render import policy_markdown
                 sys.stdout.write("\n" + policy_markdown(policy_result, _=_))
         else:
             from ..render.terminal import render_terminal
             render_terminal(report, stdout_console(), show_facts=facts, _=_)
         code = exit_code(findings, strict=strict)
         if policy_result is not None:
-            from ..preflight.policy import policy_lines
+            from ..preflight.render import policy_lines
             for line in policy_lines(policy_result, _=gettext_of(ctx)):
                 typer.echo(line, err=True)
             if not policy_result.ok:

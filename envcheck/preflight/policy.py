@@ -3,11 +3,11 @@
 A requirement is a short expression (``torch>=2.3``, ``cuda``, ``gpus>=8``, ``gpu-memory>=70GiB``,
 ``driver>=535``, ``compute-capability>=8.0``, ``no-warnings``, ``smoke-bf16>=500``,
 ``no-finding=CODE``). :func:`parse_requirements` turns expressions (and a TOML file's
-``require = [...]``) into :class:`Requirement` objects, raising ``ValueError`` with a clear message
-for a bad one; :func:`evaluate` holds them against a snapshot and its findings without probing
+``require = [...]``) into :class:`Requirement` objects, raising :class:`PolicyError` (a ``ValueError``
+carrying a Message) for a bad one; :func:`evaluate` holds them against a snapshot and its findings without probing
 anything itself (the smoke test runs only through the callable it is given, and only when a
 ``smoke-*`` requirement exists). A fact that is unknown never passes: the requirement is reported
-``unknown`` and counts as not met.
+``unknown`` and counts as not met. Every sentence is a Message, worded by ``preflight/render.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..findings import Finding, Severity
-from ..i18n import N_, Gettext, Message, english, joined, text_in
+from ..i18n import N_, Message, joined
 from ..snapshot import Snapshot
 from ..versions import dotted, parse_version
 
@@ -106,24 +106,33 @@ class PolicyResult:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_requirement(text: str, origin: str = "--require", _: Gettext = english) -> Requirement:
-    """One expression; ValueError with the reason and the accepted forms (in ``_``'s language) when it is not one."""
+class PolicyError(ValueError):
+    """A requirement or policy file that cannot be used; ``message`` says why (worded where shown),
+    ``str()`` is the English."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+
+def parse_requirement(text: str, origin: str = "--require") -> Requirement:
+    """One expression; PolicyError with the reason and the accepted forms when it is not one."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(_("empty requirement (from {origin}); examples: {examples}").format(
-            origin=origin, examples=EXAMPLES))
+        raise PolicyError(Message(N_("empty requirement (from {origin}); examples: {examples}"),
+                                  origin=origin, examples=EXAMPLES))
     m = _EXPR.match(text)
     if not m:
-        raise ValueError(_("cannot parse requirement {text} (from {origin}); examples: {examples}").format(
-            text=repr(text), origin=origin, examples=EXAMPLES))
+        raise PolicyError(Message(N_("cannot parse requirement {text} (from {origin}); examples: {examples}"),
+                                  text=repr(text), origin=origin, examples=EXAMPLES))
     name, op, value = m.group(1).lower().replace("_", "-"), m.group(2), m.group(3)
     kind = KINDS.get(name)
     if kind is None:
-        raise ValueError(_("unknown requirement {name} in {text} (from {origin}); known: {known}").format(
-            name=repr(name), text=repr(text), origin=origin, known=", ".join(sorted(KINDS))))
+        raise PolicyError(Message(N_("unknown requirement {name} in {text} (from {origin}); known: {known}"),
+                                  name=repr(name), text=repr(text), origin=origin, known=", ".join(sorted(KINDS))))
 
-    def bad(msgid: str, **fields: Any) -> ValueError:
-        where = _("in {text} (from {origin})").format(text=repr(text), origin=origin)
-        return ValueError(_(msgid).format(where=where, **fields))
+    def bad(msgid: str, **fields: Any) -> PolicyError:
+        where = Message(N_("in {text} (from {origin})"), text=repr(text), origin=origin)
+        return PolicyError(Message(msgid, where=where, **fields))
 
     if kind == "flag":
         if op is not None:
@@ -188,39 +197,39 @@ def parse_size_mib(text: str) -> Optional[float]:
     return number * _DECIMAL_MIB[letter]
 
 
-def load_policy_file(path: Path, _: Gettext = english) -> List[str]:
-    """The ``require = [...]`` list of a TOML policy file; ValueError when it cannot be used."""
+def load_policy_file(path: Path) -> List[str]:
+    """The ``require = [...]`` list of a TOML policy file; PolicyError when it cannot be used."""
     from ..knowledge import KnowledgeError, load_toml
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ValueError(_("policy file {path} does not exist").format(path=path))
+        raise PolicyError(Message(N_("policy file {path} does not exist"), path=str(path)))
     try:
         data = load_toml(path)
     except KnowledgeError as exc:
         cause = exc.__cause__
-        raise ValueError(_("cannot read policy file {path}: {reason}").format(path=path, reason=cause or exc)) \
-            from exc
+        raise PolicyError(Message(N_("cannot read policy file {path}: {reason}"), path=str(path),
+                                  reason=str(cause or exc))) from exc
     require = data.get("require")
     if require is None:
-        raise ValueError(_("policy file {path} has no {form} list").format(path=path, form="`require = [...]`"))
+        raise PolicyError(Message(N_("policy file {path} has no {form} list"), path=str(path),
+                                  form="`require = [...]`"))
     if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
-        raise ValueError(_("policy file {path}: {key} must be a list of strings, e.g. {example}").format(
-            path=path, key="`require`", example='`require = ["torch>=2.3"]`'))
+        raise PolicyError(Message(N_("policy file {path}: {key} must be a list of strings, e.g. {example}"),
+                                  path=str(path), key="`require`", example='`require = ["torch>=2.3"]`'))
     return list(require)
 
 
-def parse_requirements(exprs: List[str], policy_file: Optional[Path] = None,
-                       _: Gettext = english) -> List[Requirement]:
-    """The policy file's requirements, then the --require ones, each once; ValueError for a bad one."""
+def parse_requirements(exprs: List[str], policy_file: Optional[Path] = None) -> List[Requirement]:
+    """The policy file's requirements, then the --require ones, each once; PolicyError for a bad one."""
     out: List[Requirement] = []
     seen = set()
     sources: List[Tuple[str, str]] = []
     if policy_file is not None:
-        sources += [(e, str(policy_file)) for e in load_policy_file(policy_file, _)]
+        sources += [(e, str(policy_file)) for e in load_policy_file(policy_file)]
     sources += [(e, "--require") for e in exprs or []]
     for expr, origin in sources:
-        req = parse_requirement(expr, origin, _)
+        req = parse_requirement(expr, origin)
         if req.expr not in seen:
             seen.add(req.expr)
             out.append(req)
@@ -549,7 +558,9 @@ def evaluate(requirements: List[Requirement], snapshot: Snapshot, findings: List
 
 
 def policy_data(result: PolicyResult) -> Dict[str, Any]:
-    """The ``policy`` block of ``doctor --json``."""
+    """The ``policy`` block of ``doctor --json``: reasons are Messages (their English in JSON); the smoke
+    test's findings carry ``messages`` as doctor's findings do."""
+    from ..render.report import finding_data
     from ..serde import to_data
 
     return {
@@ -560,33 +571,8 @@ def policy_data(result: PolicyResult) -> Dict[str, Any]:
             "reason": r.reason, "have": r.have,
         } for r in result.results],
         "smoke": to_data(result.smoke) if result.smoke is not None else None,
-        "smoke_findings": [to_data(f) for f in result.smoke_findings],
+        "smoke_findings": [finding_data(f) for f in result.smoke_findings],
     }
-
-
-def policy_lines(result: PolicyResult, include_met: bool = False, _: Gettext = english) -> List[str]:
-    """One line per unmet requirement (and per met one with ``include_met``), for stderr."""
-    out = []
-    for r in result.results:
-        if r.met and not include_met:
-            continue
-        template = N_("envcheck: requirement met: {requirement}: {reason}") if r.met else \
-            N_("envcheck: requirement NOT MET: {requirement}: {reason}")
-        out.append(_(template).format(requirement=r.requirement.expr, reason=text_in(r.reason, _)))
-    return out
-
-
-def policy_markdown(result: PolicyResult, _: Gettext = english) -> str:
-    """A Markdown section for `doctor --markdown`: every requirement, met or not."""
-    mark = {MET: _("met"), UNMET: _("**not met**"), UNKNOWN: _("**not met** (unknown)")}
-    if result.ok:
-        heading = _("### Policy: met")
-    else:
-        heading = _("### Policy: {unmet} of {total} not met").format(unmet=len(result.unmet), total=len(result.results))
-    lines = [heading, "", "| {} | {} | {} |".format(_("requirement"), _("result"), _("found")), "|---|---|---|"]
-    for r in result.results:
-        lines.append(f"| `{r.requirement.expr}` | {mark[r.status]} | {text_in(r.reason, _).replace('|', '/')} |")
-    return "\n".join(lines) + "\n"
 
 
 def smoke_runner(requirements: List[Requirement], python: Optional[str], gpus: List[Any], knowledge: Any,

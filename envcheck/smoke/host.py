@@ -3,7 +3,7 @@
 The target interpreter runs ``smoke/script.py`` (timed with CUDA events, checked against a
 float64 reference); this module plans the sizes, turns milliseconds into TFLOP/s and GB/s, and holds
 them against the GPU's dense peak from the knowledge data. The arithmetic is pure and tested on
-the CPU machine; the measuring needs a GPU.
+the CPU machine; the measuring needs a GPU. Sentences are Messages, worded by ``smoke/render.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..findings import Finding
-from ..i18n import N_, Gettext, Message, english, quoted, text_in
+from ..i18n import N_, Message, joined, quoted
 from ..knowledge import Knowledge
 from ..probes import ProbeContext, marker_json
 from ..rules.base import finding
@@ -135,11 +135,11 @@ def skip_message(skip: Any) -> Optional[Message]:
     return Message(template, **fields)
 
 
-def parse_output(result: CommandResult, _: Gettext = english) -> Dict[str, Any]:
-    """The script's JSON, or a failure description the report can show."""
+def parse_output(result: CommandResult) -> Dict[str, Any]:
+    """The script's JSON, or a failure description the report can show (a Message when envcheck words it)."""
     if result.timed_out:
-        return {"ok": False, "error": _("no answer within {seconds} s (a hung GPU or driver?)").format(
-            seconds=f"{result.duration_s:.0f}")}
+        return {"ok": False, "error": Message(N_("no answer within {seconds} s (a hung GPU or driver?)"),
+                                              seconds=f"{result.duration_s:.0f}")}
     answer = marker_json(result.stdout, MARKER)
     if answer is not None:
         return answer
@@ -179,68 +179,69 @@ def build_report(raw: Dict[str, Any], knowledge: Knowledge) -> SmokeReport:
     return rep
 
 
-def _likely_causes(gpu: Optional[Gpu], _: Gettext = english) -> List[str]:
+def _likely_causes(gpu: Optional[Gpu]) -> List[Message]:
     if gpu is None:
         return []
     causes = []
     slow = [r for r in gpu.clock_event_reasons if r not in ("gpu_idle",)]
     if slow:
-        causes.append(_("clock-event reasons active: {reasons}").format(reasons=", ".join(slow)))
+        causes.append(Message(N_("clock-event reasons active: {reasons}"), reasons=", ".join(slow)))
     if gpu.power_limit_w and gpu.power_limit_default_w and gpu.power_limit_w < gpu.power_limit_default_w:
-        causes.append(_("power cap {limit} W below default {default} W").format(
-            limit=f"{gpu.power_limit_w:.0f}", default=f"{gpu.power_limit_default_w:.0f}"))
+        causes.append(Message(N_("power cap {limit} W below default {default} W"),
+                              limit=f"{gpu.power_limit_w:.0f}", default=f"{gpu.power_limit_default_w:.0f}"))
     if (gpu.mig_mode or "").lower() == "enabled":
-        causes.append(_("MIG is enabled: the process has a slice of the GPU"))
+        causes.append(Message(N_("MIG is enabled: the process has a slice of the GPU")))
     if gpu.processes:
-        causes.append(_("{count} other process(es) on the GPU").format(count=len(gpu.processes)))
+        causes.append(Message(N_("{count} other process(es) on the GPU"), count=len(gpu.processes)))
     if gpu.pcie_width_current and gpu.pcie_width_max and gpu.pcie_width_current < gpu.pcie_width_max:
-        causes.append(_("PCIe x{width} of x{max}").format(width=gpu.pcie_width_current, max=gpu.pcie_width_max))
+        causes.append(Message(N_("PCIe x{width} of x{max}"), width=gpu.pcie_width_current, max=gpu.pcie_width_max))
     return causes
 
 
-def judge(rep: SmokeReport, gpus: List[Gpu], _: Gettext = english) -> List[Finding]:
+def judge(rep: SmokeReport, gpus: List[Gpu]) -> List[Finding]:
     """Findings from a smoke report; ``gpus`` are doctor's facts, used to name likely causes of slowness.
 
-    Titles, details and fixes are in ``_``'s language; codes and facts stay as they are.
+    Titles, details and fixes are Messages (English as text, worded where shown); codes and facts stay as they are.
     """
     out: List[Finding] = []
     if rep.skipped:
-        out.append(finding("smoke-skipped", _("smoke test skipped: {reason}").format(
-            reason=text_in(rep.skipped, _)), _("Nothing ran on a GPU.")))
+        out.append(finding("smoke-skipped", Message(N_("smoke test skipped: {reason}"), reason=rep.skipped),
+                           Message(N_("Nothing ran on a GPU."))))
         return out
     if rep.error:
-        out.append(finding("smoke-failed", _("the smoke test could not run"), rep.error))
+        out.append(finding("smoke-failed", Message(N_("the smoke test could not run")), rep.error))
         return out
     by_uuid_index = {g.index: g for g in gpus}
     for dev in rep.devices:
         if dev.error or dev.alloc_ok is False:
-            out.append(finding("smoke-failed", _("GPU {index} ({name}) failed the smoke test").format(
-                                   index=dev.index, name=dev.name),
-                               dev.error or _("a 64 MiB allocation did not read back what was written")))
+            out.append(finding("smoke-failed", Message(N_("GPU {index} ({name}) failed the smoke test"),
+                                                       index=dev.index, name=dev.name),
+                               dev.error or Message(N_("a 64 MiB allocation did not read back what was written"))))
             continue
         for r in dev.matmul:
             if r.error:
-                out.append(finding("smoke-failed", _("GPU {index}: {dtype} matmul failed").format(
-                    index=dev.index, dtype=r.dtype), r.error))
+                out.append(finding("smoke-failed", Message(N_("GPU {index}: {dtype} matmul failed"),
+                                                           index=dev.index, dtype=r.dtype), r.error))
             elif r.ok is False:
                 out.append(finding(
-                    "smoke-wrong-result", _("GPU {index} ({name}) computes wrong {dtype} products").format(
-                        index=dev.index, name=dev.name, dtype=r.dtype),
-                    _("max relative error {error} against a float64 reference (tolerance {tolerance}). Faulty memory, "
-                      "overclocking or a broken library.").format(error=f"{r.max_rel_error:.3g}",
-                                                                  tolerance=TOLERANCE.get(r.dtype)),
+                    "smoke-wrong-result", Message(N_("GPU {index} ({name}) computes wrong {dtype} products"),
+                                                  index=dev.index, name=dev.name, dtype=r.dtype),
+                    Message(N_("max relative error {error} against a float64 reference (tolerance {tolerance}). "
+                               "Faulty memory, overclocking or a broken library."),
+                            error=f"{r.max_rel_error:.3g}", tolerance=TOLERANCE.get(r.dtype)),
                     ["nvidia-smi -q -d ECC,ROW_REMAPPER",
-                     _("Drain the node; run NVIDIA's field diagnostics ({command})").format(command="dcgmi diag -r 3")],
+                     Message(N_("Drain the node; run NVIDIA's field diagnostics ({command})"),
+                             command="dcgmi diag -r 3")],
                     gpu=dev.index, dtype=r.dtype))
             elif r.ratio is not None and r.ratio < SLOW_FRACTION:
-                causes = _likely_causes(by_uuid_index.get(dev.index), _)
+                causes = _likely_causes(by_uuid_index.get(dev.index))
                 out.append(finding(
-                    "smoke-slow", _("GPU {index} ({name}): {dtype} at {tflops} of {peak} TFLOP/s ({ratio})").format(
-                        index=dev.index, name=dev.name, dtype=r.dtype, tflops=f"{r.tflops:.0f}",
-                        peak=f"{r.peak_tflops:.0f}", ratio=f"{r.ratio:.0%}"),
-                    _("Below half the dense peak. ") + (
-                        _("Likely: {causes}.").format(causes=_("; ").join(causes)) if causes else
-                        _("doctor's facts show no throttling, cap, MIG or other process.")),
+                    "smoke-slow", Message(N_("GPU {index} ({name}): {dtype} at {tflops} of {peak} TFLOP/s ({ratio})"),
+                                          index=dev.index, name=dev.name, dtype=r.dtype, tflops=f"{r.tflops:.0f}",
+                                          peak=f"{r.peak_tflops:.0f}", ratio=f"{r.ratio:.0%}"),
+                    Message(N_("Below half the dense peak. ")) + (
+                        Message(N_("Likely: {causes}."), causes=joined(causes)) if causes else
+                        Message(N_("doctor's facts show no throttling, cap, MIG or other process."))),
                     ["nvidia-smi -q -d PERFORMANCE,POWER,CLOCK", "envcheck doctor"],
                     gpu=dev.index, dtype=r.dtype, tflops=r.tflops, peak=r.peak_tflops))
     return out

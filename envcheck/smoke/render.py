@@ -1,4 +1,4 @@
-"""Output of `envcheck smoke`: a table per GPU, JSON, or Markdown."""
+"""Output of `envcheck smoke`: a table per GPU, JSON, or Markdown; the host's Messages worded here."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import sys
 from typing import Callable, List
 
 from ..findings import Finding
-from ..i18n import Gettext, english
+from ..i18n import Gettext, english, text_in
+from ..render.report import SEVERITY, finding_data
 from ..serde import to_data
-from ..i18n import text_in
 from .host import SmokeReport
-from ..render.report import SEVERITY
 
 
 def _f(value, fmt: str = "{:.1f}") -> str:
@@ -30,9 +29,9 @@ def rows(report: SmokeReport, _: Gettext = english) -> List[List[str]]:
 
 def render_smoke(report: SmokeReport, findings: List[Finding], form: str, console_factory: Callable,
                  _: Gettext = english) -> None:
-    """JSON (always English: pass English findings too), Markdown or a rich table in ``_``'s language."""
+    """JSON (always English, each finding with its ``messages``), Markdown or a rich table in ``_``'s language."""
     if form == "json":
-        data = {"schema_version": 1, "smoke": to_data(report), "findings": [to_data(f) for f in findings]}
+        data = {"schema_version": 1, "smoke": to_data(report), "findings": [finding_data(f) for f in findings]}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     head = ["GPU", "dtype", "TFLOP/s", _("peak"), _("of peak"), _("max rel err"), _("result")]
@@ -44,7 +43,8 @@ def render_smoke(report: SmokeReport, findings: List[Finding], form: str, consol
         else:
             lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(r) + " |" for r in rows(report, _)]
-        lines += [""] + [f"- **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: {f.title}" for f in findings]
+        lines += [""] + [f"- **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: {text_in(f.title, _)}"
+                         for f in findings]
         sys.stdout.write("\n".join(lines) + "\n")
         return
     from rich.table import Table
@@ -54,7 +54,8 @@ def render_smoke(report: SmokeReport, findings: List[Finding], form: str, consol
     if skipped:
         console.print(Text(_("envcheck smoke: skipped ({reason})").format(reason=skipped), style="yellow"))
     elif report.error:
-        console.print(Text(_("envcheck smoke: failed: {error}").format(error=report.error), style="bold red"))
+        console.print(Text(_("envcheck smoke: failed: {error}").format(error=text_in(report.error, _)),
+                           style="bold red"))
     else:
         table = Table(*head, title="envcheck smoke", title_justify="left")
         for r in rows(report, _):
@@ -68,6 +69,6 @@ def render_smoke(report: SmokeReport, findings: List[Finding], form: str, consol
             console.print(Text(_("NCCL all-reduce bus bandwidth: {rate} GB/s").format(
                 rate=f"{report.allreduce_busbw_gbps:.1f}")))
     for f in findings:
-        console.print(Text(f"{_(SEVERITY[f.severity.value][1])} [{f.code}] {f.title}"))
+        console.print(Text(f"{_(SEVERITY[f.severity.value][1])} [{f.code}] {text_in(f.title, _)}"))
         if f.detail:
-            console.print(Text("    " + f.detail))
+            console.print(Text("    " + text_in(f.detail, _)))
