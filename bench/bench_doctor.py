@@ -6,6 +6,10 @@ the median of N rounds, and prints the ratios the issue asks for:
 
     python bench/bench_doctor.py                 # builds bench/.venv-torch once (torch==2.13.0 CPU here)
     python bench/bench_doctor.py --python /opt/torch/.venv/bin/python --rounds 5   # an existing env
+    python bench/bench_doctor.py --against cdc633a   # also the same commands from that commit, same rounds
+
+``--against REF`` checks a change for "no slower": it checks REF out into a temporary git worktree and
+times its envcheck (through PYTHONPATH, in the same venv) alternately with this checkout's.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ def main() -> None:
     parser.add_argument("--python", help="interpreter that has torch and envcheck installed")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--torch", default="torch==2.13.0", help="torch to install into the bench venv")
+    parser.add_argument("--against", metavar="REF", help="also time envcheck as of this git commit")
     args = parser.parse_args()
     python = args.python or str(ensure_venv(DEFAULT_VENV, args.torch))
     bindir = str(Path(python).parent)
@@ -60,7 +65,26 @@ def main() -> None:
         "doctor --fast zh": [python, "-m", "envcheck", "doctor", "--python", python, "--fast", "--lang", "zh"],
         "import torch": [python, "-c", "import torch"],
         "install-cmd": [python, "-m", "envcheck", "install-cmd", "--python", python, "--json"],
+        "--help": [python, "-m", "envcheck", "--help"],
     }
+    worktree = None
+    if args.against:
+        import tempfile
+        worktree = Path(tempfile.mkdtemp(prefix="envcheck-bench-")) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(worktree), args.against], check=True,
+                       cwd=str(ROOT))
+        old = [python, "-c", "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+                             "runpy.run_module('envcheck', run_name='__main__')", str(worktree)]
+        for name in ("doctor --fast", "install-cmd", "--help"):
+            commands[f"{name} @{args.against[:7]}"] = old + commands[name][3:]
+    try:
+        run_rounds(commands, env, args, python)
+    finally:
+        if worktree is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=str(ROOT))
+
+
+def run_rounds(commands: Dict[str, List[str]], env: Dict[str, str], args, python: str) -> None:
     # one warm-up round so every command starts with the same page cache
     for argv in commands.values():
         timed(argv, env)
@@ -72,13 +96,16 @@ def main() -> None:
     anchor = median["collect_env"]
     targets = {"doctor": 0.8, "doctor --fast": 0.15, "doctor --fast zh": 0.15, "install-cmd": 0.1}
     print(f"python: {python}   rounds: {args.rounds}   cores: {os.cpu_count()}")
-    print(f"{'command':<16}{'median s':>10}{'ratio':>9}{'target':>9}  samples")
+    print(f"{'command':<26}{'median s':>10}{'ratio':>9}{'target':>9}  samples")
     for name, value in median.items():
         ratio = value / anchor
         target = targets.get(name)
         verdict = "" if target is None else ("  ok" if ratio <= target else "  OVER")
-        print(f"{name:<16}{value:>10.3f}{ratio:>8.2f}x{(f'{target:.2f}x' if target else ''):>9}{verdict}  "
+        print(f"{name:<26}{value:>10.3f}{ratio:>8.2f}x{(f'{target:.2f}x' if target else ''):>9}{verdict}  "
               + " ".join(f"{v:.3f}" for v in samples[name]))
+    for name in [n for n in median if " @" in n]:
+        mine = name.split(" @")[0]
+        print(f"{mine}: this checkout / {name.split(' @')[1]} = {median[mine] / median[name]:.2f}")
 
 
 if __name__ == "__main__":

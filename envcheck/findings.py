@@ -27,6 +27,8 @@ class ExitCode:
     ERRORS = 2
     USAGE = 3
     POLICY = 4
+    #: analyze: nothing in the input was recognised (no known output, no known error message): no verdict
+    NOTHING_RECOGNISED = 5
     #: a bug in envcheck itself (reported as one line, never a traceback)
     INTERNAL = 70
 

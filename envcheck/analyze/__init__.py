@@ -54,6 +54,12 @@ class AnalyzeResult:
     notes: List[str] = field(default_factory=list)
     parse_s: float = 0.0
 
+    @property
+    def recognised(self) -> bool:
+        """Whether anything in the input was recognised: a known output, or a known error message. When not,
+        there is no verdict to give (an empty finding list would wrongly read as "sound")."""
+        return bool(self.findings or self.hits or any(b.kind != "log" for b in self.blocks))
+
     def blocks_summary(self) -> List[Dict[str, object]]:
         return [{"input": b.input, "kind": b.kind, "lines": [b.start + 1, b.end]} for b in self.blocks
                 if b.kind != "log"]

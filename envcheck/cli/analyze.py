@@ -8,7 +8,8 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from ..i18n import N_, Gettext, english
+from ..findings import ExitCode
+from ..i18n import N_, Gettext, Message, english, text_in
 
 #: an input larger than this is refused: it is not a paste, and parsing it would take a while
 MAX_INPUT_BYTES = 32 * 1024 * 1024
@@ -102,6 +103,9 @@ def register(app: typer.Typer) -> None:
 
         result = run_analyze([Input(name, text) for name, text in inputs], Knowledge())
         report = Report(result.snapshot, result.findings)
+        if not result.recognised:
+            _nothing_recognised(inputs, result, as_json, markdown, _gettext(ctx))
+            raise typer.Exit(ExitCode.NOTHING_RECOGNISED)
         if as_json:
             import json
 
@@ -124,6 +128,40 @@ def register(app: typer.Typer) -> None:
                             _=report_gettext)
             _terminal_inputs(console, result, report_gettext)
         raise typer.Exit(exit_code(result.findings, strict=strict))
+
+
+#: what to paste when nothing was recognised
+_WHAT_TO_PASTE = N_("Paste the output of `python -m torch.utils.collect_env` and of `nvidia-smi`, or the whole "
+                    "error with its traceback (`envcheck analyze log.txt`, or pipe it in).")
+
+
+def _describe(name: str, text: str) -> Message:
+    """What one input was, in a few words: empty, binary, or how many lines."""
+    if not text.strip():
+        return Message(N_("{name}: empty"), name=name)
+    controls = sum(1 for c in text[:4096] if c == "\ufffd" or (ord(c) < 32 and c not in "\t\r\n\f"))
+    if controls > len(text[:4096]) // 10:
+        return Message(N_("{name}: binary data, not text"), name=name)
+    return Message(N_("{name}: {lines} line(s), no known output or error message in them"), name=name,
+                   lines=len(text.splitlines()))
+
+
+def _nothing_recognised(inputs: List[Tuple[str, str]], result, as_json: bool, markdown: bool, _: Gettext) -> None:
+    """No verdict: say what was read and what to paste (never "sound", which nothing here supports)."""
+    read = [_describe(name, text) for name, text in inputs]
+    if as_json:
+        import json
+
+        data = {"verdict": None, "analyze": {"recognised": False, "inputs": [name for name, _t in inputs],
+                                             "read": [str(m) for m in read], "hint": str(Message(_WHAT_TO_PASTE))}}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    head = _("envcheck analyze: nothing recognised, no verdict")
+    lines = [text_in(m, _) for m in read] + [_(_WHAT_TO_PASTE)]
+    if markdown:
+        sys.stdout.write("### " + head + "\n\n" + "".join(f"- {line}\n" for line in lines))
+    else:
+        sys.stdout.write(head + "\n" + "".join(f"  {line}\n" for line in lines))
 
 
 def _stdin_is_terminal() -> bool:
