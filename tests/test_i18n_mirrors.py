@@ -22,7 +22,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from envcheck.i18n import english
+from envcheck.i18n import english, text_in
 from envcheck.knowledge import Knowledge
 from envcheck.mirrors import backup, edit_conda, edit_pip, edit_uv, fileio, nettest
 from envcheck.mirrors.fileio import EditRefused
@@ -367,9 +367,9 @@ def _refusal(fn, *args) -> EditRefused:
 
 
 def _check(exc: fileio.Refusal, english_text: str, sees_english: bool = True) -> None:
-    assert english_text in str(exc) and str(exc) == exc.text(english)
+    assert english_text in str(exc) and str(exc) == exc.message.text(english)
     assert bool(english_runs(str(exc))) == sees_english, "the check must see the English"
-    assert_chinese(exc.text(ZH), str(exc))
+    assert_chinese(exc.message.text(ZH), str(exc))
 
 
 def test_editor_refusals_carry_their_message(tmp_path):
@@ -386,7 +386,7 @@ def test_editor_refusals_carry_their_message(tmp_path):
     with pytest.raises(nettest.BadTarget) as bad_url:
         nettest.parse_target("nope")
     _check(bad_url.value, "give NAME=URL", sees_english=False)  # too few words in a row for the heuristic
-    assert "请给出 NAME=URL" in bad_url.value.text(ZH)
+    assert "请给出 NAME=URL" in bad_url.value.message.text(ZH)
 
 
 def test_the_conda_probe_words_each_problem_of_a_condarc():
@@ -433,15 +433,15 @@ def test_nettest_problems_in_chinese(monkeypatch):
     monkeypatch.setattr(nettest, "measure", stuck)
     [late] = nettest.run_all([nettest.Target("a", "http://127.0.0.1:9/", "http://127.0.0.1:9/")], 0.1)
     assert late.error == "download did not finish within 1.2 s"
-    assert late.problem_text(ZH) == "下载未在 1.2 秒内完成"
+    assert text_in(late.reason, ZH) == "下载未在 1.2 秒内完成"
 
     def broken(target, timeout, result=None):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(nettest, "measure", broken)
     [crashed] = nettest.run_all([nettest.Target("b", "http://127.0.0.1:9/", "http://127.0.0.1:9/")], 0.1)
-    assert crashed.error == "RuntimeError: boom" and crashed.problem_text(ZH) == "“RuntimeError: boom”"
-    assert nettest.summary([], 1.0, (), ZH) == "没有可测试的镜像"
+    assert crashed.error == "RuntimeError: boom" and text_in(crashed.reason, ZH) == "“RuntimeError: boom”"
+    assert nettest.summary([], 1.0, ()).text(ZH) == "没有可测试的镜像"
 
 
 def test_every_mirrors_message_has_a_chinese_translation():

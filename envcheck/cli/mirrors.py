@@ -1,7 +1,8 @@
 """`envcheck mirrors`: command registration (kept apart so the main CLI module stays thin).
 
-The work is in :mod:`envcheck.mirrors`; this module only declares the options and turns the
-commands' answers into exit codes. Heavy modules are imported inside the commands.
+The work is in :mod:`envcheck.mirrors`; this module only declares the options, builds the
+:class:`~envcheck.mirrors.render.Screen` that speaks the run's language (and asks on the terminal),
+and turns the commands' answers into exit codes. Heavy modules are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ def _console():
     return _stdout_console()
 
 
-def _gettext(ctx: typer.Context, as_json: bool = False):
+def _screen(ctx: typer.Context, as_json: bool = False):
+    """The run's screen: its language (English for JSON) and a confirm function that asks on the terminal."""
+    from ..mirrors.render import Screen
     from .common import gettext_of
 
-    return gettext_of(ctx, as_json)
+    _ = gettext_of(ctx, as_json)
+    return Screen(_console, _, _confirmer(_))
 
 
 def _confirmer(_):
@@ -50,10 +54,11 @@ def _confirmer(_):
     return confirm
 
 
-def _usage(exc: Exception):
+def _usage(exc):
+    """A command's UsageError as the CLI's usage problem (its Message worded by the root)."""
     from .common import UsageProblem
 
-    return UsageProblem(str(exc))
+    return UsageProblem(exc.message)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +80,7 @@ def register(app: typer.Typer) -> None:
         from ..knowledge import Knowledge
         from ..mirrors.commands import run_list
 
-        raise typer.Exit(run_list(Knowledge(), as_json, _console, _=_gettext(ctx, as_json)))
+        raise typer.Exit(run_list(Knowledge(), as_json, _screen(ctx, as_json)))
 
     @mirrors.command("status")
     def status_cmd(
@@ -87,8 +92,7 @@ def register(app: typer.Typer) -> None:
         from ..knowledge import Knowledge
         from ..mirrors.commands import run_status
 
-        raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _console,
-                                    _=_gettext(ctx, as_json)))
+        raise typer.Exit(run_status(_context(), Knowledge(), _platform(platform), as_json, _screen(ctx, as_json)))
 
     @mirrors.command("use")
     def use_cmd(
@@ -110,10 +114,8 @@ def register(app: typer.Typer) -> None:
         from ..mirrors.commands import UsageError, run_use
 
         wanted: List[str] = [t for t, on in (("pip", pip), ("conda", conda), ("uv", uv)) if on]
-        _ = _gettext(ctx)
         try:
-            code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform),
-                           _console, _confirmer(_), _=_)
+            code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform), _screen(ctx))
         except UsageError as exc:
             raise _usage(exc) from exc
         raise typer.Exit(code)
@@ -128,8 +130,7 @@ def register(app: typer.Typer) -> None:
         """Put back, byte for byte, every file as it was before envcheck first changed it."""
         from ..mirrors.commands import run_restore
 
-        _ = _gettext(ctx)
-        raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _console, _confirmer(_), _=_))
+        raise typer.Exit(run_restore(_context(), yes, dry_run, _platform(platform), _screen(ctx)))
 
     @mirrors.command("test")
     def test_cmd(
@@ -145,7 +146,7 @@ def register(app: typer.Typer) -> None:
         from ..mirrors.commands import UsageError, run_test
 
         try:
-            code = run_test(Knowledge(), timeout, url, as_json, _console, _=_gettext(ctx, as_json))
+            code = run_test(Knowledge(), timeout, url, as_json, _screen(ctx, as_json))
         except UsageError as exc:
             raise _usage(exc) from exc
         raise typer.Exit(code)

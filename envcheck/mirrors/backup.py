@@ -39,7 +39,7 @@ MANIFEST = "manifest.json"
 
 
 class JournalError(Refusal):
-    """The journal exists but cannot be read or written (``str()`` English, ``text(_)`` translated)."""
+    """The journal exists but cannot be read or written (``str()`` English, ``.message`` worded where shown)."""
 
 
 def journal_dir(ctx: ProbeContext, platform: str = sys.platform) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Union
 
-from ..i18n import N_, Gettext, Message, english, quoted
+from ..i18n import N_, Message, quoted
 from ..redact import redact_url
 
 
@@ -32,8 +32,8 @@ def reason_of(exc: BaseException) -> Message:
 
 
 class Refusal(Exception):
-    """An error whose text is a :class:`~envcheck.i18n.Message`: ``str()`` is the English,
-    :meth:`text` the reader's language (raised deep, worded where it is shown)."""
+    """An error whose text is a :class:`~envcheck.i18n.Message`: ``str()`` is the English, ``.message``
+    the sentence a renderer words in the reader's language (raised deep, worded where it is shown)."""
 
     def __init__(self, text: Union[Message, str]) -> None:
         self.message = text if isinstance(text, Message) else quoted(text)
@@ -41,9 +41,6 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return self.message.text()
-
-    def text(self, _: Gettext = english) -> str:
-        return self.message.text(_)
 
 
 class EditRefused(Refusal):

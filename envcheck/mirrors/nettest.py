@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..i18n import N_, Gettext, Message, english, quoted
+from ..i18n import N_, Message, quoted
 from ..knowledge import Mirror
 from ..redact import redact_data
 from ..runner import run_parallel
@@ -68,14 +68,14 @@ class Result:
     def fail(self, problem: Message) -> None:
         self.problem, self.error = problem, problem.text()
 
-    def problem_text(self, _: Gettext = english) -> str:
-        if self.problem is not None:
-            return self.problem.text(_)
-        return self.error or ""
+    @property
+    def reason(self) -> str:
+        """What went wrong, to word where shown: the Message, else the English ``error`` as it is."""
+        return self.problem if self.problem is not None else self.error or ""
 
 
 class BadTarget(Refusal, ValueError):
-    """A malformed ``--url`` (``str()`` English, ``text(_)`` translated)."""
+    """A malformed ``--url`` (``str()`` English, ``.message`` worded where shown)."""
 
 
 def targets_for(mirrors: List[Mirror]) -> List[Target]:
@@ -182,19 +182,20 @@ def _result_dict(result: Result) -> Dict[str, Any]:
     return data
 
 
-def summary(results: List[Result], timeout: float, known: Sequence[str] = (), _: Gettext = english) -> str:
+def summary(results: List[Result], timeout: float, known: Sequence[str] = ()) -> Message:
+    """The one-line verdict under the table (and JSON's ``message``, in English)."""
     reachable = [r for r in results if r.reachable]
     if not results:
-        return _("no mirror to test")
+        return Message(N_("no mirror to test"))
     if not reachable:
-        return _("No mirror answered (timeout {seconds} s): this machine seems to have no network access, or a "
-                 "firewall or proxy blocks these hosts (set {variable} if you need one).").format(
-                     seconds=f"{timeout:g}", variable="https_proxy")
+        return Message(N_("No mirror answered (timeout {seconds} s): this machine seems to have no network access, "
+                          "or a firewall or proxy blocks these hosts (set {variable} if you need one)."),
+                       seconds=f"{timeout:g}", variable="https_proxy")
     best = reachable[0]
-    text = _("{reachable} of {total} mirrors answered; fastest to answer: {name} ({latency} ms).").format(
-        reachable=len(reachable), total=len(results), name=best.name, latency=f"{best.latency_ms:g}")
+    text = Message(N_("{reachable} of {total} mirrors answered; fastest to answer: {name} ({latency} ms)."),
+                   reachable=len(reachable), total=len(results), name=best.name, latency=f"{best.latency_ms:g}")
     if best.name in known:
-        text += _(" {command} switches to it.").format(command=f"`envcheck mirrors use {best.name}`")
+        text += Message(N_(" {command} switches to it."), command=f"`envcheck mirrors use {best.name}`")
     return text
 
 

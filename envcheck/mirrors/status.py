@@ -6,6 +6,8 @@ files are found here by uv's documented rules (see :mod:`.edit_uv`).
 
 Problems are plain data (:class:`Problem`: a stable kebab-case ``key``, the tool, a severity and a
 message) so that doctor can turn them into findings later; they are *not* in the rules catalogue.
+Every sentence here is a :class:`~envcheck.i18n.Message` (its English in JSON), worded by
+:mod:`.render` in the reader's language.
 
 =============================  =====================================================================
 key                            meaning
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..i18n import N_, Gettext, Message, english, quoted
+from ..i18n import N_, Message, joined, quoted
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..probes import conda as conda_probe
@@ -57,6 +59,7 @@ class Problem:
     key: str
     #: pip | conda | uv
     tool: str
+    #: a Message (its English in JSON), worded where shown
     message: str
     #: warning | info
     severity: str = "warning"
@@ -132,14 +135,14 @@ class MirrorStatus:
 
 
 def collect(ctx: ProbeContext, knowledge: Knowledge, platform: str = sys.platform,
-            cwd: Optional[Path] = None, _: Gettext = english) -> MirrorStatus:
-    """Everything status shows; reads files only, runs nothing. Problem messages in ``_``'s language."""
+            cwd: Optional[Path] = None) -> MirrorStatus:
+    """Everything status shows; reads files only, runs nothing. Problem messages are Messages."""
     pip = pip_status(ctx, knowledge, platform)
     conda = conda_status(ctx, knowledge)
     uv = uv_status(ctx, knowledge, platform, cwd or Path(os.getcwd()))
     status = MirrorStatus(pip, conda, uv)
-    status.problems = pip_problems(ctx, pip, knowledge, _) + conda_problems(conda, knowledge, _) \
-        + uv_problems(ctx, uv, pip, _)
+    status.problems = pip_problems(ctx, pip, knowledge) + conda_problems(conda, knowledge) \
+        + uv_problems(ctx, uv, pip)
     return status
 
 
@@ -181,29 +184,29 @@ def _setting_for(config, value: str, keys: Tuple[str, ...], knowledge: Knowledge
     return Setting(value, origin, knowledge.recognise_mirror(value))
 
 
-def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge, _: Gettext = english) -> List[Problem]:
+def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge) -> List[Problem]:
     problems: List[Problem] = []
     for f in pip.files:
         if not f.ok:
             problems.append(Problem("pip-config-unreadable", "pip",
-                                    _("{path}: {error}. pip refuses to run until it is fixed; envcheck will not edit "
-                                      "it.").format(path=f.path, error=_problem(f).text(_))))
+                                    Message(N_("{path}: {error}. pip refuses to run until it is fixed; envcheck will "
+                                               "not edit it."), path=f.path, error=_problem(f))))
     env_index = ctx.env.get("PIP_INDEX_URL")
     if env_index and pip.index.origin == "PIP_INDEX_URL":
         hidden = [f.path for f in pip.files if f.ok and _file_sets_index(Path(f.path))]
         if hidden:
             problems.append(Problem("pip-env-overrides", "pip",
-                                    _("{setting} overrides the index-url of {files}").format(
-                                        setting=f"PIP_INDEX_URL={env_index}", files=", ".join(hidden)),
+                                    Message(N_("{setting} overrides the index-url of {files}"),
+                                            setting=f"PIP_INDEX_URL={env_index}", files=", ".join(hidden)),
                                     "info"))
     for setting in [pip.index] + pip.extra_index_urls:
         mirror = knowledge.mirror(setting.mirror) if setting.mirror else None
         if mirror and mirror.torch_wheels and mirror.torch_wheels_layout == "find-links" \
                 and setting.value.startswith(mirror.torch_wheels):
             problems.append(Problem("pip-wheel-layout", "pip",
-                                    _("{url} ({origin}) is a plain folder of wheels, not an index: use it with "
-                                      "`pip install -f` (find-links), not as an index URL.").format(
-                                        url=setting.value, origin=setting.origin)))
+                                    Message(N_("{url} ({origin}) is a plain folder of wheels, not an index: use it "
+                                               "with `pip install -f` (find-links), not as an index URL."),
+                                            url=setting.value, origin=setting.origin)))
     if urlsplit(pip.index.value).scheme == "http":
         host = urlsplit(pip.index.value).hostname or ""
         trusted = ctx.env.get("PIP_TRUSTED_HOST", "").split()
@@ -211,8 +214,8 @@ def pip_problems(ctx: ProbeContext, pip: PipStatus, knowledge: Knowledge, _: Get
             trusted += _file_values(Path(f.path), "trusted-host")
         if host not in trusted:
             problems.append(Problem("pip-http-untrusted", "pip",
-                                    _("the index {url} is plain http and {host} is not in trusted-host: pip refuses "
-                                      "it. Use its https address.").format(url=pip.index.value, host=host)))
+                                    Message(N_("the index {url} is plain http and {host} is not in trusted-host: pip "
+                                               "refuses it. Use its https address."), url=pip.index.value, host=host)))
     return problems
 
 
@@ -266,77 +269,79 @@ def conda_status(ctx: ProbeContext, knowledge: Knowledge) -> CondaStatus:
     return status
 
 
-def resolve_channel(conda: CondaStatus, name: str, _: Gettext = english) -> Tuple[str, Optional[str], str]:
-    """(URL, mirror, how) that a channel name resolves to under these settings (``how`` in ``_``'s language)."""
+def resolve_channel(conda: CondaStatus, name: str) -> Tuple[str, Optional[str], Message]:
+    """(URL, mirror, how) that a channel name resolves to under these settings (``how`` worded where shown)."""
     if name in conda.custom_channels:
         base = conda.custom_channels[name]
-        return base.value.rstrip("/") + "/" + name, base.mirror, _("{key} in {origin}").format(
-            key="custom_channels", origin=base.origin)
+        return base.value.rstrip("/") + "/" + name, base.mirror, _where("custom_channels", base.origin)
     alias = conda.channel_alias.value if conda.channel_alias else CONDA_ALIAS
-    how = (_("{key} in {origin}").format(key="channel_alias", origin=conda.channel_alias.origin)
-           if conda.channel_alias else _("conda's default channel_alias"))
+    how = (_where("channel_alias", conda.channel_alias.origin)
+           if conda.channel_alias else Message(N_("conda's default channel_alias")))
     return alias.rstrip("/") + "/" + name, conda.channel_alias.mirror if conda.channel_alias else "anaconda", how
 
 
-def conda_problems(conda: CondaStatus, knowledge: Knowledge, _: Gettext = english) -> List[Problem]:
+def _where(key: str, origin: str) -> Message:
+    """Which setting of which file: "custom_channels in ~/.condarc"."""
+    return Message(N_("{key} in {origin}"), key=key, origin=origin)
+
+
+def conda_problems(conda: CondaStatus, knowledge: Knowledge) -> List[Problem]:
     problems: List[Problem] = []
     for f in conda.files:
         if not f.ok:
             problems.append(Problem("condarc-unreadable", "conda", Message(
-                N_("{path}: {problem}"), path=f.path, problem=_problem(f)).text(_)))
+                N_("{path}: {problem}"), path=f.path, problem=_problem(f))))
     mirrors = {m.name: m for m in knowledge.mirrors()}
     used = [mirrors[n] for n in conda.mirrors if n in mirrors and not mirrors[n].official]
     names = [s.value for s in conda.channels if "://" not in s.value and s.value != "defaults"]
 
-    def where(key: str, origin: str) -> str:
-        return _("{key} in {origin}").format(key=key, origin=origin)
-
     # channels sent to a mirror that does not host them
     for name, base in conda.custom_channels.items():
-        problems += _lacks(mirrors.get(base.mirror or ""), name, where("custom_channels", base.origin), _)
+        problems += _lacks(mirrors.get(base.mirror or ""), name, _where("custom_channels", base.origin))
     if conda.channel_alias and conda.channel_alias.mirror:
         for name in names:
             if name not in conda.custom_channels:
                 problems += _lacks(mirrors.get(conda.channel_alias.mirror), name,
-                                   where("channel_alias", conda.channel_alias.origin), _)
+                                   _where("channel_alias", conda.channel_alias.origin))
     for s in conda.channels:
         if "://" in s.value and s.mirror:
             tail = s.value.rstrip("/").rsplit("/", 1)[-1]
             if "/cloud/" in s.value:
-                problems += _lacks(mirrors.get(s.mirror), tail, where("channels", s.origin), _)
+                problems += _lacks(mirrors.get(s.mirror), tail, _where("channels", s.origin))
     if not used:
         return problems
     used_names = ", ".join(m.name for m in used)
     for name in names:
-        url, mirror, how = resolve_channel(conda, name, _)
+        url, mirror, how = resolve_channel(conda, name)
         if _official(mirrors, mirror):
             problems.append(Problem("conda-channel-abroad", "conda",
-                                    _("channel {name} is not mirrored: it downloads from {url} ({how}) while other "
-                                      "channels use {mirrors}.").format(name=name, url=url, how=how,
-                                                                         mirrors=used_names)))
+                                    Message(N_("channel {name} is not mirrored: it downloads from {url} ({how}) while "
+                                               "other channels use {mirrors}."), name=name, url=url, how=how,
+                                            mirrors=used_names)))
     if "nvidia" not in names:
-        url, mirror, _how = resolve_channel(conda, "nvidia", _)
+        url, mirror, _how = resolve_channel(conda, "nvidia")
         if _official(mirrors, mirror):
-            why = _("; ").join(_("{mirror} does not mirror the nvidia channel").format(mirror=m.name) for m in used
-                            if 'nvidia' not in m.conda_channels) or _("it is not mirrored")
+            lacking = [Message(N_("{mirror} does not mirror the nvidia channel"), mirror=m.name) for m in used
+                       if 'nvidia' not in m.conda_channels]
+            why = joined(lacking) if lacking else Message(N_("it is not mirrored"))
             problems.append(Problem("conda-nvidia-abroad", "conda",
-                                    _("channels are mirrored ({mirrors}) but `-c nvidia` (pytorch-cuda, cuda-* "
-                                      "packages) still downloads from {url}: {why}.").format(
-                                        mirrors=used_names, url=url, why=why), "info"))
+                                    Message(N_("channels are mirrored ({mirrors}) but `-c nvidia` (pytorch-cuda, "
+                                               "cuda-* packages) still downloads from {url}: {why}."),
+                                            mirrors=used_names, url=url, why=why), "info"))
     uses_defaults = not conda.channels or any(s.value == "defaults" for s in conda.channels)
     mirrored_defaults = [s for s in conda.default_channels if s.mirror and s.mirror in mirrors
                          and not mirrors[s.mirror].official]
     mirrored_custom = any(s.mirror and not _official(mirrors, s.mirror) for s in conda.custom_channels.values())
     if uses_defaults and not mirrored_defaults and mirrored_custom:
         problems.append(Problem("conda-defaults-abroad", "conda",
-                                _("custom_channels use {mirrors} but default_channels is not mirrored: `defaults` "
-                                  "(pkgs/main, pkgs/r) still downloads from repo.anaconda.com.").format(
-                                    mirrors=used_names)))
+                                Message(N_("custom_channels use {mirrors} but default_channels is not mirrored: "
+                                           "`defaults` (pkgs/main, pkgs/r) still downloads from repo.anaconda.com."),
+                                        mirrors=used_names)))
     hosts = sorted({urlsplit(s.value).hostname or s.value for s in conda.default_channels})
     if len(hosts) > 1:
         problems.append(Problem("conda-mixed-defaults", "conda",
-                                _("default_channels, merged from several .condarc files, points at {hosts}: conda "
-                                  "searches all of them.").format(hosts=", ".join(hosts)), "info"))
+                                Message(N_("default_channels, merged from several .condarc files, points at {hosts}: "
+                                           "conda searches all of them."), hosts=", ".join(hosts)), "info"))
     return problems
 
 
@@ -345,14 +350,14 @@ def _official(mirrors: Dict[str, Mirror], name: Optional[str]) -> bool:
     return name is not None and name in mirrors and mirrors[name].official
 
 
-def _lacks(mirror: Optional[Mirror], name: str, how: str, _: Gettext = english) -> List[Problem]:
+def _lacks(mirror: Optional[Mirror], name: str, how: Message) -> List[Problem]:
     if mirror is None or mirror.official or not mirror.conda_channels or name in mirror.conda_channels:
         return []
     known = ", ".join(sorted(mirror.conda_channels))
     return [Problem("conda-mirror-lacks-channel", "conda",
-                    _("{how} sends channel {name} to {mirror}, which does not host it as far as envcheck knows (it "
-                      "mirrors {known}): conda then fails to find {name}.").format(
-                        how=how, name=name, mirror=mirror.name, known=known))]
+                    Message(N_("{how} sends channel {name} to {mirror}, which does not host it as far as envcheck "
+                               "knows (it mirrors {known}): conda then fails to find {name}."),
+                            how=how, name=name, mirror=mirror.name, known=known))]
 
 
 # --------------------------------------------------------------------------- uv
@@ -445,24 +450,24 @@ def uv_status(ctx: ProbeContext, knowledge: Knowledge, platform: str, cwd: Path)
     return status
 
 
-def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus, _: Gettext = english) -> List[Problem]:
+def uv_problems(ctx: ProbeContext, uv: UvStatus, pip: PipStatus) -> List[Problem]:
     problems: List[Problem] = []
     for f in uv.files:
         if not f.ok:
-            problems.append(Problem("uv-config-unreadable", "uv", f.problem.text(_) if isinstance(f.problem, Message)
+            problems.append(Problem("uv-config-unreadable", "uv", f.problem if isinstance(f.problem, Message)
                                     else f"{f.path}: {f.error}"))
     pip_custom = pip.index.origin != "pip's default" and pip.index.value.rstrip("/") != UV_DEFAULT
     if pip_custom and uv.index.origin.startswith("uv's default"):
         where = f" ({pip.index.mirror})" if pip.index.mirror else ""
         problems.append(Problem("uv-ignores-pip-conf", "uv",
-                                _("pip uses {url} from {origin}, but uv reads no pip.conf and no PIP_INDEX_URL: uv "
-                                  "still downloads from pypi.org. {command} sets uv's index.").format(
-                                    url=f"{pip.index.value}{where}", origin=pip.index.origin,
-                                    command=f"`envcheck mirrors use {pip.index.mirror or 'NAME'} --uv`")))
+                                Message(N_("pip uses {url} from {origin}, but uv reads no pip.conf and no "
+                                           "PIP_INDEX_URL: uv still downloads from pypi.org. {command} sets uv's "
+                                           "index."), url=f"{pip.index.value}{where}", origin=pip.index.origin,
+                                        command=f"`envcheck mirrors use {pip.index.mirror or 'NAME'} --uv`")))
     if ctx.env.get("UV_INDEX_URL") and not ctx.env.get("UV_DEFAULT_INDEX"):
         problems.append(Problem("uv-deprecated-variable", "uv",
-                                _("UV_INDEX_URL is deprecated; uv's documented variable is UV_DEFAULT_INDEX."),
-                                "info"))
+                                Message(N_("UV_INDEX_URL is deprecated; uv's documented variable is "
+                                           "UV_DEFAULT_INDEX.")), "info"))
     return problems
 
 
