@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from builders import cpu_box, h100
-from envcheck.fleet.diff import diff_data, diff_sides, flatten, render_markdown, render_terminal, side_from_data
+from envcheck.fleet.diff import diff_data, diff_sides, flatten, side_from_data
+from envcheck.fleet.render_diff import render_markdown, render_terminal
 from envcheck.knowledge import Knowledge
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate

@@ -3,8 +3,9 @@ JSON unchanged, usage errors in Chinese, wide-character tables aligned.
 
 The inputs are the real `doctor --json` reports of the recorded machines (tests/builders.py: the H100 box and
 the CPU box) as tests/test_fleet.py and tests/test_diff.py build them. Finding titles inside the reports are
-recorded English text: shown in Chinese where judging the report's snapshot again gives the same finding, else
-quoted (“...”) as recorded, which the heuristic leaves alone.
+shown in Chinese from the message each report records beside its English (``messages``), never by judging the
+snapshot again; a report without them (an older envcheck) has its titles quoted (“...”) as recorded, which the
+heuristic leaves alone.
 """
 
 from __future__ import annotations
@@ -240,12 +241,21 @@ def test_diff_usage_errors_in_chinese(diff_files, tmp_path):
     assert english.returncode == 3 and "is not JSON" in english.stderr
 
 
-# --------------------------------------------------------------------------- recorded titles, reworded
+# --------------------------------------------------------------------------- recorded titles, worded from the reports
 
 
-def test_recorded_titles_are_worded_in_chinese_where_the_rules_agree(diff_files, tmp_path):
-    """A title recorded in English is shown in Chinese when judging that report's snapshot again gives the
-    same finding; a title this envcheck would not write (another version's wording) stays quoted as recorded."""
+def _without_messages(data):
+    """A report as an envcheck older than the ``messages`` key wrote it."""
+    if isinstance(data, dict):
+        return {k: _without_messages(v) for k, v in data.items() if k != "messages"}
+    if isinstance(data, list):
+        return [_without_messages(v) for v in data]
+    return data
+
+
+def test_recorded_titles_are_worded_in_chinese_from_the_reports_messages(diff_files, tmp_path):
+    """A title is shown in Chinese from the message its report recorded beside the English; a title its messages
+    do not say (an edited report, another version's wording) stays quoted as recorded."""
     good, bad, _snap = diff_files
     data = json.loads(bad.read_text(encoding="utf-8"))
     assert data["findings"], "the broken side must record findings"
@@ -257,20 +267,61 @@ def test_recorded_titles_are_worded_in_chinese_where_the_rules_agree(diff_files,
     assert "“Worded by some other envcheck version”" in zh.stdout
     for f in data["findings"][1:]:
         assert f["title"] not in zh.stdout, f"recorded English title left: {f['title']}"
-    # every other title is the Chinese the rules write for that snapshot
+    # every other title is the Chinese the rules write for that snapshot, and the Chinese of the report's message
+    from envcheck.i18n import message_from_data, text_in
     from envcheck.knowledge import Knowledge
     from envcheck.rules import evaluate
     from envcheck.snapshot import Snapshot
 
     snap = Snapshot.from_dict(data["snapshot"])
-    english_titles = [f.title for f in evaluate(snap, Knowledge())]
-    chinese = {e: z.title for e, z in zip(english_titles, evaluate(snap, Knowledge(), _=ZH))}
+    chinese = {f.title: text_in(f.title, ZH) for f in evaluate(snap, Knowledge())}
     for f in data["findings"][1:]:
-        if f["title"] in chinese:
-            assert chinese[f["title"]] in zh.stdout
+        assert f["title"] in chinese, f["title"]
+        assert chinese[f["title"]] != f["title"] and chinese[f["title"]] in zh.stdout
+        assert text_in(message_from_data(f["messages"]["title"]), ZH) == chinese[f["title"]]
     assert_chinese(zh.stdout, "diff with reworded titles", ["Worded by some other envcheck version"])
     assert json.loads(envcheck("diff", str(good), str(edited), "--json", "--lang", "zh").stdout)["findings"] == \
         json.loads(envcheck("diff", str(good), str(edited), "--json").stdout)["findings"], "JSON stays English"
+
+
+def test_diff_words_titles_without_judging_the_report_again(diff_files, tmp_path):
+    """The broken report's findings on the working machine's snapshot: judging that snapshot again gives none of
+    them, yet their titles are in Chinese, from the report's own messages."""
+    good, bad, _snap = diff_files
+    data = json.loads(bad.read_text(encoding="utf-8"))
+    data["snapshot"] = json.loads(good.read_text(encoding="utf-8"))["snapshot"]
+    moved = tmp_path / "bad-findings-on-good.json"
+    moved.write_text(json.dumps(data), encoding="utf-8")
+    zh = envcheck("diff", str(good), str(moved), "--lang", "zh", env_extra=WIDE)
+    assert zh.returncode == 1, zh.stderr
+    from envcheck.i18n import message_from_data, text_in
+
+    good_codes = {f["code"] for f in json.loads(good.read_text(encoding="utf-8"))["findings"]}
+    only_b = [f for f in data["findings"] if f["code"] not in good_codes]
+    assert only_b, "the broken report must have findings the working one has not"
+    for f in only_b:
+        worded = text_in(message_from_data(f["messages"]["title"]), ZH)
+        assert worded != f["title"] and worded in zh.stdout, f["title"]
+        assert f["title"] not in zh.stdout
+    assert_chinese(zh.stdout, "diff, findings the snapshot would not give")
+
+
+def test_diff_quotes_the_titles_of_an_older_report(diff_files, tmp_path):
+    """A report without ``messages`` (an older envcheck) cannot be worded: its titles are shown as recorded, quoted."""
+    good, bad, _snap = diff_files
+    data = _without_messages(json.loads(bad.read_text(encoding="utf-8")))
+    old = tmp_path / "bad-old.json"
+    old.write_text(json.dumps(data), encoding="utf-8")
+    zh = envcheck("diff", str(good), str(old), "--lang", "zh", env_extra=WIDE)
+    assert zh.returncode == 1, zh.stderr
+    good_codes = {f["code"] for f in json.loads(good.read_text(encoding="utf-8"))["findings"]}
+    titles = [f["title"] for f in data["findings"] if f["code"] not in good_codes]
+    assert titles
+    for title in titles:
+        assert f"“{title}”" in zh.stdout, title
+    assert_chinese(zh.stdout, "diff, an older report", titles)
+    assert json.loads(envcheck("diff", str(good), str(old), "--json").stdout)["findings"] == \
+        json.loads(envcheck("diff", str(good), str(bad), "--json").stdout)["findings"], "JSON: the same English"
 
 
 def test_fleet_finding_titles_worded_in_chinese(fleet_dir):
@@ -279,3 +330,22 @@ def test_fleet_finding_titles_worded_in_chinese(fleet_dir):
     assert "System cuDNN 9.14.0 differs" not in zh.stdout
     en = envcheck("fleet", str(fleet_dir), env_extra=WIDE)
     assert "System cuDNN 9.14.0 differs from the 9.19.0 torch uses" in en.stdout
+
+
+def test_fleet_words_titles_without_judging_the_reports_again():
+    """A node's report whose snapshot (the CPU box) would not give its findings (the H100's): the titles are in
+    Chinese all the same, from the report's own messages; an older report's titles are quoted as recorded."""
+    from envcheck.i18n import message_from_data, text_in
+
+    report = doctor_report(host="gpu-00")
+    report["snapshot"] = doctor_report(cpu_box(), host="gpu-00")["snapshot"]
+    titled = [f for f in report["findings"] if f["code"] == "cudnn-system-differs"]
+    assert titled, "the H100 report records the cuDNN finding"
+    chinese = render_markdown(fleet_of([report]), _=ZH)
+    worded = text_in(message_from_data(titled[0]["messages"]["title"]), ZH)
+    assert worded == "系统 cuDNN 9.14.0 与 torch 使用的 9.19.0 不同" and worded in chinese
+    assert titled[0]["title"] not in chinese
+    assert_chinese(chinese, "fleet markdown, findings the snapshot would not give")
+    old = render_markdown(fleet_of([_without_messages(report)]), _=ZH)
+    assert f"“{titled[0]['title']}”" in old
+    assert render_markdown(fleet_of([_without_messages(report)])) == render_markdown(fleet_of([report]))

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..i18n import N_, english
+from ..i18n import N_, text_in
 
 
 def _usage(message: str) -> Exception:
@@ -68,12 +68,11 @@ def register(app: typer.Typer) -> None:
                     command="envcheck fleet --help"))
             sources = ["-"]
         from ..fleet import load
-        from ..fleet.aggregate import reworded
         from ..fleet.render import fleet_data, render_html, render_markdown, render_terminal
 
         result = load(sources)
         if result.skipped:
-            shown = _("; ").join(_("{source}: {reason}").format(source=s.source, reason=s.text(_))
+            shown = _("; ").join(_("{source}: {reason}").format(source=s.source, reason=text_in(s.reason, _))
                                    for s in result.skipped[:3])
             more = (_(" (+{count} more, listed in --json)").format(count=len(result.skipped) - 3)
                     if len(result.skipped) > 3 else "")
@@ -82,17 +81,16 @@ def register(app: typer.Typer) -> None:
         if not result.nodes:
             raise _usage(_("no envcheck report could be read from {sources}").format(sources=", ".join(sources)))
         report_lang = _gettext(ctx, as_json)
-        titles = None if _ is english else reworded(result, _)
         if html is not None:
-            _write(html, render_html(result, limit=max(limit, 200), _=_, titles=titles))
+            _write(html, render_html(result, limit=max(limit, 200), _=_))
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(fleet_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, limit, _=report_lang, titles=titles))
+            sys.stdout.write(render_markdown(result, limit, _=report_lang))
         elif html is None or str(html) != "-":
-            render_terminal(result, _console(), limit, _=report_lang, titles=titles)
+            render_terminal(result, _console(), limit, _=report_lang)
             if html is not None:
                 typer.echo(_("wrote {path}").format(path=html), err=True)
         raise typer.Exit(0)
@@ -114,20 +112,20 @@ def register(app: typer.Typer) -> None:
         from .common import one_output
 
         one_output(as_json, markdown)
-        from ..fleet.diff import diff_data, diff_files, render_markdown, render_terminal, reworded
+        from ..fleet.diff import diff_data, diff_files
+        from ..fleet.render_diff import render_markdown, render_terminal
 
         try:
-            result = diff_files(a, b, _=_)
-        except ValueError as exc:
-            raise _usage(str(exc)) from exc
+            result = diff_files(a, b)
+        except ValueError as exc:  # NotComparable says why, worded by the root
+            raise _usage(getattr(exc, "message", str(exc))) from exc
         report_lang = _gettext(ctx, as_json)
-        titles = None if report_lang is english else reworded(result, report_lang)
         if as_json:
             import json
 
             sys.stdout.write(json.dumps(diff_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, _=report_lang, titles=titles))
+            sys.stdout.write(render_markdown(result, _=report_lang))
         else:
-            render_terminal(result, _console(), _=report_lang, titles=titles)
+            render_terminal(result, _console(), _=report_lang)
         raise typer.Exit(0 if result.same else 1)

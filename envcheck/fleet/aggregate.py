@@ -10,8 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ..i18n import N_, Gettext
-from .load import LoadStats, Record, Skipped, skipped
+from ..i18n import N_
+from .load import LoadStats, Record, Skipped, skipped, title_of
 
 #: the facts whose distribution is shown, in order, with their labels (English, as in --json; translated where shown)
 FACTS: List[Tuple[str, str]] = [
@@ -27,8 +27,6 @@ FACT_LABELS = dict(FACTS)
 Z_LIMIT = 3.5
 #: fewer GPUs of one model than this and no outlier is called (the median and MAD mean little)
 MIN_GROUP = 5
-#: snapshots kept to word recorded finding titles in another language (one per distinct finding)
-MAX_EXAMPLES = 500
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 NONE, UNKNOWN = "none", "unknown"
 
@@ -53,7 +51,8 @@ class Node:
     verdict: Optional[str] = None
     created_at: Optional[str] = None
     facts: Dict[str, str] = field(default_factory=dict)
-    #: code -> (severity, title), from the doctor report (and its policy block's smoke findings)
+    #: code -> (severity, title), from the doctor report (and its policy block's smoke findings); a title is a
+    #: Message where the report carries ``messages`` (worded where shown), else the recorded English
     doctor_findings: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     #: code -> (severity, title), from a smoke report
     smoke_findings: Dict[str, Tuple[str, str]] = field(default_factory=dict)
@@ -99,6 +98,7 @@ class FindingStat:
     code: str
     severity: str
     nodes: List[str]
+    #: a Message from the report's own ``messages`` (worded where shown), or the English an older report recorded
     title: str
 
 
@@ -123,9 +123,6 @@ class Fleet:
     outliers: List[GpuRate]
     groups: List[SmokeGroup]
     findings: List[FindingStat]
-    #: (code, title) -> the snapshot data of a node whose doctor report recorded that finding (the
-    #: first seen), so the title can be worded in another language (:func:`reworded`)
-    examples: Dict[Tuple[str, str], Dict[str, Any]] = field(default_factory=dict)
 
     @property
     def doctor_nodes(self) -> List[Node]:
@@ -206,7 +203,7 @@ def _add_findings(into: Dict[str, Tuple[str, str]], findings: Any) -> None:
             code, sev = str(f["code"]), str(f.get("severity") or "info")
             old = into.get(code)
             if old is None or _SEVERITY_RANK.get(sev, 3) < _SEVERITY_RANK.get(old[0], 3):
-                into[code] = (sev, str(f.get("title") or ""))
+                into[code] = (sev, title_of(f))
 
 
 def classify(data: Dict[str, Any]) -> Optional[str]:
@@ -231,7 +228,6 @@ class Aggregator:
         self.skipped: List[Skipped] = []
         self.duplicates = 0
         self._last_doctor: Dict[str, str] = {}
-        self.examples: Dict[Tuple[str, str], Dict[str, Any]] = {}
 
     def _name(self, rec: Record, kind: str, snap: Optional[Dict[str, Any]]) -> str:
         name = rec.data.get("node") if isinstance(rec.data.get("node"), str) else None
@@ -274,9 +270,6 @@ class Aggregator:
             node.verdict = data.get("verdict") if kind == "doctor" else None
             node.doctor_findings, node.policy_ok, node.unmet, node.policy_rates = {}, None, [], []
             _add_findings(node.doctor_findings, data.get("findings"))
-            for code, (_sev, title) in node.doctor_findings.items():
-                if len(self.examples) < MAX_EXAMPLES:
-                    self.examples.setdefault((code, title), snap)
             policy = data.get("policy")
             if isinstance(policy, dict):
                 node.policy_ok = bool(policy.get("ok"))
@@ -297,9 +290,7 @@ class Aggregator:
 
     def result(self) -> "Fleet":
         nodes = sorted(self.nodes.values(), key=lambda n: n.name)
-        fleet = build(nodes, self.skipped, self.duplicates)
-        fleet.examples = self.examples
-        return fleet
+        return build(nodes, self.skipped, self.duplicates)
 
 
 def build(nodes: List[Node], skipped: List[Skipped], duplicates: int = 0) -> Fleet:
@@ -312,23 +303,13 @@ def build(nodes: List[Node], skipped: List[Skipped], duplicates: int = 0) -> Fle
     majority = {d.fact: d.majority for d in distributions}
     differing = []
     for n in doctor:
-        diffs = [Difference(f, n.facts.get(f, UNKNOWN), majority[f]) for f, _ in FACTS
+        diffs = [Difference(f, n.facts.get(f, UNKNOWN), majority[f]) for f, _label in FACTS
                  if majority[f] is not None and n.facts.get(f, UNKNOWN) != majority[f]]
         if diffs:
             differing.append((n.name, diffs))
     differing.sort(key=lambda item: (-len(item[1]), item[0]))
     outliers, groups = smoke_outliers([r for n in nodes for r in n.gpu_rates])
     return Fleet(nodes, skipped, duplicates, distributions, differing, outliers, groups, rank_findings(nodes))
-
-
-def reworded(fleet: Fleet, _: Gettext, knowledge: Any = None) -> Dict[Tuple[str, str], str]:
-    """The shown findings' titles in ``_``'s language, where judging an example node's snapshot again
-    gives the same finding (see :func:`envcheck.rules.reworded_titles`); the rest stay as recorded."""
-    from ..knowledge import Knowledge
-    from ..rules import reworded_titles
-
-    recorded = [((s.code, s.title), fleet.examples.get((s.code, s.title))) for s in fleet.findings]
-    return reworded_titles(recorded, knowledge or Knowledge(), _)
 
 
 def median(values: List[float]) -> float:
@@ -354,7 +335,7 @@ def robust_z(values: List[float]) -> List[float]:
     mean_ad = sum(dev) / len(dev)
     if mean_ad > 0:
         return [(v - med) / (1.253314 * mean_ad) for v in values]
-    return [0.0 for _ in values]
+    return [0.0 for _value in values]
 
 
 def smoke_outliers(rates: List[GpuRate], limit: float = Z_LIMIT,

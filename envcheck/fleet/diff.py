@@ -1,12 +1,14 @@
 """`envcheck diff A B`: a working and a broken machine side by side, only what differs.
 
-Both sides are doctor reports (``doctor --json``) or saved snapshots (``doctor --save``); a
-snapshot's findings are worked out with the rules. The facts are flattened to dotted keys (lists of
+Both sides are doctor reports (``doctor --json``) or saved snapshots (``doctor --save``); a report's
+findings are taken as recorded (their titles worded from the report's own ``messages`` where shown), a bare
+snapshot's are worked out with the rules. The facts are flattened to dotted keys (lists of
 GPUs, libraries, toolkits and packages keyed by index, name or path, so reordering is no
 difference), noise that always differs between two runs (timings, temperatures, UUIDs, free memory,
 host names) is left out, and what remains is ordered by how often it explains a broken machine:
 driver, GPUs, the torch build, the cuDNN torch loads, the libraries it loads, CUDA toolkits,
-packages, environment variables, then the rest.
+packages, environment variables, then the rest. Loading and comparing only: the views are in
+:mod:`.render_diff`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..i18n import Gettext, N_, english
-from ..render.report import recorded_title
+from ..i18n import N_, Message
+from ..redact import redact_data, redact_url
+from .load import title_of
 
 #: (key prefix, section), most telling first; the first prefix a key starts with decides its rank
 SECTIONS: List[Tuple[str, str]] = [
@@ -34,10 +37,6 @@ SECTIONS: List[Tuple[str, str]] = [
     ("env.", "env"),
 ]
 SECTION_ORDER = ["driver", "gpus", "torch build", "cudnn", "loaded libraries", "toolkits", "packages", "env", "other"]
-#: the sections as shown (JSON keeps the names above)
-SECTION_LABELS = {"driver": N_("driver"), "gpus": N_("gpus"), "torch build": N_("torch build"), "cudnn": N_("cudnn"),
-                  "loaded libraries": N_("loaded libraries"), "toolkits": N_("toolkits"), "packages": N_("packages"),
-                  "env": N_("env"), "other": N_("other")}
 #: within "torch build", these keys come first (the build itself), in this order
 _TORCH_FIRST = ["torch.version", "torch.cuda", "torch.arch_list", "torch.cuda_available", "torch.error",
                 "torch.error_kind", "torch.hip", "torch.cudnn", "torch.nccl", "torch.git_version"]
@@ -92,50 +91,81 @@ class DiffResult:
 # --------------------------------------------------------------------------- loading
 
 
-class NotAReport(ValueError):
-    """The file is JSON, but neither a doctor report nor a snapshot (the message is in the reader's language)."""
+class NotComparable(ValueError):
+    """A file ``diff`` cannot compare: ``message`` says why (worded where shown), ``str()`` is the English."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        super().__init__(str(message))
 
 
-def side_from_data(data: Any, label: str, knowledge: Any = None, _: Gettext = english) -> Side:
-    """A side from a doctor report or a bare snapshot (ValueError when it is neither)."""
+class NotAReport(NotComparable):
+    """The file is JSON, but neither a doctor report nor a snapshot."""
+
+
+def side_from_data(data: Any, label: str, knowledge: Any = None) -> Side:
+    """A side from a doctor report or a bare snapshot (ValueError when it is neither).
+
+    A report's findings are taken as recorded, their titles Messages from the report's own ``messages``;
+    a bare snapshot has none, so it is judged here."""
     from ..snapshot import Snapshot
 
     if not isinstance(data, dict) or not (isinstance(data.get("snapshot"), dict) or isinstance(data.get("driver"), dict)):
-        raise NotAReport(_("neither a doctor report nor a snapshot (a smoke report cannot be compared)"))
+        raise NotAReport(Message(N_("neither a doctor report nor a snapshot (a smoke report cannot be compared)")))
     snap = Snapshot.from_dict(data)  # ValueError on a wrong shape or schema version
-    from ..redact import redact_data, redact_env
+    from ..redact import redact_env
 
     snap_data = redact_data(snap.to_dict())  # every key present, whatever version wrote the file
     snap_data["env"] = {k: redact_env(k, v) if isinstance(v, str) else v for k, v in (snap_data.get("env") or {}).items()}
     if isinstance(data, dict) and isinstance(data.get("findings"), list) and isinstance(data.get("snapshot"), dict):
-        findings = [f for f in data["findings"] if isinstance(f, dict)]
+        findings = [recorded_finding(f) for f in data["findings"] if isinstance(f, dict)]
         return Side(_label(snap_data, label), snap_data, findings, data.get("verdict"))
     from ..knowledge import Knowledge
     from ..render.report import Report, report_data
     from ..rules import evaluate
 
     report = report_data(Report(snap, evaluate(snap, knowledge or Knowledge())))
-    return Side(_label(snap_data, label), snap_data, report["findings"], report["verdict"], evaluated=True)
+    findings = [recorded_finding(f) for f in report["findings"]]
+    return Side(_label(snap_data, label), snap_data, findings, report["verdict"], evaluated=True)
 
 
-def load_side(path: Path, knowledge: Any = None, _: Gettext = english) -> Side:
-    """ValueError (with the path, in ``_``'s language) when the file cannot be read or is not a report or snapshot."""
+def recorded_finding(f: Dict[str, Any]) -> Dict[str, Any]:
+    """A finding of a side as its report recorded it, credentials hidden, its title a Message where the report
+    carries ``messages`` (see :func:`.load.title_of`): shown in the reader's language without judging again."""
+    out = redact_data({k: v for k, v in f.items() if k != "messages"})
+    if isinstance(f.get("title"), str):
+        out["title"] = _redacted_title(title_of(f))
+    return out
+
+
+def _redacted_title(title: str) -> str:
+    english = redact_url(str(title))
+    if isinstance(title, Message):
+        hidden = title.mapped(redact_url)
+        if str(hidden) == english:
+            return hidden
+    return english
+
+
+def load_side(path: Path, knowledge: Any = None) -> Side:
+    """NotComparable (with the path, and why) when the file cannot be read or is not a report or snapshot."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from exc
+        raise NotComparable(Message(N_("cannot read {path}: {reason}"), path=str(path),
+                                    reason=exc.strerror or str(exc))) from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ValueError(_("{path} is not JSON: {error}").format(path=path, error=exc)) from exc
+        raise NotComparable(Message(N_("{path} is not JSON: {error}"), path=str(path), error=str(exc))) from exc
     try:
-        return side_from_data(data, Path(path).name, knowledge, _)
+        return side_from_data(data, Path(path).name, knowledge)
     except NotAReport as exc:
-        message = _("{path} is not an envcheck report or snapshot: {reason}").format(path=path, reason=exc)
-        raise ValueError(message) from exc
+        raise NotComparable(Message(N_("{path} is not an envcheck report or snapshot: {reason}"), path=str(path),
+                                    reason=exc.message)) from exc
     except (ValueError, TypeError) as exc:  # the snapshot reader's own words: quoted as they are
-        message = _("{path} is not an envcheck report or snapshot: {error}").format(path=path, error=exc)
-        raise ValueError(message) from exc
+        raise NotComparable(Message(N_("{path} is not an envcheck report or snapshot: {error}"), path=str(path),
+                                    error=str(exc))) from exc
 
 
 def _label(snap: Dict[str, Any], fallback: str) -> str:
@@ -239,7 +269,7 @@ def diff_facts(a: Dict[str, Any], b: Dict[str, Any]) -> List[FactDiff]:
         if va != vb:
             out.append((_order(key, pos), FactDiff(key, section_of(key), va, vb)))
     out.sort(key=lambda item: item[0])
-    return [d for _, d in out]
+    return [d for _order_key, d in out]
 
 
 def _blank(v: Any) -> bool:
@@ -255,132 +285,28 @@ def diff_sides(a: Side, b: Side) -> DiffResult:
     return result
 
 
-def diff_files(path_a: Path, path_b: Path, knowledge: Any = None, _: Gettext = english) -> DiffResult:
-    """``_`` says why a file cannot be compared (the comparison itself is language-free)."""
-    return diff_sides(load_side(path_a, knowledge, _), load_side(path_b, knowledge, _))
+def diff_files(path_a: Path, path_b: Path, knowledge: Any = None) -> DiffResult:
+    """NotComparable (see :func:`load_side`) when a file cannot be compared."""
+    return diff_sides(load_side(path_a, knowledge), load_side(path_b, knowledge))
 
 
-# --------------------------------------------------------------------------- output
+# --------------------------------------------------------------------------- JSON
 
 
-def _show(v: Any, kind: str = "value", _: Gettext = english) -> str:
-    if v is None:
-        return _("absent") if kind == "item" else _("unknown")
-    if v == "":
-        return _("(none)")
-    if isinstance(v, bool):
-        return _("yes") if v else _("no")
-    return str(v)
-
-
-def _section(name: str, _: Gettext = english) -> str:
-    return _(SECTION_LABELS[name]) if name in SECTION_LABELS else name
-
-
-def _verdict(verdict: Optional[str], _: Gettext = english, missing: str = "unknown") -> str:
-    from ..render.report import VERDICT
-
-    if verdict is None:
-        return _("unknown") if missing == "unknown" else missing
-    return _(VERDICT[verdict]) if verdict in VERDICT else verdict
-
-
-def _severity(severity: Optional[str], _: Gettext = english, upper: bool = False) -> str:
-    from ..render.report import SEVERITY
-
-    if severity in SEVERITY:
-        return _(SEVERITY[severity][1 if upper else 0])
-    return (severity or "").upper() if upper else (severity or "")
-
-
-#: (code, English title as the report recorded it) -> the title in the reader's language
-Titles = Dict[Tuple[str, str], str]
-
-
-def reworded(result: DiffResult, _: Gettext, knowledge: Any = None) -> Titles:
-    """The differing findings' titles in ``_``'s language, where judging that side's snapshot again
-    gives the same finding (see :func:`envcheck.rules.reworded_titles`)."""
-    from ..knowledge import Knowledge
-    from ..redact import redact_data
-    from ..rules import reworded_titles
-
-    recorded = [((str(f.get("code")), redact_data(str(f.get("title")))), side.snapshot)
-                for side, found in ((result.a, result.only_a), (result.b, result.only_b)) for f in found]
-    return reworded_titles(recorded, knowledge or Knowledge(), _)
+def finding_brief(f: Dict[str, Any]) -> Dict[str, Any]:
+    """What diff shows of a finding: its code, severity and title (a Message where the report carried one)."""
+    sev = f.get("severity")
+    return {"code": f.get("code"), "severity": getattr(sev, "value", sev), "title": f.get("title")}
 
 
 def diff_data(result: DiffResult) -> Dict[str, Any]:
-    from ..redact import redact_data
-
-    def brief(f: Dict[str, Any]) -> Dict[str, Any]:
-        sev = f.get("severity")
-        return {"code": f.get("code"), "severity": getattr(sev, "value", sev), "title": f.get("title")}
-
+    """The `diff --json` object (English texts)."""
     return redact_data({
         "schema_version": 1,
         "a": {"label": result.a.label, "verdict": result.a.verdict},
         "b": {"label": result.b.label, "verdict": result.b.verdict},
         "same": result.same,
         "facts": [{"key": d.key, "section": d.section, "kind": d.kind, "a": d.a, "b": d.b} for d in result.facts],
-        "findings": {"only_a": [brief(f) for f in result.only_a], "only_b": [brief(f) for f in result.only_b]},
+        "findings": {"only_a": [finding_brief(f) for f in result.only_a],
+                     "only_b": [finding_brief(f) for f in result.only_b]},
     })
-
-
-def render_markdown(result: DiffResult, _: Gettext = english, titles: Optional[Titles] = None) -> str:
-    data = diff_data(result)
-
-    def cell(v: Any, kind: str = "value") -> str:
-        return _show(v, kind, _).replace("|", "\\|").replace("\n", " ")
-
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    a, b = data["a"]["label"], data["b"]["label"]
-    out = ["## envcheck diff: " + _("A = {a}, B = {b}").format(a=cell(a), b=cell(b)), ""]
-    if result.same:
-        return "\n".join(out + [_("No differences in facts or findings."), ""])
-    out += [_("Verdict: A {a}, B {b}").format(a=esc(_verdict(data["a"]["verdict"], _)),
-                                              b=esc(_verdict(data["b"]["verdict"], _))), ""]
-    if data["facts"]:
-        out += [f"| {_('section')} | {_('fact')} | A | B |", "|---|---|---|---|"]
-        out += [f"| {esc(_section(d['section'], _))} | `{d['key']}` | {cell(d['a'], d['kind'])} | "
-                f"{cell(d['b'], d['kind'])} |" for d in data["facts"]]
-        out.append("")
-    for side, key in (("A", "only_a"), ("B", "only_b")):
-        if data["findings"][key]:
-            out.append(_("Findings only in {side}:").format(side=side))
-            out += [f"- **{esc(_severity(f['severity'], _))}** `{f['code']}`: "
-                    f"{esc(recorded_title(f['code'], f['title'], _, titles)) if f['title'] else cell(f['title'])}"
-                    for f in data["findings"][key]]
-            out.append("")
-    return "\n".join(out)
-
-
-def render_terminal(result: DiffResult, console, _: Gettext = english, titles: Optional[Titles] = None) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    data = diff_data(result)
-    a, b = data["a"], data["b"]
-    heading = _("A = {a} ({verdict_a}), B = {b} ({verdict_b})").format(
-        a=a["label"], verdict_a=_verdict(a["verdict"], _, "?"), b=b["label"], verdict_b=_verdict(b["verdict"], _, "?"))
-    console.print(Text.assemble(("envcheck diff: ", "bold"), heading))
-    if result.same:
-        console.print(Text(_("No differences in facts or findings."), style="green"))
-        return
-    if data["facts"]:
-        table = Table(_("section"), _("fact"), "A", "B",
-                      title=_("{count} fact(s) differ, most telling first").format(count=len(data["facts"])),
-                      title_justify="left", title_style="bold")
-        for d in data["facts"]:
-            table.add_row(Text(_section(d["section"], _), style="dim"), Text(d["key"]),
-                          Text(_show(d["a"], d["kind"], _)), Text(_show(d["b"], d["kind"], _)))
-        console.print(table)
-    styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-    for side, key in (("A", "only_a"), ("B", "only_b")):
-        for f in data["findings"][key]:
-            console.print(Text.assemble((_("only in {side}: ").format(side=side), "bold"),
-                                        (f"{_severity(f['severity'], _, upper=True)} ",
-                                         styles.get(f["severity"] or "", "")),
-                                        (f"[{f['code']}] ", "dim"),
-                                        recorded_title(f["code"], f["title"], _, titles)))

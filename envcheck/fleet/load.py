@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ..i18n import N_, Gettext, Message, english, text_in
+from ..i18n import N_, Message, message_from_data
 
 _WS = re.compile(r"[ \t\n\r]*")
 #: a file inside a folder is read when its name says JSON: x.json, x.jsonl, x.ndjson, and rpdcp's x.json.node01
@@ -40,12 +40,8 @@ class Record:
 @dataclass
 class Skipped:
     source: str
-    #: why, in English (as in ``fleet --json``); a Message, so it can be said in another language
+    #: why, in English (as in ``fleet --json``); a Message, worded where shown
     reason: str
-
-    def text(self, _: Gettext = english) -> str:
-        """The reason in ``_``'s language."""
-        return text_in(self.reason, _)
 
 
 def skipped(source: str, template: str, **fields: Any) -> Skipped:
@@ -68,6 +64,18 @@ def node_name_from_path(path: Path) -> str:
     stem = _SUFFIXES.sub("", name)
     stem = _KIND_SUFFIX.sub("", stem) or stem
     return stem or name
+
+
+def title_of(finding: Dict[str, Any]) -> str:
+    """A finding's title as its report recorded it: the Message rebuilt from ``messages.title``, so a reader in
+    another language sees it worded without judging the snapshot again; the recorded English as it is where the
+    report has no ``messages`` (an older envcheck) or they do not say that English (an edited report)."""
+    english = str(finding.get("title") or "")
+    messages = finding.get("messages")
+    if not isinstance(messages, dict) or messages.get("title") is None:
+        return english
+    title = message_from_data(messages["title"], english)
+    return title if isinstance(title, Message) and str(title) == english else english
 
 
 #: why a part of a stream is skipped

@@ -1,17 +1,19 @@
-"""The fleet view as JSON, Markdown, a self-contained HTML page (inline SVG charts), or a terminal table."""
+"""The fleet view as JSON, Markdown, a self-contained HTML page (inline SVG charts), or a terminal table.
+
+Finding titles are the reports' own (Messages where a report carries ``messages``), worded here in the
+reader's language; nothing is judged again to show them.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-from ..i18n import Gettext, N_, english
+from ..i18n import Gettext, N_, english, text_in
 from ..render.report import SEVERITY, VERDICT, recorded_title
 from .aggregate import FACT_LABELS, MIN_GROUP, NONE, UNKNOWN, Fleet, Z_LIMIT
 
 FLEET_SCHEMA_VERSION = 1
-#: (code, recorded English title) -> the title in the reader's language (:func:`.aggregate.reworded`)
-Titles = Dict[Tuple[str, str], str]
 
 
 def _pct(n: int, total: int) -> str:
@@ -106,7 +108,7 @@ def _md_head(*cells: str) -> str:
     return "| " + " | ".join(_md(c) for c in cells) + " |"
 
 
-def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english, titles: Optional[Titles] = None) -> str:
+def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english) -> str:
     total = len(fleet.doctor_nodes)
     out = ["## envcheck fleet", "", _summary_line(fleet, _), ""]
     for d in fleet.distributions:
@@ -137,13 +139,13 @@ def render_markdown(fleet: Fleet, limit: int = 20, _: Gettext = english, titles:
     if fleet.findings:
         out += [_md_head(_("code"), _("severity"), _("nodes"), _("example")), "|---|---|---:|---|"]
         out += [f"| `{s.code}` | {_md(_severity(s.severity, _))} | {len(s.nodes)} | "
-                f"{_md(recorded_title(s.code, s.title, _, titles))} |"
+                f"{_md(recorded_title(s.title, _))} |"
                 for s in fleet.findings[:limit]]
     else:
         out.append(_("None."))
     if fleet.skipped:
         out += ["", "### " + _("Skipped ({count})").format(count=len(fleet.skipped)), ""]
-        out += [f"- `{_md(s.source)}`: {_md(s.text(_))}" for s in fleet.skipped[:limit]]
+        out += [f"- `{_md(s.source)}`: {_md(text_in(s.reason, _))}" for s in fleet.skipped[:limit]]
     return "\n".join(out) + "\n"
 
 
@@ -213,8 +215,7 @@ def _table(head: List[str], rows: List[List[str]], numeric: tuple = ()) -> str:
     return "".join(out)
 
 
-def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _: Gettext = english,
-                titles: Optional[Titles] = None) -> str:
+def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _: Gettext = english) -> str:
     """One self-contained page: no scripts, no external assets."""
     total = len(fleet.doctor_nodes)
     body = [f"<h1>{_e(title)}</h1>", f"<p>{_e(_summary_line(fleet, _))}</p>", f"<h2>{_e(_('Distributions'))}</h2>",
@@ -268,7 +269,7 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _
                              _=_))
         rows = [[f"<code>{_e(s.code)}</code>", f'<span class="{_e(s.severity)}">{_e(_severity(s.severity, _))}</span>',
                  str(len(s.nodes)), _pct(len(s.nodes), len(fleet.nodes)),
-                 _e(recorded_title(s.code, s.title, _, titles)),
+                 _e(recorded_title(s.title, _)),
                  _e(", ".join(s.nodes[:8]) + (f" … (+{len(s.nodes) - 8})" if len(s.nodes) > 8 else ""))]
                 for s in fleet.findings[:limit]]
         body.append(_table([_("code"), _("severity"), _("nodes"), _("share"), _("example"), _("on")], rows,
@@ -277,7 +278,7 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _
         body.append(f"<p>{_e(_('None.'))}</p>")
     if fleet.skipped:
         body.append(f"<h2>{_e(_('Skipped ({count})').format(count=len(fleet.skipped)))}</h2>")
-        body.append(_table([_("source"), _("reason")], [[_e(s.source), _e(s.text(_))] for s in fleet.skipped[:limit]]))
+        body.append(_table([_("source"), _("reason")], [[_e(s.source), _e(text_in(s.reason, _))] for s in fleet.skipped[:limit]]))
     return (f"<!DOCTYPE html>\n<html lang=\"{_e(html_lang(_))}\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
@@ -286,8 +287,7 @@ def render_html(fleet: Fleet, limit: int = 200, title: str = "envcheck fleet", _
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english,
-                    titles: Optional[Titles] = None) -> None:
+def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -333,5 +333,5 @@ def render_terminal(fleet: Fleet, console, limit: int = 20, _: Gettext = english
                       title_justify="left", title_style="bold")
         for s in fleet.findings[:limit]:
             table.add_row(Text(s.code), Text(_severity(s.severity, _), style=styles.get(s.severity, "")),
-                          str(len(s.nodes)), Text(recorded_title(s.code, s.title, _, titles)))
+                          str(len(s.nodes)), Text(recorded_title(s.title, _)))
         console.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from ..findings import Finding, Severity
 from ..i18n import N_, Gettext, Message, message_data, message_from_data
@@ -20,17 +20,18 @@ SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("
 VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
 #: the summary of a report's findings
 COUNTS = N_("{error} error(s), {warning} warning(s), {info} info")
-#: a finding title as another machine's report recorded it (English), shown as a quotation
+#: a finding title as an older report recorded it (English only), shown as a quotation
 RECORDED = N_("{recorded_title}")
 
 
-def recorded_title(code: str, title: Optional[str], _: Gettext,
-                   reworded: Optional[Mapping[Tuple[str, str], str]] = None) -> str:
-    """A title a report recorded: in ``_``'s language when ``reworded`` knows it (see
-    :func:`envcheck.rules.reworded_titles`), else as recorded, quoted in another language."""
+def recorded_title(title: Optional[str], _: Gettext) -> str:
+    """A finding title another report recorded (``fleet``, ``diff``): a Message (from the report's ``messages``) in
+    ``_``'s language; plain text (a report without ``messages``) as recorded, quoted in another language."""
     if not title:
         return ""
-    return (reworded or {}).get((code, title)) or _(RECORDED).format(recorded_title=title)
+    if isinstance(title, Message):
+        return title.text(_)
+    return _(RECORDED).format(recorded_title=title)
 
 
 @dataclass
