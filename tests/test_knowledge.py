@@ -65,7 +65,11 @@ def test_max_cuda_for_driver(k):
     assert k.max_cuda_for_driver("535.54.02") == "12.1"  # one below the 12.2 GA floor
     assert k.max_cuda_for_driver("440.33") == "10.2"
     assert k.max_cuda_for_driver("560.76", "windows") == "12.6"
-    assert k.max_cuda_for_driver("410.48") is None
+    assert k.max_cuda_for_driver("410.48") == "10.0"  # R410: CUDA 10.0 (no minor-version compatibility before 11)
+    assert k.max_cuda_for_driver("384.130") == "9.0"
+    assert k.max_cuda_for_driver("396.37") == "9.2"
+    assert k.max_cuda_for_driver("418.67") == "10.1"
+    assert k.max_cuda_for_driver("340.108") is None  # below CUDA 7.0's floor: older than any torch build
 
 
 def test_h100_fixture_driver_agrees_with_its_nvidia_smi(k):
@@ -78,16 +82,16 @@ def test_h100_fixture_driver_agrees_with_its_nvidia_smi(k):
 def test_driver_floors_increase_with_cuda(k):
     rows = sorted(k.driver_floors(), key=lambda r: dotted(r.cuda, 3))
     assert len({r.cuda for r in rows}) == len(rows)
-    assert rows[0].cuda == "10.2" and dotted(rows[-1].cuda)[0] == 13
+    assert rows[0].cuda == "7.0" and dotted(rows[-1].cuda)[0] == 13
     for os_key in ("linux", "windows"):
         floors = [(r.cuda, getattr(r, os_key)) for r in rows if getattr(r, os_key)]
         for (c1, f1), (c2, f2) in zip(floors, floors[1:]):
             assert dotted(f1) <= dotted(f2), (os_key, c1, f1, c2, f2)
 
 
-def test_every_cuda_minor_from_10_2_to_13_3_has_a_ga_row(k):
+def test_every_cuda_minor_from_7_0_to_13_3_has_a_ga_row(k):
     have = {r.cuda for r in k.driver_floors()}
-    for minor in ["10.2"] + [f"11.{i}" for i in range(9)] + [f"12.{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)] \
+    for minor in ["7.0", "7.5", "8.0", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2"] + [f"11.{i}" for i in range(9)] + [f"12.{i}" for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)] \
             + [f"13.{i}" for i in range(4)]:
         assert minor in have, minor
 

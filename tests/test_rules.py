@@ -443,3 +443,70 @@ def test_strict_exit_codes(knowledge):
     assert exit_code(findings, strict=True) == ExitCode.WARNINGS_STRICT
     s.gpus[0].ecc_uncorrected_volatile = 1
     assert exit_code(evaluate(s, knowledge), strict=True) == ExitCode.ERRORS
+
+
+# --------------------------------------------------------------------------- conclusions from facts (issue 13)
+
+
+def test_cpu_torch_beside_a_cuda_toolkit_wants_cuda_even_without_a_gpu(knowledge):
+    """The recorded CPU box really has nvcc 13.0 and no driver: a CPU torch there is what someone who installed
+    a CUDA toolkit did not want."""
+    s = cpu_box()
+    s.torch.version, s.torch.dist_version, s.torch.build = "2.13.0+cpu", "2.13.0+cpu", "cpu"
+    assert s.cuda_toolkits and not s.gpus
+    f = only(s, knowledge, "torch-cpu-only")
+    assert f.title == f"torch 2.13.0+cpu is a CPU-only build beside CUDA toolkit {s.cuda_toolkits[0].version}"
+
+
+def test_cpu_torch_with_nothing_that_wants_cuda_is_fine(knowledge):
+    s = cpu_box()
+    s.cuda_toolkits = []
+    s.torch.version, s.torch.dist_version, s.torch.build = "2.13.0+cpu", "2.13.0+cpu", "cpu"
+    assert "torch-cpu-only" not in codes(s, knowledge)
+    s.torch.cuda_available = False  # someone asked torch.cuda.is_available(): CUDA was wanted
+    assert "is_available" in only(s, knowledge, "torch-cpu-only").title
+
+
+def test_cpu_torch_on_the_gpu_machine_keeps_its_title(knowledge):
+    s = h100()
+    s.torch.version, s.torch.cuda, s.torch.build = "2.11.0+cpu", None, "cpu"
+    assert only(s, knowledge, "torch-cpu-only").title == \
+        "torch 2.11.0+cpu is a CPU-only build on a machine with an NVIDIA GPU"
+
+
+def test_the_imported_torch_is_not_the_installed_one(knowledge):
+    s = h100()
+    s.torch.dist_version = "2.9.1"
+    f = only(s, knowledge, "duplicate-torch")
+    assert "2.11.0+cu130" in f.title and "2.9.1" in f.title
+    s.torch.dist_version = "2.11.0"  # the same release without its local tag: one install
+    assert "duplicate-torch" not in codes(s, knowledge)
+
+
+def test_pip_and_conda_holding_different_versions_are_two_installs(knowledge):
+    s = h100()
+    s.conda.packages["pytorch"] = CondaPackage("pytorch", "2.5.1", "py3.12_cuda12.4_cudnn9.1.0_0", "pytorch")
+    f = only(s, knowledge, "duplicate-torch")
+    assert f.facts["pip"] == "2.11.0" and f.facts["conda"] == "2.5.1"
+    s.conda.packages["pytorch"] = CondaPackage("torch", "2.5.1", "pypi_0", "pypi")  # conda listing pip's copy
+    assert "duplicate-torch" not in codes(s, knowledge)
+    s.conda.packages["pytorch"] = CondaPackage("pytorch", "2.11.0", "py3.12_cuda13.0_0", "pytorch")  # the same one
+    assert "duplicate-torch" not in codes(s, knowledge)
+
+
+def test_a_companion_tag_against_torch_cuda_when_torch_shows_no_tag(knowledge):
+    s = h100()
+    s.torch.version = s.torch.dist_version = "2.11.0"  # no +cu130, but torch.version.cuda says 13.0
+    vision = s.python.packages["torchvision"]
+    vision.version, vision.build_version, vision.cuda = "0.26.0+cu126", None, None
+    f = only(s, knowledge, "torchvision-mismatch")
+    assert "cu126" in f.title
+
+
+def test_a_pre_cuda_11_build_has_no_minor_version_compatibility(knowledge):
+    s = h100()
+    s.torch.version, s.torch.dist_version, s.torch.cuda = "1.4.0", "1.4.0", "10.1"
+    s.torch.arch_list = None
+    s.driver.version, s.driver.cuda_version = "410.79", None
+    f = only(s, knowledge, "driver-too-old")
+    assert f.severity == Severity.ERROR and "418.39" in f.detail and "before CUDA 11" in f.detail

@@ -85,6 +85,11 @@ def driver_support(
                             driver_cuda=driver_cuda, cuda=cuda)
         return _support(TOO_OLD, floor_version, N_("the driver supports CUDA up to {driver_cuda}; torch needs {cuda}"),
                         driver_cuda=driver_cuda, cuda=cuda)
+    if driver_version and floor_version and compat_version is None and major < 11:
+        return _support(TOO_OLD, floor_version, N_("CUDA {cuda} needs driver >= {floor} on {platform} (before "
+                                                "CUDA 11 there is no minor-version compatibility); this driver "
+                                                "is {driver}"),
+                        cuda=cuda, floor=floor_version, platform=platform_name, driver=driver_version)
     if driver_version and floor_version:
         return _support(TOO_OLD, floor_version, N_("CUDA {cuda} needs driver >= {floor} on {platform} "
                                                 "(minor-version floor {compat}); this driver is {driver}"),

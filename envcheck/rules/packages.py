@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from typing import Iterator, Optional
 
 from ..install.commands import PYTORCH_INDEX
 from ..findings import Finding
 from ..i18n import N_, Headline, Message, data_message
 from ..snapshot import Package
-from ..versions import in_specifier, local_tag, parse_version, public_version
+from ..versions import cuda_from_tag, in_specifier, local_tag, major_minor, parse_version, public_version
 from .base import RuleContext, finding
 
 
@@ -36,10 +34,12 @@ def _companion(ctx: RuleContext, name: str) -> Iterator[Finding]:
                         "symbols."), torch=torch_public, name=name, expected=expected, have=have_public),
                       [fix_cmd] if fix_cmd else [], have=have_public, expected=expected)
         return
-    pkg_cuda, torch_cuda = pkg.cuda, t.cuda
+    pkg_cuda, torch_cuda = pkg.cuda or cuda_from_tag(pkg_tag), t.cuda
     mismatch_tag = torch_tag and pkg_tag and torch_tag != pkg_tag
-    mismatch_cuda = pkg_cuda and torch_cuda and pkg_cuda != torch_cuda
-    if mismatch_tag or mismatch_cuda:
+    # a companion's tag against torch's CUDA even when torch shows no tag (a +cu92 torchvision beside CUDA 10.0)
+    mismatch_cuda = bool(pkg_cuda and torch_cuda and major_minor(pkg_cuda) != major_minor(torch_cuda))
+    cpu_beside_cuda = pkg_tag == "cpu" and bool(torch_cuda) and not torch_tag
+    if mismatch_tag or mismatch_cuda or cpu_beside_cuda:
         yield finding(code, Message(N_("{name} is a {build} build, torch a {torch_build} build"), name=name, build=pkg_tag or "CUDA " + str(pkg_cuda), torch_build=torch_tag or "CUDA " + str(torch_cuda)),
                       Message(N_("{name} {version} and torch {torch} come from different indexes; their compiled operators "
                         "will not load together."), name=name, version=pkg.build_version or pkg.version, torch=t.version),
@@ -55,6 +55,10 @@ def torchaudio_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     yield from _companion(ctx, "torchaudio")
 
 
+#: a companion as conda names it (pip names torch "torch")
+_CONDA_NAMES = {"torch": ("pytorch", "torch"), "torchvision": ("torchvision",), "torchaudio": ("torchaudio",)}
+
+
 def duplicate_torch(ctx: RuleContext) -> Iterator[Finding]:
     copies = ctx.snap.torch.copies
     if len(copies) > 1:
@@ -64,6 +68,49 @@ def duplicate_torch(ctx: RuleContext) -> Iterator[Finding]:
                       [Message(N_("Remove the copies you do not want, e.g. {command} (repeat until none is left), then install "
                          "once; check PYTHONPATH and ~/.local."), command="pip uninstall torch")],
                       copies=copies)
+        return
+    yield from _disagreeing_installs(ctx)
+
+
+def _disagreeing_installs(ctx: RuleContext) -> Iterator[Finding]:
+    """Two installs told apart by facts that disagree: the imported torch is not the installed one, or conda and
+    pip hold different versions of one package (a conda row from the pypi channel is the pip copy, not a second)."""
+    t = ctx.snap.torch
+    if t.version and t.dist_version and _public(t.version) != _public(t.dist_version):
+        yield finding("duplicate-torch",
+                      Message(N_("The torch that is imported ({imported}) is not the one installed ({installed})"),
+                              imported=t.version, installed=t.dist_version),
+                      Message(N_("torch.__version__ is {imported} while the package metadata says {installed}: a second "
+                                 "copy comes first on sys.path (PYTHONPATH, ~/.local, a build folder), or a broken "
+                                 "upgrade left two."), imported=t.version, installed=t.dist_version),
+                      [Message(N_("Remove the copies you do not want, e.g. {command} (repeat until none is left), then "
+                                  "install once; check PYTHONPATH and ~/.local."), command="pip uninstall torch")],
+                      imported=t.version, installed=t.dist_version)
+        return
+    for name, conda_names in _CONDA_NAMES.items():
+        pip_version = (ctx.snap.python.packages.get(name).version if name in ctx.snap.python.packages else None) \
+            or (t.dist_version if name == "torch" else None)
+        conda_pkg = next((ctx.snap.conda.packages[n] for n in conda_names if n in ctx.snap.conda.packages), None)
+        if not pip_version or conda_pkg is None or not conda_pkg.version or (conda_pkg.channel or "") == "pypi":
+            continue
+        if _public(pip_version) != _public(conda_pkg.version):
+            yield finding("duplicate-torch",
+                          Message(N_("{name} is installed twice: {pip} by pip and {conda} by conda"), name=name,
+                                  pip=pip_version, conda=conda_pkg.version),
+                          Message(N_("pip sees {name} {pip}, conda's own record says {conda}: the two package managers "
+                                     "installed separate copies into one environment, and which one is imported "
+                                     "depends on the file layout."), name=name, pip=pip_version,
+                                  conda=conda_pkg.version),
+                          [f"pip uninstall -y {name}   # " + Message(N_("then, if it is still listed, {command}"),
+                                                                     command=f"conda remove {conda_pkg.name}"),
+                           Message(N_("Install the pair with one manager only: {command}"),
+                                   command="envcheck install-cmd")],
+                          package=name, pip=pip_version, conda=conda_pkg.version)
+
+
+def _public(version: str) -> object:
+    """A version without its local tag, for comparing ("2.1.0+cu121" is "2.1.0"); the text when it is no version."""
+    return parse_version(public_version(version)) or version
 
 
 def user_site_shadowing(ctx: RuleContext) -> Iterator[Finding]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..install.compat import FULL, driver_support
 from ..findings import Finding
@@ -57,11 +57,28 @@ def undefined_symbol(ctx: RuleContext) -> Iterator[Finding]:
         library=lib, symbol=m.group("sym"))
 
 
+def _cuda_wanted(ctx: RuleContext) -> Optional[Message]:
+    """Why this machine wants a CUDA torch, if anything says so: an NVIDIA GPU or driver, a CUDA toolkit,
+    or torch.cuda.is_available() asked and answered False."""
+    if ctx.has_nvidia:
+        return Message(N_("on a machine with an NVIDIA GPU"))
+    kits = [k.version for k in ctx.snap.cuda_toolkits if k.version]
+    if kits:
+        return Message(N_("beside CUDA toolkit {version}"), version=kits[0])
+    if ctx.snap.torch.cuda_available is False:
+        return Message(N_("while torch.cuda.is_available() was asked for"))
+    return None
+
+
 def torch_cpu_only(ctx: RuleContext) -> Iterator[Finding]:
     t = ctx.snap.torch
-    if t.build != "cpu" or ctx.os_name == "macos" or not ctx.has_nvidia:  # build None: nobody said CPU
+    if t.build != "cpu" or ctx.os_name == "macos":  # build None: nobody said CPU
         return
-    yield finding("torch-cpu-only", Message(N_("torch {version} is a CPU-only build on a machine with an NVIDIA GPU"), version=t.version or t.dist_version),
+    wanted = _cuda_wanted(ctx)
+    if wanted is None:
+        return
+    yield finding("torch-cpu-only", Message(N_("torch {version} is a CPU-only build {why}"),
+                                            version=t.version or t.dist_version, why=wanted),
                   Message(N_("torch.version.cuda is None: the GPU will never be used. This happens when pip picked the CPU "
                     "wheel (Windows/macOS PyPI default, the cpu index, or a mirror serving +cpu).")),
                   ["pip uninstall -y torch torchvision torchaudio", *ctx.install_fix()],
