@@ -545,6 +545,23 @@ def test_the_locale_chooses_and_lang_overrides(h100_file):
     assert bad.returncode == 3 and "--lang" in bad.stderr
 
 
+def test_doctor_from_a_report_shows_its_own_findings_in_chinese(h100_file, tmp_path):
+    """A report from another machine: its findings as that envcheck judged them, worded from their messages
+    (issue 12), even where judging its snapshot here would conclude otherwise."""
+    report = json.loads(envcheck("doctor", "--json", "--from", str(h100_file)).stdout)
+    assert [f["code"] for f in report["findings"]] == ["cudnn-system-differs"]
+    report["snapshot"]["driver"]["version"] = "450.80.02"  # judged again, this would add smi-driver-skew
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    zh = envcheck("doctor", "--lang", "zh", "--from", str(path))
+    assert zh.returncode == 0, zh.stderr
+    assert "系统 cuDNN 9.14.0 与 torch 使用的 9.19.0 不同" in zh.stdout and "smi-driver-skew" not in zh.stdout
+    assert_chinese(zh.stdout, "doctor --from a report --lang zh")
+    bare = tmp_path / "snapshot.json"  # the same snapshot alone is judged here
+    bare.write_text(json.dumps(report["snapshot"]), encoding="utf-8")
+    assert "smi-driver-skew" in envcheck("doctor", "--from", str(bare)).stdout
+
+
 def test_json_stays_english_whatever_the_language(h100_file):
     en = json.loads(envcheck("doctor", "--json", "--from", str(h100_file)).stdout)
     zh = json.loads(envcheck("doctor", "--json", "--lang", "zh", "--from", str(h100_file),

@@ -448,23 +448,35 @@ def test_strict_exit_codes(knowledge):
 # --------------------------------------------------------------------------- conclusions from facts (issue 13)
 
 
-def test_cpu_torch_beside_a_cuda_toolkit_wants_cuda_even_without_a_gpu(knowledge):
-    """The recorded CPU box really has nvcc 13.0 and no driver: a CPU torch there is what someone who installed
-    a CUDA toolkit did not want."""
-    s = cpu_box()
+def _pasted_cpu_torch_beside_nvcc() -> Snapshot:
+    """What a paste shows: a CPU torch and nvcc, nothing about the GPU (unknown, not absent)."""
+    s = Snapshot()
+    s.meta.origin = "analyze"
     s.torch.version, s.torch.dist_version, s.torch.build = "2.13.0+cpu", "2.13.0+cpu", "cpu"
-    assert s.cuda_toolkits and not s.gpus
-    f = only(s, knowledge, "torch-cpu-only")
-    assert f.title == f"torch 2.13.0+cpu is a CPU-only build beside CUDA toolkit {s.cuda_toolkits[0].version}"
+    s.cuda_toolkits = [CudaToolkit(version="12.4", source="nvcc -V")]
+    return s
+
+
+def test_cpu_torch_beside_a_cuda_toolkit_wants_cuda_even_without_a_gpu_shown(knowledge):
+    f = only(_pasted_cpu_torch_beside_nvcc(), knowledge, "torch-cpu-only")
+    assert f.title == "torch 2.13.0+cpu is a CPU-only build beside CUDA toolkit 12.4"
 
 
 def test_cpu_torch_with_nothing_that_wants_cuda_is_fine(knowledge):
-    s = cpu_box()
+    s = _pasted_cpu_torch_beside_nvcc()
     s.cuda_toolkits = []
-    s.torch.version, s.torch.dist_version, s.torch.build = "2.13.0+cpu", "2.13.0+cpu", "cpu"
     assert "torch-cpu-only" not in codes(s, knowledge)
     s.torch.cuda_available = False  # someone asked torch.cuda.is_available(): CUDA was wanted
     assert "is_available" in only(s, knowledge, "torch-cpu-only").title
+
+
+def test_cpu_torch_on_a_machine_known_to_have_no_gpu_is_right(knowledge):
+    """The recorded CPU box has nvcc 13.0, no driver and no NVIDIA device on the PCI bus: CPU torch is the
+    only torch that can work there, toolkit or not."""
+    s = cpu_box()
+    s.torch.version, s.torch.dist_version, s.torch.build = "2.13.0+cpu", "2.13.0+cpu", "cpu"
+    assert s.cuda_toolkits and s.driver.pci_scanned
+    assert "torch-cpu-only" not in codes(s, knowledge)
 
 
 def test_cpu_torch_on_the_gpu_machine_keeps_its_title(knowledge):

@@ -15,8 +15,9 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 #: every kind of block, in the order detectors are tried
 KINDS = (
-    "smi-xml", "smi-q", "smi-table", "collect-env", "conda-info", "conda-list", "pip-list",
-    "conda-config", "nvcc", "smi-csv", "pip-freeze", "log",
+    "smi-xml", "smi-q", "smi-table", "collect-env", "env-report", "conda-info", "conda-plan", "conda-list",
+    "pip-list", "pip-log", "pip-show", "conda-config", "nvcc", "smi-list", "smi-csv", "ldd", "env-vars",
+    "torch-print", "install-cmd", "pip-freeze", "facts", "log",
 )
 
 
@@ -60,6 +61,8 @@ def clean_line(line: str) -> str:
         line = _STAMP.sub("", line)
     if line.startswith("`") and not _FENCE.match(line):
         line = line.lstrip("`")
+    if "\uff1a" in line:  # a Chinese-locale full-width colon ("GPU 0\uff1a Tesla P100"): one character for one
+        line = line.replace("\uff1a", ":")
     return line.replace("\x00", "").rstrip()
 
 
@@ -69,8 +72,10 @@ def clean_lines(lines: Sequence[str]) -> List[str]:
 
 # --------------------------------------------------------------------------- shared patterns
 
-SMI_HEADER = re.compile(r"NVIDIA-SMI\s+(?P<smi>\S+)\s+Driver Version:\s*(?P<driver>\S+)"
-                        r"(?:\s+CUDA Version:\s*(?P<cuda>[^\s|]+))?")
+#: the banner of every driver era; R610 and later print "KMD Version" and "CUDA UMD Version" instead of
+#: "Driver Version" and "CUDA Version" (same meanings: the kernel driver, the newest CUDA it runs)
+SMI_HEADER = re.compile(r"NVIDIA-SMI\s+(?P<smi>[^\s*|]+)\s+(?:Driver|KMD) Version:\s*(?P<driver>[^\s*|]+)"
+                        r"(?:\s+CUDA (?:UMD )?Version:\s*(?P<cuda>[^\s|*]+))?")
 BUS_ID = r"[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]"
 SMI_GPU_ROW = re.compile(r"^\|\s*(\d+)\s+([^|]*)\|\s*(" + BUS_ID + r")\b")
 _NVSMI_LOG = re.compile(r"^\s*=+\s*NVSMI LOG\s*=+\s*$")

@@ -67,8 +67,21 @@ def one_output(as_json: bool, markdown: bool) -> None:
 
 
 def read_snapshot(path: Path):
-    """A saved snapshot (``doctor --save``), or a usage problem naming the file."""
+    """A saved snapshot (``doctor --save``, or the snapshot inside a ``doctor --json`` report), or a usage
+    problem naming the file."""
+    return read_report(path)[0]
+
+
+def read_report(path: Path):
+    """(snapshot, the findings a ``doctor --json`` report recorded, or None for a bare snapshot).
+
+    A report's findings are shown as that machine's envcheck judged them, worded in the reader's language
+    from their messages; nothing is judged again.
+    """
+    import json
+
     from ..i18n import N_
+    from ..render.report import finding_from_data
     from ..snapshot import Snapshot
     try:
         text = path.read_text(encoding="utf-8")
@@ -76,8 +89,13 @@ def read_snapshot(path: Path):
         raise UsageProblem(Message(N_("cannot read {path}: {reason}"), path=path,
                                    reason=exc.strerror or str(exc))) from exc
     try:
-        return Snapshot.from_json(text)
-    except (ValueError, TypeError) as exc:
+        data = json.loads(text)
+        snap = Snapshot.from_dict(data)
+        findings = None
+        if isinstance(data, dict) and isinstance(data.get("snapshot"), dict) and isinstance(data.get("findings"), list):
+            findings = [finding_from_data(f) for f in data["findings"]]
+        return snap, findings
+    except (ValueError, TypeError, KeyError) as exc:
         raise UsageProblem(Message(N_("{path} is not an envcheck snapshot: {reason}"), path=path,
                                    reason=str(exc))) from exc
 

@@ -11,7 +11,7 @@ import typer
 
 from ..findings import ExitCode
 from ..i18n import N_
-from .common import UsageProblem, early_probes, gettext_of, one_output, read_snapshot, stdout_console, \
+from .common import UsageProblem, early_probes, gettext_of, one_output, read_report, stdout_console, \
     target_context, write_text
 
 
@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
         save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help=N_("Also save the snapshot as JSON.")),
         from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE",
-                                                 help=N_("Judge a saved snapshot instead of probing this machine.")),
+                                                 help=N_("Judge a saved snapshot instead of probing this machine "
+                                                         "(a saved doctor --json report: show its own findings).")),
         strict: bool = typer.Option(False, "--strict", help=N_("Exit 1 when there are warnings (and no errors).")),
         facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
         require: List[str] = typer.Option([], "--require", metavar="EXPR",
@@ -56,12 +57,13 @@ def register(app: typer.Typer) -> None:
         from ..rules import evaluate
 
         knowledge = Knowledge()
+        recorded = None
         if from_file is not None:
-            snap = read_snapshot(from_file)
+            snap, recorded = read_report(from_file)  # a report's own findings, or a bare snapshot to judge here
         else:
             from ..probes.collect import collect
             snap = collect(target_context(python, timeout, fast), knowledge, early=early_probes(ctx))
-        findings = evaluate(snap, knowledge)
+        findings = recorded if recorded is not None else evaluate(snap, knowledge)
         report = Report(snap, findings)
         policy_result = None
         if requirements:

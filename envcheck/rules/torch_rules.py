@@ -62,6 +62,9 @@ def _cuda_wanted(ctx: RuleContext) -> Optional[Message]:
     or torch.cuda.is_available() asked and answered False."""
     if ctx.has_nvidia:
         return Message(N_("on a machine with an NVIDIA GPU"))
+    d = ctx.snap.driver
+    if d.status == "not-found" and d.pci_scanned:  # known to have no NVIDIA GPU: the CPU build is the right one
+        return None
     kits = [k.version for k in ctx.snap.cuda_toolkits if k.version]
     if kits:
         return Message(N_("beside CUDA toolkit {version}"), version=kits[0])
