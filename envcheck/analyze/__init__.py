@@ -181,6 +181,8 @@ def combine(rule_findings: List[Finding], sig_findings: List[Finding],
         for key in ("evidence", "evidence_more", "signature", "source"):
             if key in sf.facts and key not in target.facts:
                 target.facts[key] = sf.facts[key]
+        if sf.severity.rank < target.severity.rank:  # the paste shows it failing: as severe as the message says
+            target.severity = sf.severity
         if sentences is not None:
             sentence = sentences[i]
         else:
