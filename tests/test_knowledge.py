@@ -22,9 +22,10 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PYPI = FIXTURES / "pypi"
 H100 = FIXTURES / "h100-torch2.11-cu130"
 
-#: every final torch release >= 1.12 that PyPI listed on 2026-11-23
+#: every final torch release >= 1.0 that PyPI listed on 2026-12-04 (>= 1.12 checked on 2026-11-23)
 ALL_RELEASES = [
-    "1.12.0", "1.12.1", "1.13.0", "1.13.1", "2.0.0", "2.0.1", "2.1.0", "2.1.1", "2.1.2", "2.2.0", "2.2.1",
+    "1.0.0", "1.0.1", "1.1.0", "1.2.0", "1.3.0", "1.3.1", "1.4.0", "1.5.0", "1.5.1", "1.6.0", "1.7.0", "1.7.1",
+    "1.8.0", "1.8.1", "1.9.0", "1.9.1", "1.10.0", "1.10.1", "1.10.2", "1.11.0", "1.12.0", "1.12.1", "1.13.0", "1.13.1", "2.0.0", "2.0.1", "2.1.0", "2.1.1", "2.1.2", "2.2.0", "2.2.1",
     "2.2.2", "2.3.0", "2.3.1", "2.4.0", "2.4.1", "2.5.0", "2.5.1", "2.6.0", "2.7.0", "2.7.1", "2.8.0", "2.9.0",
     "2.9.1", "2.10.0", "2.11.0", "2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1", "2.15.0",
 ]
@@ -170,15 +171,19 @@ def test_required_gpu_families_are_covered(k):
 # --------------------------------------------------------------------------- torch releases
 
 
-def test_every_release_from_1_12_to_2_15_is_present(k):
+def test_every_release_from_1_0_to_2_15_is_present(k):
     assert sorted((r.version for r in k.torch_releases()), key=Version) == ALL_RELEASES
 
 
 def test_releases_are_complete_and_consistent(k):
     for rel in k.torch_releases():
         assert parse_version(rel.version) == Version(rel.version), rel.version
-        assert rel.torchvision and Version(rel.torchvision), rel.version
-        assert rel.torchaudio and Version(rel.torchaudio), rel.version
+        if Version(rel.version) >= Version("1.1.0"):  # 1.0.x: torchvision 0.2.x is pure Python, paired with no build
+            assert rel.torchvision and Version(rel.torchvision), rel.version
+        if Version(rel.version) >= Version("1.2.0"):  # torchaudio's first release, 0.3.0, came with torch 1.2.0
+            assert rel.torchaudio and Version(rel.torchaudio), rel.version
+        else:
+            assert rel.torchaudio is None, rel.version
         assert rel.python and SpecifierSet(rel.python), rel.version
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rel.date or ""), rel.version
         assert len({v.tag for v in rel.variants}) == len(rel.variants), rel.version

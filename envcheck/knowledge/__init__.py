@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..versions import dotted, parse_version
+from ..versions import capability, capability_str, dotted, parse_version
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -75,6 +75,21 @@ class MinorCompat:
     major: int
     linux: Optional[str] = None
     windows: Optional[str] = None
+
+
+@dataclass
+class CudaArchFloor:
+    """The oldest GPU architecture a CUDA toolkit major compiles for (cuda_arch_floors.toml)."""
+
+    cuda_major: int
+    #: "sm_50"
+    oldest_arch: str
+    source: str = ""
+
+    @property
+    def capability(self) -> str:
+        """The floor as a compute capability: sm_50 -> "5.0", sm_120 -> "12.0"."""
+        return capability_str(capability(self.oldest_arch)) or ""
 
 
 @dataclass
@@ -251,6 +266,22 @@ class Knowledge:
             if floor and dotted(floor) <= have and (best is None or dotted(row.cuda, 2) > dotted(best, 2)):
                 best = row.cuda
         return best
+
+    def cuda_arch_floors(self) -> List[CudaArchFloor]:
+        def load() -> List[CudaArchFloor]:
+            data = load_toml(self.data_dir / "cuda_arch_floors.toml")
+            return [CudaArchFloor(**row) for row in data.get("floor", [])]
+        return self._once("cuda_arch_floors", load)
+
+    def cuda_arch_floor(self, cuda: Optional[str]) -> Optional[CudaArchFloor]:
+        """The floor of the CUDA major of ``cuda`` ("12.6" -> the 12.x row), None for a major not recorded."""
+        want = dotted(cuda, 1)
+        if want is None:
+            return None
+        for row in self.cuda_arch_floors():
+            if row.cuda_major == want[0]:
+                return row
+        return None
 
     # -- GPUs
     def gpus(self) -> List[GpuSpec]:

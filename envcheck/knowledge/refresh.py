@@ -82,12 +82,17 @@ def python_minors(files: Iterable[IndexFile]) -> List[str]:
 
 
 def python_spec(minors: Sequence[str]) -> Optional[str]:
-    """["3.10", ..., "3.14"] -> ">=3.10,<3.15"."""
+    """["3.10", ..., "3.14"] -> ">=3.10,<3.15"; a CPython 3 minor inside the range without a wheel is excluded
+    (["2.7", "3.5", "3.6"] -> ">=2.7,<3.7,!=3.0.*,...,!=3.4.*"), so the range says no more than the tags do."""
     if not minors:
         return None
     nums = sorted(tuple(int(p) for p in m.split(".")) for m in minors)
     low, high = nums[0], nums[-1]
-    return f">={low[0]}.{low[1]},<{high[0]}.{high[1] + 1}"
+    spec = f">={low[0]}.{low[1]},<{high[0]}.{high[1] + 1}"
+    if high[0] == 3:
+        first = low[1] if low[0] == 3 else 0
+        spec += "".join(f",!=3.{m}.*" for m in range(first, high[1] + 1) if (3, m) not in nums)
+    return spec
 
 
 def first_upload(files: Iterable[IndexFile]) -> Optional[str]:

@@ -7,6 +7,7 @@ from typing import Iterator, List, Tuple
 from ..install.compat import CUBIN, PTX, arch_range, arch_support, sm_name
 from ..findings import Finding
 from ..i18n import N_, Message, join, joined
+from ..versions import capability, dotted
 from .base import RuleContext, Texts, finding
 
 #: clock-event reasons that mean the GPU is being slowed, not merely idle or app-capped
@@ -21,21 +22,77 @@ _BUSY_MEMORY_FRACTION = 0.10
 
 
 def _arch_list(ctx: RuleContext) -> Tuple[List[str], str]:
-    """The build's arch list: from the live torch, else the release data for its variant."""
+    """The build's arch list: from the live torch, else the release data for its variant.
+
+    The release data holds the PyPI/download.pytorch.org wheels' lists; a conda package of the same version was built
+    with another list, so for a conda-owned torch the list stays unknown. Without a local tag ("+cu118") the variant
+    is the one whose CUDA is torch's (the PyPI default when that matches).
+    """
     t = ctx.snap.torch
     if t.arch_list:
         return list(t.arch_list), "torch.cuda.get_arch_list()"
+    if (t.installer or "").lower() == "conda":
+        return [], ""
     release = ctx.knowledge.torch_release(t.version or t.dist_version)
-    tag = None
-    if t.version and "+" in t.version:
-        tag = t.version.split("+", 1)[1]
+    variant = None
+    if release and t.version and "+" in t.version:
+        variant = release.variant(t.version.split("+", 1)[1])
     elif release:
-        tag = next((v.tag for v in release.variants if v.pypi_default), None)
-    variant = release.variant(tag) if release and tag else None
+        want = dotted(t.cuda, 2)
+        matching = [v for v in release.variants if v.cuda and (want is None or dotted(v.cuda, 2) == want)]
+        variant = next((v for v in matching if v.pypi_default), None)
+        if variant is None and want is not None and matching:
+            variant = matching[0]
     if variant and variant.arch_list:
         return list(variant.arch_list), Message(N_("envcheck's release data for torch {build}"),
                                                 build=f"{release.version} {variant.tag}")
     return [], ""
+
+
+def _gpu_capabilities(ctx: RuleContext) -> List[Tuple[int, str, str]]:
+    """(index, name, compute capability) of each GPU: nvidia-smi's, else torch's devices."""
+    pairs = [(g.index, g.name, g.compute_capability) for g in ctx.snap.gpus or [] if g.compute_capability]
+    return pairs or [(d.index, d.name, d.capability) for d in ctx.snap.torch.devices if d.capability]
+
+
+def _same_major(cc: str) -> str:
+    """The cubins a GPU of ``cc`` runs: "8.6" -> "sm_80..sm_86", "9.0" -> "sm_90"."""
+    cap = capability(cc)
+    if cap is None:
+        return sm_name(cc)
+    major, minor = cap
+    return f"sm_{major}0" if minor == 0 else f"sm_{major}0..sm_{major}{minor}"
+
+
+def _below_cuda_floor(ctx: RuleContext) -> Iterator[Finding]:
+    """The build's arch list is unknown: a GPU older than its CUDA major's oldest arch has no kernel in any build."""
+    t = ctx.snap.torch
+    floor = ctx.knowledge.cuda_arch_floor(t.cuda)
+    if floor is None or capability(floor.oldest_arch) is None:
+        return
+    major = floor.cuda_major
+    for index, name, cc in _gpu_capabilities(ctx):
+        have = capability(cc)
+        if have is None or have >= capability(floor.oldest_arch):
+            continue
+        fields = dict(index=index, name=name, cc=cc, sm=sm_name(cc), cuda=t.cuda, major=major,
+                      floor=floor.oldest_arch)
+        if t.version:
+            detail = Message(N_("GPU {index} ({name}) is compute capability {cc} ({sm}); torch {version} is built with "
+                                "CUDA {cuda}, and CUDA {major} builds no code for GPUs below {floor}, so the GPU is "
+                                "too old for this build (its exact arch list is not known here; this holds for every "
+                                "CUDA {major} build)."), version=t.version, **fields)
+        else:
+            detail = Message(N_("GPU {index} ({name}) is compute capability {cc} ({sm}); this torch is built with "
+                                "CUDA {cuda}, and CUDA {major} builds no code for GPUs below {floor}, so the GPU is "
+                                "too old for this build (its exact arch list is not known here; this holds for every "
+                                "CUDA {major} build)."), **fields)
+        yield finding("gpu-arch-unsupported",
+                      Message(N_("GPU {index} ({name}, {sm}) is not supported by this torch build"), index=index,
+                              name=name, sm=sm_name(cc)),
+                      detail + Message(N_(" Expect 'no kernel image is available for execution on the device'.")),
+                      ctx.install_fix(), gpu=index, compute_capability=cc, cuda_floor=floor.oldest_arch,
+                      floor_source=floor.source)
 
 
 def gpu_arch_unsupported(ctx: RuleContext) -> Iterator[Finding]:
@@ -43,12 +100,9 @@ def gpu_arch_unsupported(ctx: RuleContext) -> Iterator[Finding]:
         return
     arch_list, source = _arch_list(ctx)
     if not arch_list:
+        yield from _below_cuda_floor(ctx)
         return
-    gpus = ctx.snap.gpus or []
-    pairs = [(g.index, g.name, g.compute_capability) for g in gpus if g.compute_capability]
-    if not pairs:
-        pairs = [(d.index, d.name, d.capability) for d in ctx.snap.torch.devices if d.capability]
-    for index, name, cc in pairs:
+    for index, name, cc in _gpu_capabilities(ctx):
         reach = arch_support(arch_list, cc)
         if reach == CUBIN:
             continue
@@ -62,7 +116,7 @@ def gpu_arch_unsupported(ctx: RuleContext) -> Iterator[Finding]:
                        "{arch} (from {source}). Same-major rule: a cubin for {same_major} would run; none is there, so "
                        "the GPU is too old for this build."))
         detail = Message(template, index=index, name=name, cc=cc, sm=sm_name(cc), version=ctx.snap.torch.version,
-                         arch=arch_range(arch_list), source=source, same_major=f"sm_X0..sm_X{cc.split('.')[-1]}")
+                         arch=arch_range(arch_list), source=source, same_major=_same_major(cc))
         if reach == PTX:
             yield finding("gpu-arch-unsupported", Message(N_("GPU {index} ({sm}) runs this torch only through PTX JIT"), index=index, sm=sm_name(cc)),
                           detail + Message(N_(" PTX is JIT-compiled at start-up: slow first run, and it fails under "
