@@ -455,8 +455,10 @@ def test_cli_json_exit_codes_and_stdin():
     clean = envcheck("-", stdin=(CORPUS / "smi-570-l4.txt").read_text())
     assert clean.returncode == 0, clean.stderr
     assert "envcheck analyze: sound" in clean.stdout and "<stdin> lines 2-16: nvidia-smi table" in clean.stdout
-    warned = envcheck(str(CORPUS / "smi-550-tesla-p4-busy.txt"), "--strict")
+    warned = envcheck(str(CORPUS / "ce-2.4.0-cu121-wsl2.txt"), "--strict")  # nvcc 12.4 beside torch's 12.1
     assert warned.returncode == 1
+    busy = envcheck(str(CORPUS / "smi-550-tesla-p4-busy.txt"), "--strict")  # memory in use in a pasted table
+    assert busy.returncode == 0 and "INFO    [gpu-health]" in busy.stdout
 
 
 def test_cli_markdown_and_usage_errors(tmp_path):

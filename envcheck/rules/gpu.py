@@ -145,6 +145,7 @@ def gpu_health(ctx: RuleContext) -> Iterator[Finding]:
     for g in ctx.snap.gpus:
         errors = Texts()
         warnings = Texts()
+        notes = Texts()  # facts worth a line, not a warning
         fixes: List[str] = []
         if g.ecc_uncorrected_volatile:
             errors.add(N_("{count} uncorrected ECC error(s) since the last driver load"),
@@ -179,17 +180,21 @@ def gpu_health(ctx: RuleContext) -> Iterator[Finding]:
             if who:
                 warnings.add(N_("{used} of {total} MiB already in use by {processes}"),
                              used=g.memory_used_mib, total=g.memory_total_mib, processes=who)
+            elif ctx.snap.meta.origin == "analyze":  # a pasted table, taken while who knows what ran: a fact
+                notes.add(N_("{used} of {total} MiB already in use"), used=g.memory_used_mib,
+                          total=g.memory_total_mib)
             else:
                 warnings.add(N_("{used} of {total} MiB already in use"), used=g.memory_used_mib,
                              total=g.memory_total_mib)
             fixes.append(f"nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv -i {g.index}")
-        if not errors and not warnings:
+        if not errors and not warnings and not notes:
             continue
-        problems = errors.english + warnings.english
-        shown = errors + warnings
+        problems = errors.english + warnings.english + notes.english
+        shown = errors + warnings + notes
         yield finding("gpu-health", Message(N_("GPU {index} ({name}): {problem}"), index=g.index, name=g.name, problem=shown[0]),
                       Message(N_("{text}."), text=joined(shown)), fixes,
-                      severity="error" if errors else "warning", gpu=g.index, problems=problems)
+                      severity="error" if errors else "warning" if warnings else "info", gpu=g.index,
+                      problems=problems)
 
 
 RULES = [gpu_arch_unsupported, mig_enabled, gpu_health]
