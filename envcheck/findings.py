@@ -31,6 +31,8 @@ class ExitCode:
     NOTHING_RECOGNISED = 5
     #: a bug in envcheck itself (reported as one line, never a traceback)
     INTERNAL = 70
+    #: whoever read stdout went away (``| head``): output stopped there (128 + SIGPIPE, as shells report it)
+    PIPE_CLOSED = 141
 
 
 @dataclass

@@ -217,3 +217,20 @@ def test_broken_condarc_and_pip_conf_do_not_break_doctor(tmp_path):
     rcs = [rc for rc in data["snapshot"]["conda"]["condarc"] if rc["path"].endswith(".condarc")]
     assert rcs and rcs[0]["ok"] is False and rcs[0]["error"]
     assert data["snapshot"]["pip"]["errors"]
+
+
+@pytest.mark.parametrize("command", [("doctor", "--fast"), ("install-cmd", "--no-gpu"), ("doctor", "--fast", "--markdown")])
+def test_a_closed_pipe_ends_quietly_with_its_own_code(command):
+    """`envcheck doctor | head`: 141 (128 + SIGPIPE, as a shell says it), never 1 ("warnings under --strict"),
+    and no traceback or "Exception ignored" noise."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before envcheck writes a byte
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", *command], stdout=write_end, stderr=subprocess.PIPE,
+                            env=env, cwd=str(ROOT))
+    os.close(write_end)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err
+    assert b"Traceback" not in err and b"Exception ignored" not in err

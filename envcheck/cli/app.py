@@ -17,7 +17,7 @@ from .. import __version__
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english
 from . import analyze, doctor, fleet, install, mirrors, smoke
-from .common import INTERRUPTED, UsageProblem, gettext_for_lang
+from .common import INTERRUPTED, UsageProblem, gettext_for_lang, silence_stdout
 
 app = typer.Typer(
     name="envcheck",
@@ -138,7 +138,14 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
         typer.echo(_("envcheck: interrupted"), err=True)
         code = INTERRUPTED
     except BrokenPipeError:
-        code = 0
+        silence_stdout()
+        code = ExitCode.PIPE_CLOSED
+    except SystemExit as exc:  # click meets a closed stdout with sys.exit(1) after wrapping the stream
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            silence_stdout()
+            code = ExitCode.PIPE_CLOSED
+        else:
+            code = exc.code
     except Exception as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `envcheck`: the help is already printed
             code = ExitCode.USAGE
@@ -150,4 +157,17 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
             typer.echo(_("envcheck: internal error: {error} (please report it with {command})").format(
                 error=f"{type(exc).__name__}: {exc}", command="`envcheck doctor --json`"), err=True)
             code = ExitCode.INTERNAL
+    try:  # what is still buffered goes out now, while a closed pipe can still be told apart
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        code = ExitCode.PIPE_CLOSED
+    except SystemExit as exc:  # click meets a closed stdout with sys.exit(1) after wrapping the stream
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            silence_stdout()
+            code = ExitCode.PIPE_CLOSED
+        else:
+            code = exc.code
+    except (OSError, ValueError):
+        pass
     sys.exit(code if isinstance(code, int) else 0)

@@ -27,13 +27,35 @@ class UsageProblem(Exception):
 
 
 def stdout_console():
-    """rich's console for stdout; NO_COLOR (https://no-color.org) turns off every escape code, not just colours."""
+    """rich's console for stdout; NO_COLOR (https://no-color.org) turns off every escape code, not just colours.
+
+    A reader that goes away (``envcheck doctor | head``) raises BrokenPipeError, which :func:`.app.main` turns
+    into its own exit code; rich alone would exit 1, which means "warnings under --strict".
+    """
     import os
 
     from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError()
+
     if os.environ.get("NO_COLOR"):
-        return Console(color_system=None, highlight=False)
-    return Console(highlight=False)
+        return PipeAwareConsole(color_system=None, highlight=False)
+    return PipeAwareConsole(highlight=False)
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device, so nothing more is written to a closed pipe (nor complained about at exit)."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def gettext_for_lang(lang: str) -> Gettext:
