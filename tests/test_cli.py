@@ -234,3 +234,21 @@ def test_a_closed_pipe_ends_quietly_with_its_own_code(command):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141, err
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+@pytest.mark.parametrize("body", ['exit 0', 'echo "pyenv: python3.9: command not found" >&2; exit 127',
+                                  'echo "hello"'])
+def test_a_target_that_is_not_a_python_is_a_usage_error(tmp_path, body):
+    """/bin/true, an inactive pyenv shim, a shell script: never "sound" (issue 17 req 2)."""
+    fake = write_tool(tmp_path, "python3", f"#!/bin/sh\n{body}\n")
+    for command in (("doctor", "--fast"), ("doctor", "--strict"), ("install-cmd",)):
+        proc = envcheck(*command, "--python", str(fake))
+        assert proc.returncode == 3, (command, proc.stdout, proc.stderr)
+        assert "is not a working Python interpreter" in proc.stderr and str(fake) in proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_python_that_fails_at_start_up_is_examined_not_refused(tmp_path):
+    fake = write_tool(tmp_path, "python3", '#!/bin/sh\necho "Fatal Python error: init_fs_encoding" >&2\nexit 1\n')
+    proc = envcheck("doctor", "--fast", "--python", str(fake))
+    assert proc.returncode != 3 and "Fatal Python error" in proc.stdout

@@ -141,3 +141,23 @@ def target_context(python: Optional[str], timeout: float, fast: bool):
         return context_for(python, timeout, fast)
     except TargetNotFound as exc:
         raise UsageProblem(exc.message) from exc
+
+
+#: what a Python says when it starts and then fails (a finding about that Python, not a wrong --python)
+_PYTHON_OWN_WORDS = ("Traceback (most recent call last)", "Fatal Python error")
+
+
+def refuse_non_python(snap) -> None:
+    """A target that never answered as a Python (a shell script, /bin/true, a pyenv shim exiting 127) is a usage
+    problem (exit 3), not a report saying "sound": nothing of that machine's torch was examined."""
+    from ..i18n import N_, quoted
+
+    if snap.python.version or not snap.python.executable:
+        return
+    # "garbage": it ran and exited without an answer; a crash by a signal is a broken Python, examined as such
+    issue = next((i for i in snap.probe_issues if i.probe == "target" and i.kind == "garbage"), None)
+    if issue is None or any(words in (issue.message or "") for words in _PYTHON_OWN_WORDS):
+        return
+    raise UsageProblem(Message(N_("{python} is not a working Python interpreter (it answered: {answer}); give "
+                                  "--python the path of a python executable or of an environment"),
+                               python=snap.python.executable, answer=quoted(issue.message or "")))

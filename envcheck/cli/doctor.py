@@ -11,8 +11,8 @@ import typer
 
 from ..findings import ExitCode
 from ..i18n import N_
-from .common import UsageProblem, early_probes, gettext_of, one_output, read_report, stdout_console, \
-    target_context, write_text
+from .common import UsageProblem, early_probes, gettext_of, one_output, read_report, refuse_non_python, \
+    stdout_console, target_context, write_text
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
         else:
             from ..probes.collect import collect
             snap = collect(target_context(python, timeout, fast), knowledge, early=early_probes(ctx))
+            refuse_non_python(snap)
         findings = recorded if recorded is not None else evaluate(snap, knowledge)
         report = Report(snap, findings)
         policy_result = None

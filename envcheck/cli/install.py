@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from ..i18n import N_, Gettext, Message, english
-from .common import UsageProblem, early_probes, gettext_of, read_snapshot, stdout_console
+from .common import UsageProblem, early_probes, gettext_of, read_snapshot, refuse_non_python, stdout_console
 
 if TYPE_CHECKING:
     from ..install.request import InstallRequest
@@ -78,6 +78,8 @@ def run_install_cmd(req: "InstallRequest", knowledge: "Knowledge", snap: Optiona
         mirror = requested_mirror(req, knowledge)
         if snap is None:
             snap = _probe_machine(req.python_path(), req.timeout, knowledge, early)
+            if req.python_path():
+                refuse_non_python(snap)
         target = build_target(req, snap, knowledge)
     except InvalidRequest as exc:
         raise _usage_problem(exc.message, as_json) from exc
