@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 
 import typer
 
+from .common import err, out
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english, text_in
 
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
         one_output(as_json, markdown)
         if (not files or "-" in files) and _stdin_is_terminal():
-            typer.echo(_("envcheck analyze: reading standard input (end with Ctrl-D)"), err=True)
+            err(_("envcheck analyze: reading standard input (end with Ctrl-D)"))
         inputs = read_inputs(list(files or []), _)
         report_gettext = _gettext(ctx, as_json)  # the report's language: JSON is English
 
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
             from ..render.markdown import render_markdown
 
             text = render_markdown(report, title="envcheck analyze", _=report_gettext)
-            sys.stdout.write(text + _markdown_inputs(result, report_gettext))
+            out(text + _markdown_inputs(result, report_gettext))
         else:
             from ..render.terminal import render_terminal
 
@@ -159,9 +160,9 @@ def _nothing_recognised(inputs: List[Tuple[str, str]], result, as_json: bool, ma
     head = _("envcheck analyze: nothing recognised, no verdict")
     lines = [text_in(m, _) for m in read] + [_(_WHAT_TO_PASTE)]
     if markdown:
-        sys.stdout.write("### " + head + "\n\n" + "".join(f"- {line}\n" for line in lines))
+        out("### " + head + "\n\n" + "".join(f"- {line}\n" for line in lines))
     else:
-        sys.stdout.write(head + "\n" + "".join(f"  {line}\n" for line in lines))
+        out(head + "\n" + "".join(f"  {line}\n" for line in lines))
 
 
 def _stdin_is_terminal() -> bool:

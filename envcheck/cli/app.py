@@ -17,7 +17,7 @@ from .. import __version__
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english
 from . import analyze, doctor, fleet, install, mirrors, smoke
-from .common import INTERRUPTED, UsageProblem, gettext_for_lang, silence_stdout
+from .common import INTERRUPTED, UsageProblem, err, gettext_for_lang, silence_stdout
 
 app = typer.Typer(
     name="envcheck",
@@ -130,7 +130,7 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
         if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
             typer.echo(_("envcheck: interrupted"), err=True)
     except UsageProblem as exc:
-        typer.echo(f"envcheck: {exc.text(_)}", err=True)
+        err(f"envcheck: {exc.text(_)}")
         code = ExitCode.USAGE
     except typer.Exit as exc:
         code = exc.exit_code
@@ -151,7 +151,7 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
             code = ExitCode.USAGE
         elif hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's UsageError / BadParameter
             from .wording import usage_error_text
-            typer.echo(usage_error_text(exc, _), err=True)
+            err(usage_error_text(exc, _))
             code = ExitCode.USAGE
         else:  # the promise: whatever the machine, a message, not a traceback
             typer.echo(_("envcheck: internal error: {error} (please report it with {command})").format(

@@ -41,9 +41,31 @@ def stdout_console():
             self.quiet = True
             raise BrokenPipeError()
 
+        def _render_buffer(self, buffer):  # every text segment inert; rich's own control segments kept
+            from rich.segment import Segment
+
+            from ..inert import inert
+            return super()._render_buffer(
+                segment if segment.control else Segment(inert(segment.text), segment.style, segment.control)
+                for segment in buffer)
+
     if os.environ.get("NO_COLOR"):
         return PipeAwareConsole(color_system=None, highlight=False)
     return PipeAwareConsole(highlight=False)
+
+
+def out(text: str) -> None:
+    """Human-readable text (Markdown, plain lines) to stdout, inert (see :mod:`envcheck.inert`)."""
+    import sys
+
+    from ..inert import inert
+    sys.stdout.write(inert(text))
+
+
+def err(text: str) -> None:
+    """One line for a person on stderr, inert."""
+    from ..inert import inert
+    typer.echo(inert(text), err=True)
 
 
 def silence_stdout() -> None:

@@ -11,7 +11,7 @@ import typer
 
 from ..findings import ExitCode
 from ..i18n import N_
-from .common import UsageProblem, early_probes, gettext_of, one_output, read_report, refuse_non_python, \
+from .common import UsageProblem, early_probes, err, gettext_of, out, one_output, read_report, refuse_non_python, \
     stdout_console, target_context, write_text
 
 
@@ -84,10 +84,10 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
             from ..render.markdown import render_markdown
-            sys.stdout.write(render_markdown(report, _=_))
+            out(render_markdown(report, _=_))
             if policy_result is not None:
                 from ..preflight.render import policy_markdown
-                sys.stdout.write("\n" + policy_markdown(policy_result, _=_))
+                out("\n" + policy_markdown(policy_result, _=_))
         else:
             from ..render.terminal import render_terminal
             render_terminal(report, stdout_console(), show_facts=facts, _=_)
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         if policy_result is not None:
             from ..preflight.render import policy_lines
             for line in policy_lines(policy_result, _=gettext_of(ctx)):
-                typer.echo(line, err=True)
+                err(line)
             if not policy_result.ok:
                 code = ExitCode.POLICY
         raise typer.Exit(code)

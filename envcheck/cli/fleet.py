@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from .common import err, out
 from ..i18n import N_, text_in
 
 
@@ -76,8 +77,8 @@ def register(app: typer.Typer) -> None:
                                    for s in result.skipped[:3])
             more = (_(" (+{count} more, listed in --json)").format(count=len(result.skipped) - 3)
                     if len(result.skipped) > 3 else "")
-            typer.echo("envcheck: " + _("skipped {count} unreadable report(s): {shown}").format(
-                count=len(result.skipped), shown=shown) + more, err=True)
+            err("envcheck: " + _("skipped {count} unreadable report(s): {shown}").format(
+                count=len(result.skipped), shown=shown) + more)
         if not result.nodes:
             raise _usage(_("no envcheck report could be read from {sources}").format(sources=", ".join(sources)))
         report_lang = _gettext(ctx, as_json)
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write(json.dumps(fleet_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, limit, _=report_lang))
+            out(render_markdown(result, limit, _=report_lang))
         elif html is None or str(html) != "-":
             render_terminal(result, _console(), limit, _=report_lang)
             if html is not None:
@@ -125,7 +126,7 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write(json.dumps(diff_data(result), indent=2, ensure_ascii=False) + "\n")
         elif markdown:
-            sys.stdout.write(render_markdown(result, _=report_lang))
+            out(render_markdown(result, _=report_lang))
         else:
             render_terminal(result, _console(), _=report_lang)
         raise typer.Exit(0 if result.same else 1)

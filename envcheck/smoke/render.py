@@ -7,6 +7,7 @@ import sys
 from typing import Callable, List
 
 from ..findings import Finding
+from ..inert import inert
 from ..i18n import Gettext, english, text_in
 from ..render.report import SEVERITY, finding_data
 from ..serde import to_data
@@ -45,7 +46,7 @@ def render_smoke(report: SmokeReport, findings: List[Finding], form: str, consol
             lines += ["| " + " | ".join(r) + " |" for r in rows(report, _)]
         lines += [""] + [f"- **{_(SEVERITY[f.severity.value][0])}** `{f.code}`: {text_in(f.title, _)}"
                          for f in findings]
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(inert("\n".join(lines) + "\n"))
         return
     from rich.table import Table
     from rich.text import Text
