@@ -106,6 +106,10 @@ class Driver:
     pci_devices: List[PciDevice] = field(default_factory=list)
     #: False when /sys could not be read (not Linux, sandbox): then "no PCI device" means unknown
     pci_scanned: bool = False
+    #: analyze: a second nvidia-smi outcome in the same paste that differs from ``status`` (one nvidia-smi
+    #: works, another fails: two environments, e.g. host and container); None when there is none
+    other_status: Optional[str] = None
+    other_status_message: Optional[str] = None
 
 
 # --------------------------------------------------------------------------- CUDA toolkits, cuDNN
@@ -250,6 +254,10 @@ class Python:
     #: torch, torchvision, torchaudio, triton, nvidia-*, ... keyed by normalised name
     packages: Dict[str, Package] = field(default_factory=dict)
     error: Optional[str] = None
+    #: analyze: what a pasted pip/uv command or transcript asked for or chose, in order ("torch==2.5.1+cu121")
+    requested: List[str] = field(default_factory=list)
+    #: analyze: the --index-url / --extra-index-url / -f of a pasted pip/uv command, in order
+    requested_index_urls: List[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- pip and conda
@@ -316,6 +324,11 @@ class Conda:
     channel_priority: Optional[str] = None
     #: pytorch, pytorch-cuda, cpuonly, pytorch-mutex, cudatoolkit, ... from conda-meta of the target env
     packages: Dict[str, CondaPackage] = field(default_factory=dict)
+    #: analyze: the specs a pasted conda/mamba command or plan asked for ("pytorch-cuda=12.1"), in order
+    requested: List[str] = field(default_factory=list)
+    #: analyze: the channels a pasted conda/mamba run used, in order: its -c options, the "Channels:" list
+    #: conda >= 23.9 prints while solving, or a PackagesNotFoundError's "Current channels" by name
+    requested_channels: List[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- system and environment

@@ -22,6 +22,7 @@ from envcheck.probes.nvidia import (
     FALLBACK_FIELDS,
     classify_smi_failure,
     find_smi,
+    leading_version,
     nvml_library_version,
     parse_proc_version,
     parse_query_csv,
@@ -458,3 +459,47 @@ def test_parse_xml_absurd_numbers_are_unknown() -> None:
     _, gpus = parse_smi_xml(text)
     assert [g.memory_total_mib for g in gpus] == [None, None]
     assert gpus[0].memory_used_mib == 31689
+
+
+# --------------------------------------------------------------------------- R610 and later
+
+# R610 renamed "Driver Version" / "CUDA Version" to "KMD Version" / "CUDA UMD Version" (NVIDIA's nvidia-smi
+# documentation, quoted in https://github.com/PrismML-Eng/Bonsai-demo/pull/122: the old names first
+# deprecated, "[Deprecated; will be removed in CUDA 14.0. Use CUDA UMD Version instead]", then dropped).
+# The real H100 XML with its two version elements as each stage of that change writes them:
+R610_DEPRECATION = " [Deprecated; will be removed in CUDA 14.0. Use CUDA UMD Version instead]"
+
+
+def _h100_xml(driver: str, cuda: str) -> str:
+    text = (H100 / "nvidia-smi-q-x.xml").read_text()
+    return (text.replace("<driver_version>580.159.04</driver_version>", driver)
+                .replace("<cuda_version>13.0</cuda_version>", cuda))
+
+
+@pytest.mark.parametrize("driver_xml, cuda_xml", [
+    ("<kmd_version>610.43.02</kmd_version>", "<cuda_umd_version>13.3</cuda_umd_version>"),
+    ("<driver_version>610.43.02" + R610_DEPRECATION + "</driver_version><kmd_version>610.43.02</kmd_version>",
+     "<cuda_version>13.3" + R610_DEPRECATION + "</cuda_version><cuda_umd_version>13.3</cuda_umd_version>"),
+    ("<driver_version>610.43.02" + R610_DEPRECATION + "</driver_version>",
+     "<cuda_version>13.3" + R610_DEPRECATION + "</cuda_version>"),
+])
+def test_parse_xml_of_r610_drivers(driver_xml: str, cuda_xml: str) -> None:
+    driver, gpus = parse_smi_xml(_h100_xml(driver_xml, cuda_xml))
+    assert (driver.version, driver.cuda_version) == ("610.43.02", "13.3")
+    assert len(gpus) == 1 and gpus[0].uuid == H100_UUID
+
+
+def test_leading_version() -> None:
+    assert leading_version("610.43.02") == "610.43.02"
+    assert leading_version(" 13.3" + R610_DEPRECATION) == "13.3"
+    assert leading_version("13.3[Deprecated]") == "13.3"
+    for junk in (None, "", "N/A", "ERR!", "[N/A]", "13", "v13.3", "13.3beta"):
+        assert leading_version(junk) is None, junk
+
+
+def test_probe_reads_an_r610_driver(tmp_path: Path) -> None:
+    xml = tmp_path / "r610.xml"
+    xml.write_text(_h100_xml("<kmd_version>610.43.02</kmd_version>", "<cuda_umd_version>13.3</cuda_umd_version>"))
+    driver, gpus, issues = probe(make_ctx(tmp_path, fake_smi(tmp_path, dispatch(f"cat {q(xml)}", CC_ROW))))
+    assert (driver.status, driver.version, driver.cuda_version, issues) == ("ok", "610.43.02", "13.3", [])
+    assert gpus[0].compute_capability == "9.0"

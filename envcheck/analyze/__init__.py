@@ -79,6 +79,7 @@ def parse_inputs(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None,
         clean = clean_lines(raw)
         found = detect_blocks(clean, item.name)
         blocks.extend(found)
+        merger.scan_text(clean)
         for block in found:
             if block.kind == "log":
                 continue

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..snapshot import CondaPackage, CudnnCopy, Gpu, Package
 from ..versions import cuda_from_tag, cudnn_from_int, dotted, local_tag, major_minor
 from .conda_text import CondaList, parse_collect_env_line
-from .detect import CE_KEY
+from .detect import ce_key
 from .pip_list import parse_freeze
 
 _NOT_KNOWN = {"", "n/a", "could not collect", "no cuda", "none", "not available", "unknown"}
@@ -27,6 +27,7 @@ _CUDNN_SO = re.compile(r"libcudnn(?:_\w+)?\.so\.(?P<version>\d+(?:\.\d+)*)")
 _CUDNN_DLL = re.compile(r"cudnn\w*?64_(?P<major>\d+)\.dll", re.I)
 _LIB = re.compile(r"^\s*\[(?P<tool>pip3?|conda|uv)\]\s+(?P<rest>.*)$")
 _BOOL = {"true": True, "yes": True, "false": False, "no": False}
+_ENV_LINE = re.compile(r"^\s*(?P<name>[A-Z][A-Z0-9_]{2,})=(?P<value>.*)$")
 
 
 @dataclass
@@ -56,6 +57,8 @@ class CollectEnv:
     cpu_count: Optional[int] = None
     pip_packages: Dict[str, Package] = field(default_factory=dict)
     conda: CondaList = field(default_factory=CondaList)
+    #: environment variables vLLM's collect_env lists at its end ("LD_LIBRARY_PATH=...")
+    env: Dict[str, str] = field(default_factory=dict)
 
 
 def _known(value: Optional[str]) -> Optional[str]:
@@ -157,10 +160,15 @@ def parse(lines: Sequence[str]) -> CollectEnv:
             libs.append((lib.group("tool"), lib.group("rest").strip()))
             current = None
             continue
-        key = CE_KEY.match(line)
+        key = ce_key(line)
         if key:
-            current = key.group(1)
-            fields.setdefault(current, []).append(key.group(2).strip())
+            current = key[0]
+            fields.setdefault(current, []).append(key[1].strip())
+            continue
+        env = _ENV_LINE.match(line)
+        if env and current not in ("CPU",):
+            result.env.setdefault(env.group("name"), env.group("value").strip())
+            current = None
             continue
         if current in ("GPU models and configuration", "cuDNN version"):
             fields[current].append(line.strip())
@@ -176,7 +184,8 @@ def parse(lines: Sequence[str]) -> CollectEnv:
         result.torch_version = version.split()[0]
     result.torch_debug = _bool(one("Is debug build"))
     built = one("CUDA used to build PyTorch")
-    hip = _known(one("ROCM used to build PyTorch"))
+    hip = _known(one("ROCM used to build PyTorch")) or _known(one("HIP used to build PyTorch")) \
+        or _known(one("ROCm SDK used to build PyTorch"))
     if hip:
         result.torch_hip = hip
         result.torch_build = "rocm"
@@ -187,6 +196,10 @@ def parse(lines: Sequence[str]) -> CollectEnv:
     elif result.torch_version and built is not None and built.strip().lower() in ("none", "could not collect") \
             and not hip:
         result.torch_build = "cpu"
+    xpu = _known(one("XPU used to build PyTorch"))
+    if result.torch_build == "cpu" and ((local_tag(result.torch_version) or "").startswith("xpu")
+                                        or (xpu and xpu[:1].isdigit())):
+        result.torch_build = None  # an XPU build: not CUDA, but not a CPU-only torch either
     if result.torch_version and result.torch_build is None:
         tag = local_tag(result.torch_version)
         if tag and tag.startswith("cu") and cuda_from_tag(tag):

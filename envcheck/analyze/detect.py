@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from . import conda_plan, env_report, env_vars, install_cmd, ldd, pip_log, prints, prose, smi_list
+
 #: every kind of block, in the order detectors are tried
 KINDS = (
     "smi-xml", "smi-q", "smi-table", "collect-env", "env-report", "conda-info", "conda-plan", "conda-list",
@@ -43,7 +45,9 @@ _QUOTE = re.compile(r"^(?:[ \t]*>(?![>=])[ \t]?)+")
 _STAMP = re.compile(
     r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?[ \t]+"          # GitHub Actions
     r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d[ \t]+"  # syslog / Jenkins
-    r"|\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[\d.,]*\][ \t]*)"
+    r"|\[\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[\d.,]*\][ \t]*"
+    # Python logging and mmengine's logger: "2020-10-21 13:58:12,888 - mmdet - INFO - ", "07/10 16:07:40 - mmengine - INFO - "
+    r"|(?:\d{4}-\d\d-\d\d|\d\d/\d\d) \d\d:\d\d:\d\d(?:[,.]\d+)? - [\w.\-]{1,40} - [A-Z]{4,8} - )"
 )
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 
@@ -91,15 +95,42 @@ CE_KEYS = (
     "MIOpen runtime version", "Is XPU available", "XPU used to build PyTorch", "Intel GPU driver version",
     "Intel GPU models onboard", "Intel GPU models detected", "Is XNNPACK available",
     "Caching allocator config", "Versions of relevant libraries", "CPU", "Is debug build",
+    # vLLM's collect_env (both layouts) adds these
+    "vLLM Version", "vLLM Build Flags", "GPU Topology", "ROCM Version", "Neuron SDK Version",
+    "Aphrodite Version", "ROCm SDK used to build PyTorch", "HIP used to build PyTorch",
 )
+#: lower-cased spelling -> the key as collect_env prints it (old scripts and hand edits vary the case)
+_CE_CANON = {k.lower(): k for k in CE_KEYS}
+_CE_CANON["version of relevant libraries"] = "Versions of relevant libraries"
+_CE_ALTERNATION = "|".join(re.escape(k) for k in sorted(set(_CE_CANON), key=len, reverse=True))
 CE_KEY = re.compile(r"^\s*(" + "|".join(re.escape(k) for k in sorted(set(CE_KEYS), key=len, reverse=True))
                     + r")\s*:(.*)$")
-_CE_START = re.compile(r"^\s*(?:Collecting environment information|PyTorch version:|Is debug build:|"
-                       r"CUDA used to build PyTorch:)")
+_CE_KEY_ANY = re.compile(r"^\s*(" + _CE_ALTERNATION + r")\s*:(.*)$", re.I)
+#: "PyTorch version 1.5.0": a paste that lost the colon
+_CE_TORCH_BARE = re.compile(r"^\s*PyTorch version\s+(\d+\.\d+\S*)\s*$")
+_CE_START = re.compile(r"^\s*(?:Collecting environment information|PyTorch version\s*:|PyTorch version\s+\d|"
+                       r"Is debug build\s*:|CUDA used to build PyTorch\s*:)")
 _CE_LIB = re.compile(r"^\s*\[(?:pip3?|conda|uv)\]\s")
 _CE_CONT = re.compile(r"^\s*(?:GPU \d+:|MIG \S+|/\S*cudnn|[A-Za-z]:\\\S*cudnn|Probably one of the following)", re.I)
+#: vLLM's section rules ("==============================")
+_CE_RULE = re.compile(r"^\s*={5,}\s*$")
+#: vLLM's environment variables ("NVIDIA_VISIBLE_DEVICES=all", "LD_LIBRARY_PATH=...")
+_CE_ENV = re.compile(r"^\s*[A-Z][A-Z0-9_]{2,}=")
+_CE_TOPO = re.compile(r"^(?:\s|GPU\d|NIC\d|mlx|Legend)|\t")
 _KV = re.compile(r"^\s*[A-Za-z][\w .()/\-]{0,60}:\s")
 _WMIC = re.compile(r"^\s*[A-Za-z][\w]*=")
+
+
+def ce_key(line: str) -> Optional[Tuple[str, str]]:
+    """(key as collect_env prints it, the rest of the line) of a collect_env "Key: value" line, or None."""
+    m = _CE_KEY_ANY.match(line)
+    if m:
+        return _CE_CANON[m.group(1).lower()], m.group(2)
+    m = _CE_TORCH_BARE.match(line)
+    if m:
+        return "PyTorch version", m.group(1)
+    return None
+
 
 _CONDA_INFO_KEY = re.compile(
     r"^\s*(active environment|active env location|shell level|user config file|populated config files|"
@@ -212,13 +243,13 @@ def _smi_table(lines: List[str], i: int) -> Optional[int]:
 
 def _ce_line_kind(line: str, in_cpu: bool, first_in_cpu: bool) -> str:
     """known | lib | cont | cpu | blank | other"""
-    if not line.strip():
+    if not line.strip() or _CE_RULE.match(line):
         return "blank"
-    if CE_KEY.match(line) or line.strip().startswith("Collecting environment information"):
+    if ce_key(line) is not None or line.strip().startswith("Collecting environment information"):
         return "known"
     if _CE_LIB.match(line):
         return "lib"
-    if _CE_CONT.match(line):
+    if _CE_CONT.match(line) or _CE_ENV.match(line):
         return "cont"
     if in_cpu and (_KV.match(line) or _WMIC.match(line) or first_in_cpu):
         return "cpu"
@@ -226,13 +257,15 @@ def _ce_line_kind(line: str, in_cpu: bool, first_in_cpu: bool) -> str:
 
 
 def _collect_env(lines: List[str], i: int) -> Optional[int]:
-    if not _CE_START.match(lines[i]):
+    canonical = _CE_START.match(lines[i]) is not None
+    if not canonical and ce_key(lines[i]) is None:
         return None
     n = len(lines)
     j = i
     last = i
     in_cpu = False
     first_in_cpu = False
+    in_topology = False
     known = 0
     while j < n:
         line = lines[j]
@@ -241,13 +274,16 @@ def _collect_env(lines: List[str], i: int) -> Optional[int]:
         kind = _ce_line_kind(line, in_cpu, first_in_cpu)
         first_in_cpu = False
         if kind == "known":
-            key = CE_KEY.match(line)
-            name = key.group(1) if key else ""
+            key = ce_key(line)
+            name = key[0] if key else ""
             in_cpu = name == "CPU"
-            first_in_cpu = in_cpu and not key.group(2).strip()
+            first_in_cpu = in_cpu and not key[1].strip()
+            in_topology = name == "GPU Topology"
             if name == "Versions of relevant libraries":
                 in_cpu = False
             known += 1
+        elif in_topology and kind == "other" and _CE_TOPO.search(line):
+            kind = "cont"
         if kind in ("known", "lib", "cont", "cpu"):
             last = j
             j += 1
@@ -255,13 +291,17 @@ def _collect_env(lines: List[str], i: int) -> Optional[int]:
         if kind == "blank":
             j += 1
             continue
-        # an unknown line: keep going only when a known line follows within two lines (wrapped values)
+        # an unknown line: keep going only when a known line follows within two lines (wrapped values,
+        # vLLM's section titles)
         ahead = [lines[k] for k in range(j + 1, min(n, j + 3))]
         if any(_ce_line_kind(a, in_cpu, False) in ("known", "lib") for a in ahead):
             j += 1
             continue
         break
-    if known < 2 and not any(_CE_LIB.match(l) for l in lines[i:last + 1]):
+    libs = any(_CE_LIB.match(l) for l in lines[i:last + 1])
+    if canonical and known < 2 and not libs:
+        return None
+    if not canonical and known < 3:  # a paste cut at its start: several of collect_env's own keys
         return None
     return last + 1
 
@@ -430,19 +470,31 @@ DETECTORS: Tuple[Tuple[str, Detector], ...] = (
     ("smi-table", _smi_table),
     ("collect-env", _collect_env),
     ("conda-info", _conda_info),
+    ("env-report", env_report.detect),
+    ("conda-plan", conda_plan.detect),
     ("conda-list", _conda_list),
     ("pip-list", _pip_list),
+    ("pip-log", pip_log.detect),
+    ("pip-show", pip_log.detect_show),
     ("conda-config", _conda_config),
     ("nvcc", _nvcc),
+    ("smi-list", smi_list.detect),
     ("smi-csv", _smi_csv),
+    ("ldd", ldd.detect),
+    ("env-vars", env_vars.detect),
+    ("torch-print", prints.detect),
+    ("install-cmd", install_cmd.detect),
     ("pip-freeze", _pip_freeze),
 )
+
+#: tried after everything else, the headerless lists included: a line of prose that states facts
+FALLBACK: Tuple[Tuple[str, Detector], ...] = (("facts", prose.detect),)
 
 #: longer lines are never part of a recognised output (they stay in the text searched for messages)
 MAX_LINE = 2000
 
 #: first characters a line may start with (after whitespace) for any detector but the generic ones
-_INTERESTING = re.compile(r"[<=|+#\[A-Za-z0-9`]")
+_INTERESTING = re.compile(r"[<=|+#\[A-Za-z0-9`*$>(\-%~./\\\"'!•]")
 
 
 def detect(lines: Sequence[str], input_name: str = "<input>") -> List[Block]:
@@ -474,6 +526,12 @@ def detect(lines: Sequence[str], input_name: str = "<input>") -> List[Block]:
                 headerless = _headerless_list(lines, i)
                 if headerless is not None:
                     found = headerless
+            if found is None:
+                for kind, detector in FALLBACK:
+                    end = detector(lines, i)
+                    if end is not None and end > i:
+                        found = (kind, end)
+                        break
         if found is None:
             if log_start is None:
                 log_start = i

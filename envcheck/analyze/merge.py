@@ -19,13 +19,24 @@ from ..i18n import N_, Message
 from ..knowledge import Knowledge, KnowledgeError
 from ..probes.nvidia import classify_smi_failure, nvml_library_version
 from ..runner import CommandResult
-from ..snapshot import (Compiler, CondaPackage, CudaToolkit, CudnnCopy, Gpu, Meta, Package, Snapshot, TorchDevice)
+from ..probes.envvars import _relevant as _env_relevant
+from ..redact import redact_env
+from ..snapshot import (Compiler, CondaPackage, CudaToolkit, CudnnCopy, Gpu, LoadedLibrary, Meta, Package, Snapshot,
+                        TorchDevice)
 from ..versions import capability, capability_str, cuda_from_tag, dotted, local_tag, major_minor
-from . import collect_env, conda_text, nvcc, pip_list, smi_q, smi_table
+from . import (collect_env, conda_plan, conda_text, env_report, env_vars, install_cmd, ldd, nvcc, pip_list, pip_log,
+               prints, prose, smi_list, smi_q, smi_table)
 from .detect import Block
 from .signatures import Hit
 
 _CONDA_BUILD_CUDA = re.compile(r"cuda_?(\d+)\.?(\d)?")
+#: what only WSL shows: its kernel ("5.15.153.1-microsoft-standard-WSL2", WSL1's "4.4.0-19041-Microsoft"), the
+#: driver's libraries mounted from Windows, the \\wsl$ share
+_WSL_EVIDENCE = re.compile(r"microsoft-standard-WSL|\d-Microsoft\b|/usr/lib/wsl/|\\\\wsl(?:\$|\.localhost)\\", re.I)
+#: nvidia-smi's own failure lines (the ones rules know by status, and "Unknown Error" / "Insufficient Permissions")
+_SMI_FAILURE = re.compile(r"NVIDIA-SMI has failed because it couldn.t communicate with the NVIDIA driver|"
+                          r"Failed to initialize NVML: [A-Za-z/ ]+|^[ \t]*No devices were found[ \t]*$")
+_SYS_PLATFORM = {"linux": "Linux", "win32": "Windows", "darwin": "Darwin", "cygwin": "Windows"}
 
 
 def _unknown(value: Any) -> bool:
@@ -74,6 +85,10 @@ class Merger:
     #: "cpu" | "cuda" | "rocm" when the torch build is known (the snapshot cannot say "known CPU")
     torch_build: Optional[str] = None
     notes: List[str] = field(default_factory=list)
+    #: MIG instances per GPU index from MIG tables, applied once every GPU is known (tables come in any order)
+    mig_instances: dict = field(default_factory=dict)
+    #: (status, message) of every failing nvidia-smi seen in the text, kept beside a working one
+    smi_failures: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.snap.meta = Meta(envcheck_version=__version__, origin="analyze",
@@ -172,10 +187,7 @@ class Merger:
         for gpu in table.gpus:
             self.add_gpu(gpu)
         for index, count in table.mig_instances.items():
-            for gpu in self.snap.gpus:
-                if gpu.index == index:
-                    gpu.mig_devices = max(gpu.mig_devices, count)
-                    fill(gpu, "mig_mode", "Enabled")
+            self.mig_instances[index] = max(self.mig_instances.get(index, 0), count)
 
     def _smi_structured(self, driver, gpus) -> None:
         self._driver_seen(driver.version, driver.cuda_version)
@@ -280,6 +292,182 @@ class Merger:
             self.add_package(name, package)
         for name, package in ce.conda.packages.items():
             self.add_conda_package(name, package)
+        for name, value in ce.env.items():
+            if _env_relevant(name):
+                self.snap.env.setdefault(name, redact_env(name, value))
+
+    def _block_smi_list(self, block: Block) -> None:
+        gpus = smi_list.parse(block.lines)
+        for gpu in gpus:
+            self.add_gpu(gpu)
+        if gpus and self.snap.driver.status is None:
+            self.snap.driver.status = "ok"  # nvidia-smi -L answered
+
+    def _platform(self, platform: Optional[str], sys_platform: Optional[str] = None) -> None:
+        s = self.snap.system
+        if platform:
+            ce = collect_env.CollectEnv()
+            collect_env._platform(platform, ce)
+            fill(s, "os", ce.os)
+            fill(s, "kernel", ce.kernel)
+            fill(s, "machine", ce.machine)
+            fill(s, "wsl", ce.wsl)
+            glibc = re.search(r"-with-glibc(\d+\.\d+)", platform)
+            fill(s, "glibc", glibc.group(1) if glibc else None)
+        if sys_platform:
+            fill(s, "os", _SYS_PLATFORM.get(sys_platform.strip().lower()))
+
+    def _block_env_report(self, block: Block) -> None:
+        r = env_report.parse(block.lines)
+        t, s = self.snap.torch, self.snap.system
+        fill(t, "version", r.torch_version)
+        if r.torch_cuda:
+            fill(t, "cuda", major_minor(r.torch_cuda))
+            self.note_build("cuda")
+        if r.torch_hip:
+            fill(t, "hip", r.torch_hip)
+            self.note_build("rocm")
+        elif r.torch_cuda_none and (r.torch_version or t.version):
+            self.note_build("cpu")
+        fill(t, "cuda_available", r.cuda_available)
+        fill(t, "location", r.torch_location)
+        fill(t, "cudnn", r.torch_cudnn)
+        fill(t, "arch_list", r.arch_list)
+        fill(self.snap.python, "version", r.python_version)
+        self._platform(r.platform, r.sys_platform)
+        self._driver_seen(r.driver_version, None)
+        if r.nvcc:
+            self.add_toolkit(CudaToolkit(version=major_minor(r.nvcc[0]), full_version=r.nvcc[1] or r.nvcc[0],
+                                         path=r.cuda_home, source="CUDA_HOME", used_by_torch_extensions=True))
+        if r.gcc and not s.compilers:
+            s.compilers.append(Compiler("gcc", None, r.gcc))
+        for index, name in r.gpus:
+            gpu = Gpu(index=index, name=name)
+            cc = capability_str(capability(r.capabilities.get(index))) if r.capabilities.get(index) else None
+            if cc:
+                gpu.compute_capability, gpu.compute_capability_source = cc, "torch"
+            self.add_gpu(gpu)
+        if r.gpus:
+            fill(t, "device_count", len(r.gpus))
+        if r.device_name:
+            self._torch_device(0, r.device_name, None)
+        for name, version in r.packages.items():
+            self.add_package(name, Package(name=name, version=version))
+        fill(s, "shm_total_mib", r.shm_mib)
+        fill(s, "ram_total_mib", r.ram_mib)
+
+    def _torch_device(self, index: int, name: Optional[str], cc: Optional[str]) -> None:
+        devices = self.snap.torch.devices
+        for dev in devices:
+            if dev.index == index:
+                fill(dev, "name", name)
+                fill(dev, "capability", cc)
+                return
+        devices.append(TorchDevice(index=index, name=name, capability=cc))
+
+    def _torch_facts(self, f: prints.TorchFacts) -> None:
+        t = self.snap.torch
+        fill(t, "version", f.version)
+        if f.cuda:
+            fill(t, "cuda", major_minor(f.cuda))
+            self.note_build("cuda")
+        elif f.hip:
+            fill(t, "hip", f.hip)
+            self.note_build("rocm")
+        elif f.cuda_none:
+            tag = local_tag(f.version or t.version) or ""
+            self.note_build("rocm" if tag.startswith("rocm") else "cpu")
+        fill(t, "cuda_available", f.available)
+        fill(t, "device_count", f.device_count)
+        fill(t, "cudnn", f.cudnn)
+        fill(t, "arch_list", f.arch_list)
+        fill(t, "location", f.location)
+        for index, name, cc in f.devices:
+            self._torch_device(index, name, capability_str(capability(cc)) if cc else None)
+        for name, version in f.packages.items():
+            self.add_package(name, Package(name=name, version=version))
+        d = self.snap.driver
+        fill(d, "version", f.driver_version)
+        fill(d, "cuda_version", major_minor(f.driver_cuda) if f.driver_cuda else None)
+        if f.nvcc:
+            self.add_toolkit(CudaToolkit(version=major_minor(f.nvcc), full_version=f.nvcc, source="pasted text",
+                                         active=True))
+        if f.extension_nvcc:
+            self.add_toolkit(CudaToolkit(version=major_minor(f.extension_nvcc), full_version=f.extension_nvcc,
+                                         source="CUDA_HOME (DeepSpeed)", used_by_torch_extensions=True))
+        for name, cuda in f.companion_cuda.items():
+            norm = name.replace("_", "-")
+            if norm not in self.snap.python.packages:
+                self.snap.python.packages[norm] = Package(name=norm)
+            fill(self.snap.python.packages[norm], "cuda", major_minor(cuda))
+
+    def _block_torch_print(self, block: Block) -> None:
+        self._torch_facts(prints.parse(block.lines))
+
+    def _block_facts(self, block: Block) -> None:
+        self._torch_facts(prose.parse(block.lines))
+
+    def _block_pip_log(self, block: Block) -> None:
+        log = pip_log.parse(block.lines)
+        for name, (version, location) in log.installed.items():
+            self.add_package(name, Package(name=name, version=version, location=location, installer="pip"))
+        for spec in log.requested:
+            if spec not in self.snap.python.requested:
+                self.snap.python.requested.append(spec)
+
+    def _block_pip_show(self, block: Block) -> None:
+        for name, (version, location) in pip_log.parse_show(block.lines).packages.items():
+            self.add_package(name, Package(name=name, version=version, location=location))
+
+    def _block_conda_plan(self, block: Block) -> None:
+        plan = conda_plan.parse(block.lines)
+        for name, package in plan.packages.items():
+            self.add_conda_package(name, package)
+        fill(self.snap.conda, "active_prefix", plan.prefix)
+        for spec in plan.specs:
+            if spec not in self.snap.conda.requested:
+                self.snap.conda.requested.append(spec)
+        for channel in plan.channels:
+            if channel not in self.snap.conda.requested_channels:
+                self.snap.conda.requested_channels.append(channel)
+
+    def _block_install_cmd(self, block: Block) -> None:
+        py, conda = self.snap.python, self.snap.conda
+        for cmd in install_cmd.parse(block.lines):
+            specs, more = (py.requested, py.requested_index_urls) if cmd.tool == "pip" else \
+                (conda.requested, conda.requested_channels)
+            for spec in cmd.specs:
+                if spec not in specs:
+                    specs.append(spec)
+            for source in (cmd.index_urls if cmd.tool == "pip" else cmd.channels):
+                if source not in more:
+                    more.append(source)
+
+    def _block_ldd(self, block: Block) -> None:
+        out = ldd.parse(block.lines)
+        t = self.snap.torch
+        for stem, path, version in out.resolved:
+            if not any(lib.path == path for lib in t.loaded_libraries):
+                t.loaded_libraries.append(LoadedLibrary(name=stem, path=path, version=version))
+        fill(t, "location", out.torch_location)
+
+    def _block_env_vars(self, block: Block) -> None:
+        for name, value in env_vars.parse(block.lines).items():
+            self.snap.env.setdefault(name, value)
+
+    def scan_text(self, lines: List[str]) -> None:
+        """Facts any line may show, whichever block it is in: WSL's own traces."""
+        if self.snap.system.wsl is None and any(_WSL_EVIDENCE.search(line) for line in lines if len(line) <= 4000):
+            self.snap.system.wsl = True
+        for line in lines:
+            if len(line) > 4000 or ("NVIDIA-SMI" not in line and "NVML" not in line and "No devices" not in line):
+                continue
+            m = _SMI_FAILURE.search(line)
+            if m:
+                text = m.group(0).replace("\u2018", "'").replace("\u2019", "'").strip()
+                status, _message = classify_smi_failure(CommandResult(argv=["nvidia-smi"], returncode=1, stdout=text))
+                if status not in ("ok", "not-found", "timeout") and (status, text) not in self.smi_failures:
+                    self.smi_failures.append((status, text))
 
     # ------------------------------------------------------------------ signature facts
 
@@ -309,6 +497,8 @@ class Merger:
                     if status == "driver-library-mismatch":
                         fill(d, "nvml_version", nvml_library_version(input_text))
                 elif d.status != status:
+                    fill(d, "other_status", status)
+                    fill(d, "other_status_message", message or hit.text)
                     self.notes.append(Message(N_("{input} line {line} says '{text}', but another part of the paste shows "
                                               "nvidia-smi working; the working output was kept"),
                                            input=hit.input, line=hit.line + 1, text=hit.text[:80]))
@@ -386,10 +576,21 @@ class Merger:
             pkg = py.packages.get(name)
             if pkg and pkg.version and local_tag(pkg.version):
                 fill(pkg, "build_version", pkg.version)
+        for index, count in self.mig_instances.items():
+            for gpu in self.snap.gpus:
+                if gpu.index == index:
+                    gpu.mig_devices = max(gpu.mig_devices, count)
+                    fill(gpu, "mig_mode", "Enabled")
+        if self.snap.system.wsl:
+            self.snap.system.os = "Linux"  # WSL's nvidia-smi shows the Windows driver model: still Linux
         self._fill_bundled_cudnn()
         self._fill_capabilities()
-        if self.snap.driver.status is None and (self.snap.driver.version or self.snap.gpus):
-            self.snap.driver.status = "ok"
+        d = self.snap.driver
+        if d.status is None and (d.version or self.snap.gpus):
+            d.status = "ok"
+        if d.status == "ok" and d.other_status is None and self.smi_failures:
+            # a working nvidia-smi and a failing one in the same paste: both are facts
+            d.other_status, d.other_status_message = self.smi_failures[0]
         return self.snap
 
     def _fill_bundled_cudnn(self) -> None:
@@ -410,7 +611,8 @@ class Merger:
     def _fill_capabilities(self) -> None:
         """Compute capability from envcheck's GPU table, by name, as the doctor's probe does."""
         missing = [g for g in self.snap.gpus if g.compute_capability is None and g.name and "..." not in g.name]
-        if not missing or self.knowledge is None:
+        devices = [d for d in self.snap.torch.devices if d.capability is None and d.name and "..." not in d.name]
+        if not (missing or devices) or self.knowledge is None:
             return
         try:
             for gpu in missing:
@@ -419,5 +621,9 @@ class Merger:
                     cc = capability_str(capability(spec.compute_capability))
                     if cc:
                         gpu.compute_capability, gpu.compute_capability_source = cc, "gpu-table"
+            for dev in devices:
+                spec = self.knowledge.gpu_by_name(dev.name)
+                if spec is not None:
+                    dev.capability = capability_str(capability(spec.compute_capability))
         except (KnowledgeError, TypeError, ValueError, KeyError):
             return

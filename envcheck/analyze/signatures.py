@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from ..findings import Severity, looks_like_command
 from ..i18n import N_, DataText, Message, Template, one_line
-from ..knowledge import DATA_DIR, KnowledgeError, load_toml
+from ..knowledge import DATA_DIR, Knowledge, KnowledgeError, load_toml
 from ..rules.codes import CODES, Code
 from ..versions import capability, capability_str, cuda_from_int, major_minor
 
@@ -102,6 +102,35 @@ def _first(value: str) -> Optional[str]:
     return value or None
 
 
+# knowledge lookups (issue 15): a value the data knows, None (shown as "?") where it does not
+def _cuda_for_arch(value: str) -> Optional[str]:
+    """"compute_89" -> "11.8": the first CUDA toolkit that compiles for the architecture (cuda_arch_floors.toml)."""
+    return Knowledge().cuda_first_for_arch(value)
+
+
+def _xid_meaning(value: str) -> Optional[str]:
+    """"94" -> "Contained ECC error": NVIDIA's name for the Xid (xid.toml)."""
+    event = Knowledge().xid_event(value)
+    return event.meaning if event else None
+
+
+def _torch_pythons(value: str) -> Optional[str]:
+    """"2.1.0+cu121" -> ">=3.8,<3.12": the Pythons torch_releases.json records wheels of that release for."""
+    release = Knowledge().torch_release(value)
+    return release.python if release and release.python else None
+
+
+def _conda_pytorch_last(_value: str) -> Optional[str]:
+    """The last torch the pytorch conda channel published (conda.toml), whatever the group holds."""
+    return Knowledge().conda_facts().pytorch_channel_last or None
+
+
+def _last_item(value: str) -> Optional[str]:
+    """"2.0.0, 2.0.1, 2.4.1" -> "2.4.1": the last entry of a comma-separated list (pip's "from versions")."""
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return items[-1] if items else None
+
+
 TRANSFORMS: Dict[str, Callable[[str], Any]] = {
     "cuda_from_int": _cuda_from_int,
     "cc_from_sm": _cc_from_sm,
@@ -111,6 +140,11 @@ TRANSFORMS: Dict[str, Callable[[str], Any]] = {
     "major_minor": major_minor,
     "conda_packages": _conda_packages,
     "first": _first,
+    "cuda_for_arch": _cuda_for_arch,
+    "xid_meaning": _xid_meaning,
+    "torch_pythons": _torch_pythons,
+    "conda_pytorch_last": _conda_pytorch_last,
+    "last_item": _last_item,
 }
 
 

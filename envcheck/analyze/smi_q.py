@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..probes.nvidia import _clean, _int, _number, _yes_no, parse_query_csv, parse_smi_xml
+from ..probes.nvidia import _clean, _int, _number, _yes_no, leading_version, parse_query_csv, parse_smi_xml
 from ..snapshot import Driver, Gpu, GpuProcess
 from ..versions import capability, capability_str
 from .detect import BUS_ID, CSV_GPU_FIELDS, GPU_NAME_HINT, csv_cells, csv_header
@@ -98,13 +98,16 @@ def _tree(lines: Sequence[str]) -> Tuple[_Node, List[Tuple[str, _Node]]]:
 def parse_text(lines: Sequence[str]) -> Tuple[Driver, List[Gpu]]:
     """Driver and GPUs from ``nvidia-smi -q`` text (any part of it); never raises."""
     root, sections = _tree(lines)
-    driver = Driver(version=_version(root.text("Driver Version")), cuda_version=_version(root.text("CUDA Version")))
+    # R610+ print "KMD Version" / "CUDA UMD Version" and mark the old keys deprecated (or drop them)
+    driver = Driver(version=_version(root.first(("KMD Version",), ("Driver Version",))),
+                    cuda_version=_version(root.first(("CUDA UMD Version",), ("CUDA Version",))))
     gpus = [_gpu(node, bus_id, position) for position, (bus_id, node) in enumerate(sections)]
     return driver, gpus
 
 
 def _version(text: Optional[str]) -> Optional[str]:
-    return text if text and re.fullmatch(r"\d+(?:\.\d+)+", text) else None
+    """"610.43.02", or the version before a note ("13.3 [Deprecated; ...]"); None for anything else."""
+    return leading_version(text)
 
 
 def _ecc(block: Optional[_Node]) -> Optional[int]:

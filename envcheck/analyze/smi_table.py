@@ -86,6 +86,7 @@ def parse(lines: Sequence[str]) -> SmiTable:
     current: Optional[Gpu] = None
     row_in_gpu = 0
     section = "gpus"
+    seen_mig: set = set()
     for raw in lines:
         line = raw.strip()
         if not line:
@@ -93,6 +94,7 @@ def parse(lines: Sequence[str]) -> SmiTable:
         if "NVIDIA-SMI" in line:
             m = SMI_HEADER.search(line)
             if m:
+                section, current = "gpus", None
                 table.smi_version = _version(m.group("smi")) or table.smi_version
                 table.driver.version = _version(m.group("driver")) or table.driver.version
                 cuda = m.group("cuda")
@@ -102,6 +104,10 @@ def parse(lines: Sequence[str]) -> SmiTable:
                 continue
         if "TCC/WDDM" in line:
             table.windows = True
+        if "Persistence-M" in line or "Driver-Model" in line or "TCC/WDDM" in line:
+            section = "gpus"  # a GPU table's header: a MIG or process table pasted before it has ended
+            current = None
+            continue
         if "Processes:" in line:
             section = "processes"
             current = None
@@ -114,17 +120,20 @@ def parse(lines: Sequence[str]) -> SmiTable:
             if line.startswith("+"):
                 current = None  # a rule ends the GPU's rows
             continue
+        if section in ("mig", "processes") and SMI_GPU_ROW.match(line):
+            section = "gpus"  # GPU rows pasted without their header after a MIG or process table
         if section == "processes":
             _process_row(table, line)
             continue
         if section == "mig":
             m = _MIG_ROW.match(line)
-            if m:
+            if m and m.group(1, 2, 3, 4) not in seen_mig:  # the same table pasted twice counts once
+                seen_mig.add(m.group(1, 2, 3, 4))
                 gpu_index = int(m.group(1))
                 table.mig_instances[gpu_index] = table.mig_instances.get(gpu_index, 0) + 1
             continue
         m = SMI_GPU_ROW.match(line)
-        if m:
+        if m or (current is None and _cut_gpu_row(line)):
             current = _first_row(table, line)
             row_in_gpu = 1
             continue
@@ -145,6 +154,14 @@ def parse(lines: Sequence[str]) -> SmiTable:
         if gpu.index in table.mig_instances:
             gpu.mig_devices = table.mig_instances[gpu.index]
     return table
+
+
+def _cut_gpu_row(line: str) -> bool:
+    """A GPU's first row whose bus id was cut off ("|   0  NVIDIA GeForce RTX 4090      WDDM  |   0000000")."""
+    cells = _cells(line)
+    words = cells[0].split() if cells else []
+    return len(cells) >= 2 and len(words) >= 3 and words[0].isdigit() and words[-1] in _MODES and \
+        not any(w.endswith("MiB") for w in words)
 
 
 def _first_row(table: SmiTable, line: str) -> Gpu:

@@ -45,6 +45,8 @@ EXIT_DRIVER_NOT_LOADED = 9
 _NVML_VERSION = re.compile(r"NVML library version:\s*([0-9]+(?:\.[0-9]+)*)", re.I)
 _DOTTED_TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)+")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: a version, alone or before a note R610+ add ("13.3 [Deprecated; will be removed in CUDA 14.0 ...]")
+_LEADING_VERSION = re.compile(r"([0-9]+(?:\.[0-9]+)+)(?:\s|\[|\(|$)")
 #: values nvidia-smi prints when it does not know; anything in [brackets] is one too
 _UNKNOWN = {"", "n/a", "not supported", "unknown error", "not available", "unknown",
             "requested functionality has been deprecated", "insufficient permissions"}
@@ -76,6 +78,14 @@ def _number(text: Optional[str]) -> Optional[float]:
         return None
     num = float(match.group(0))
     return num if math.isfinite(num) else None
+
+
+def leading_version(text: Optional[str]) -> Optional[str]:
+    """"610.43.02" -> "610.43.02"; "13.3 [Deprecated ...]" -> "13.3"; "N/A", "ERR!", "" -> None."""
+    if not text:
+        return None
+    match = _LEADING_VERSION.match(text.strip())
+    return match.group(1) if match else None
 
 
 def _int(text: Optional[str]) -> Optional[int]:
@@ -144,7 +154,9 @@ def parse_smi_xml(text: str) -> Tuple[Driver, List[Gpu]]:
         raise ValueError(f"not well-formed XML: {exc}") from exc
     if root.tag != "nvidia_smi_log":
         raise ValueError(f"root element is <{root.tag}>, not <nvidia_smi_log>")
-    driver = Driver(version=_text(root, "driver_version"), cuda_version=_text(root, "cuda_version"))
+    # R610 and later name them <kmd_version> and <cuda_umd_version> (the old elements deprecated, then gone)
+    driver = Driver(version=leading_version(_first(root, "kmd_version", "driver_version")),
+                    cuda_version=leading_version(_first(root, "cuda_umd_version", "cuda_version")))
     gpus = [_gpu_from_xml(node, position) for position, node in enumerate(root.findall("gpu"))]
     return driver, gpus
 
@@ -481,7 +493,7 @@ def _query_fallback(ctx: ProbeContext, smi: str, deadline: float
                   memory_used_mib=_int(row["memory.used"]), mig_mode=row["mig.mode.current"])
         _set_capability(gpu, row["compute_cap"], "nvidia-smi")
         gpus.append(gpu)
-    return rows[0]["driver_version"], gpus
+    return leading_version(rows[0]["driver_version"]), gpus
 
 
 def _set_capability(gpu: Gpu, value: Optional[str], source: str) -> None:
