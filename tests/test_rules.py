@@ -522,3 +522,14 @@ def test_a_pre_cuda_11_build_has_no_minor_version_compatibility(knowledge):
     s.driver.version, s.driver.cuda_version = "410.79", None
     f = only(s, knowledge, "driver-too-old")
     assert f.severity == Severity.ERROR and "418.39" in f.detail and "before CUDA 11" in f.detail
+
+
+def test_cpu_torch_after_asking_for_a_cuda_build(knowledge):
+    s = _pasted_cpu_torch_beside_nvcc()
+    s.cuda_toolkits = []
+    s.python.requested_index_urls = ["https://download.pytorch.org/whl/cu121"]
+    assert "whl/cu121" in only(s, knowledge, "torch-cpu-only").title
+    s.python.requested_index_urls, s.conda.requested = [], ["pytorch-cuda=12.1"]
+    assert "pytorch-cuda=12.1" in only(s, knowledge, "torch-cpu-only").title
+    s.conda.requested = ["pytorch", "cpuonly"]  # asked for the CPU build: nothing wrong
+    assert "torch-cpu-only" not in codes(s, knowledge)

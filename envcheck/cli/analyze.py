@@ -179,8 +179,13 @@ _KIND_NAMES = {
     "smi-csv": N_("nvidia-smi --query-gpu CSV"), "nvcc": "nvcc -V", "collect-env": "collect_env",
     "pip-list": "pip list", "pip-freeze": "pip freeze", "conda-list": "conda list", "conda-info": "conda info",
     "conda-config": "conda config / .condarc",
+    "env-report": N_("environment report (vllm, sglang, transformers, accelerate, ds_report)"),
+    "conda-plan": N_("conda transaction plan"), "pip-log": N_("pip / uv transcript"), "pip-show": "pip show",
+    "smi-list": "nvidia-smi -L", "ldd": "ldd", "env-vars": N_("environment variables"),
+    "torch-print": N_("printed torch facts"), "install-cmd": N_("install command"), "facts": N_("facts stated in the text"),
 }
-_PROSE_KINDS = ("smi-table", "smi-csv")
+_PROSE_KINDS = ("smi-table", "smi-csv", "env-report", "conda-plan", "pip-log", "env-vars", "torch-print", "install-cmd",
+                "facts")
 _NOTHING_READ = N_("no known output recognised; only error messages were searched for")
 
 

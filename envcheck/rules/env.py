@@ -11,7 +11,9 @@ from .base import RuleContext, finding
 
 _HIDE_ALL = ("", "-1", "nodevfiles", "none", "void")
 #: libraries torch ships itself in pip installs; a copy from elsewhere means shadowing
-_SHADOWABLE = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libcufft")
+#: torch's CUDA libraries (pip's nvidia-* wheels) that a system copy on LD_LIBRARY_PATH can stand in for
+_SHADOWABLE = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libcufft", "libnvJitLink",
+               "libcusolver", "libcurand", "libcupti")
 
 
 def cuda_visible_devices_invalid(ctx: RuleContext) -> Iterator[Finding]:
@@ -87,8 +89,8 @@ def ld_library_path_shadowing(ctx: RuleContext) -> Iterator[Finding]:
     if not shadowed:
         return
     bundled = ctx.snap.cudnn.bundled
-    libraries = joined((Message(N_("{name} {version} from {path}"), name=l.name, version=l.version or "", path=l.path)
-                          .replace("  ", " ") for l in shadowed))
+    libraries = joined([Message(N_("{name} {version} from {path}"), name=l.name, version=l.version, path=l.path)
+                        if l.version else Message(N_("{name} from {path}"), name=l.name, path=l.path) for l in shadowed])
     detail = Message(N_("torch loaded {libraries} — directories listed in LD_LIBRARY_PATH ({value}), instead of the copies "
                "installed with torch"), libraries=libraries, value=ld)
     if bundled and bundled.version:
@@ -96,7 +98,9 @@ def ld_library_path_shadowing(ctx: RuleContext) -> Iterator[Finding]:
     yield finding("ld-library-path-shadowing", Message(N_("LD_LIBRARY_PATH overrides torch's own CUDA libraries")),
                   Message(N_("{text}."), text=detail),
                   [Message(N_("Run without it: {command}"), command="env -u LD_LIBRARY_PATH python your_script.py"),
-                   Message(N_("or remove the CUDA/cuDNN directories from LD_LIBRARY_PATH in ~/.bashrc"))],
+                   Message(N_("or drop {directories} from LD_LIBRARY_PATH where it is set (~/.bashrc, the job script, "
+                              "the container's environment)"),
+                           directories=", ".join(sorted({os.path.dirname(l.path) for l in shadowed})))],
                   libraries=[l.path for l in shadowed])
 
 

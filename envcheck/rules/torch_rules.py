@@ -65,11 +65,29 @@ def _cuda_wanted(ctx: RuleContext) -> Optional[Message]:
     d = ctx.snap.driver
     if d.status == "not-found" and d.pci_scanned:  # known to have no NVIDIA GPU: the CPU build is the right one
         return None
+    asked = _cuda_request(ctx)
+    if asked:
+        return Message(N_("although a CUDA build was asked for ({request})"), request=asked)
     kits = [k.version for k in ctx.snap.cuda_toolkits if k.version]
     if kits:
         return Message(N_("beside CUDA toolkit {version}"), version=kits[0])
     if ctx.snap.torch.cuda_available is False:
         return Message(N_("while torch.cuda.is_available() was asked for"))
+    return None
+
+
+def _cuda_request(ctx: RuleContext) -> Optional[str]:
+    """A CUDA variant in what was asked of pip, uv or conda (a pasted install line or transcript)."""
+    py, conda = ctx.snap.python, ctx.snap.conda
+    for url in py.requested_index_urls:
+        if re.search(r"/whl/(?:nightly/)?cu\d+", url):
+            return url
+    for spec in py.requested:
+        if re.search(r"\+cu\d+", spec):
+            return spec
+    for spec in conda.requested:
+        if re.match(r"(?:pytorch-cuda|cudatoolkit|cuda-version|pytorch-gpu)\b", spec):
+            return spec
     return None
 
 
