@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envcheck.analyze import Input, judge, parse_inputs
+from envcheck.analyze import Input, analyze, judge, parse_inputs
 from envcheck.findings import Severity
 from envcheck.knowledge import Knowledge
 from envcheck.rules import evaluate
@@ -32,3 +32,19 @@ def test_the_rule_alone_keeps_ptx_reach_a_caveat():
     s.torch.arch_list = ["sm_80", "sm_90", "compute_90"]
     [arch] = [f for f in evaluate(s, Knowledge()) if f.code == "gpu-arch-unsupported"]
     assert arch.severity == Severity.WARNING and "PTX" in arch.title
+
+
+def test_a_working_and_a_failing_nvidia_smi_mean_two_environments_not_a_reboot():
+    """The H100's working nvidia-smi and a real NVML-mismatch log in one paste: the driver is fine, the failing
+    environment has libraries of its own; "reboot" is not the fix (issue 13 req 4)."""
+    from builders import H100
+
+    h100_smi = H100 / "nvidia-smi.txt"
+    result = analyze([Input("host.txt", h100_smi.read_text()),
+                      Input("container.txt", (CORPUS / "log-nvml-mismatch.txt").read_text())], Knowledge())
+    [f] = [f for f in result.findings if f.code == "driver-library-mismatch"]
+    assert "One environment's NVIDIA libraries differ" in f.title
+    assert not any("reboot" in step for step in f.fix)
+    assert "smi-driver-skew" not in {x.code for x in result.findings}
+    alone = analyze([Input("container.txt", (CORPUS / "log-nvml-mismatch.txt").read_text())], Knowledge())
+    assert any("reboot" in step for f in alone.findings for step in f.fix)  # one environment: the reboot holds

@@ -59,6 +59,30 @@ def driver_library_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     ], kernel_module=d.kernel_module_version, nvml=d.nvml_version)
 
 
+def two_environments(ctx: RuleContext) -> Iterator[Finding]:
+    """One nvidia-smi works and another fails in the same paste: the driver is fine, one environment (a container,
+    a conda env, a nix profile) carries NVIDIA user-space libraries of its own. A reboot changes nothing there."""
+    d = ctx.snap.driver
+    if d.status != "ok" or d.other_status not in ("driver-library-mismatch", "no-driver-comm"):
+        return
+    yield finding("driver-library-mismatch",
+                  Message(N_("One environment's NVIDIA libraries differ from the driver ({driver} works elsewhere)"),
+                          driver=d.version or "nvidia-smi"),
+                  Message(N_("One nvidia-smi in the paste works (driver {driver}) and another says: {message}. The "
+                             "kernel driver is fine; the failing one runs with its own libnvidia-ml / libcuda: a "
+                             "container without the host's driver libraries, a conda env with cuda-compat or "
+                             "nvidia-ml, or a nix profile."), driver=d.version or "?",
+                          message=(d.other_status_message or d.other_status or "").strip()),
+                  ["ldconfig -p | grep -E 'libnvidia-ml|libcuda\\.so'   # " + Message(N_("in both environments: which "
+                                                                                       "library each one loads")),
+                   Message(N_("In a container: start it with the NVIDIA container toolkit ({command}) so the host's "
+                              "driver libraries are mounted, and remove any libnvidia-ml/libcuda from the image"),
+                           command="docker run --gpus all ..."),
+                   Message(N_("In a conda env: {command}, then reactivate it"),
+                           command="conda remove cuda-compat nvidia-ml-py --force")],
+                  driver=d.version, other_status=d.other_status)
+
+
 def no_devices(ctx: RuleContext) -> Iterator[Finding]:
     d = ctx.snap.driver
     if d.status != "no-devices":
@@ -84,7 +108,7 @@ def no_nvidia_gpu(ctx: RuleContext) -> Iterator[Finding]:
 
 def smi_driver_skew(ctx: RuleContext) -> Iterator[Finding]:
     d = ctx.snap.driver
-    if d.status != "ok":
+    if d.status != "ok" or d.other_status:  # facts of two environments: two-environments says it
         return
     pairs = []
     if d.kernel_module_version and d.version and d.kernel_module_version != d.version:
@@ -129,4 +153,4 @@ def driver_too_old(ctx: RuleContext) -> Iterator[Finding]:
         rule=support.rule, driver=d.version, driver_cuda=d.cuda_version, torch_cuda=t.cuda)
 
 
-RULES = [driver_not_loaded, driver_library_mismatch, no_devices, no_nvidia_gpu, smi_driver_skew, driver_too_old]
+RULES = [driver_not_loaded, driver_library_mismatch, two_environments, no_devices, no_nvidia_gpu, smi_driver_skew, driver_too_old]
