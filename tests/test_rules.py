@@ -533,3 +533,26 @@ def test_cpu_torch_after_asking_for_a_cuda_build(knowledge):
     assert "pytorch-cuda=12.1" in only(s, knowledge, "torch-cpu-only").title
     s.conda.requested = ["pytorch", "cpuonly"]  # asked for the CPU build: nothing wrong
     assert "torch-cpu-only" not in codes(s, knowledge)
+
+
+def _conda_request(specs, channels) -> Snapshot:
+    s = Snapshot()
+    s.meta.origin = "analyze"
+    s.conda.requested, s.conda.requested_channels = list(specs), list(channels)
+    return s
+
+
+def test_conda_requests_that_cannot_be_solved(knowledge):
+    no_nvidia = codes(_conda_request(["pytorch", "pytorch-cuda=12.1"], ["pytorch"]), knowledge)
+    assert "nvidia channel" in no_nvidia["conda-channel-conflict"].title
+    both = only(_conda_request(["pytorch", "cpuonly", "pytorch-cuda=11.8"], ["pytorch", "nvidia"]), knowledge,
+                "conda-unsatisfiable")
+    assert "cpuonly" in both.title
+    wrong_cuda = only(_conda_request(["pytorch=2.0.1", "pytorch-cuda=12.4"], ["pytorch", "nvidia"]), knowledge,
+                      "conda-unsatisfiable")
+    assert "11.7, 11.8" in wrong_cuda.title and "pytorch-cuda=12.4" in wrong_cuda.title
+    old_driver = _conda_request(["cudatoolkit=11.0", "pytorch"], ["pytorch"])
+    old_driver.driver.cuda_version = "10.2"
+    assert "__cuda" in only(old_driver, knowledge, "conda-unsatisfiable").title
+    fine = codes(_conda_request(["pytorch=2.0.1", "pytorch-cuda=11.8"], ["pytorch", "nvidia"]), knowledge)
+    assert "conda-unsatisfiable" not in fine and "conda-channel-conflict" not in fine

@@ -1,11 +1,20 @@
-"""Rules about conda: channel set-ups that pull the wrong torch, and a shell never initialised."""
+"""Rules about conda: channel set-ups that pull the wrong torch, requests that cannot be solved, and a shell
+never initialised.
+
+A pasted conda command (``conda.requested`` specs, ``conda.requested_channels``) is judged as a request: a
+channel it needs and does not name widens ``conda-channel-conflict`` (a channel set-up problem); pins that
+contradict each other, the pytorch build or the driver are ``conda-unsatisfiable`` (the solve cannot succeed),
+the same code the solver's own error gives, so the two merge into one finding with its evidence.
+"""
 
 from __future__ import annotations
 
-from typing import Iterator, List
+import re
+from typing import Dict, Iterator, List, Optional
 
 from ..findings import Finding
 from ..i18n import N_, Headline, Message, join, joined
+from ..versions import at_least, cuda_from_tag, major_minor
 from .base import RuleContext, Texts, finding
 
 
@@ -74,4 +83,53 @@ def conda_not_initialized(ctx: RuleContext) -> Iterator[Finding]:
                       executable=c.executable)
 
 
-RULES = [conda_channel_conflict, conda_not_initialized]
+def _specs(requested: List[str]) -> Dict[str, Optional[str]]:
+    """"pytorch-cuda=12.1" -> {"pytorch-cuda": "12.1"}; "pytorch=2.6*" -> {"pytorch": "2.6"}; "cpuonly" -> {"cpuonly": None}."""
+    out: Dict[str, Optional[str]] = {}
+    for spec in requested:
+        m = re.match(r"\s*(?:[\w.-]+::)?([A-Za-z0-9_.-]+)\s*(?:[=<>!~]=?\s*([0-9][0-9.]*))?", spec)
+        if m:
+            out.setdefault(m.group(1).lower(), m.group(2).rstrip(".") if m.group(2) else None)
+    return out
+
+
+def conda_request(ctx: RuleContext) -> Iterator[Finding]:
+    c, d = ctx.snap.conda, ctx.snap.driver
+    specs = _specs(c.requested)
+    if not specs:
+        return
+    channels = [ch.rstrip("/").rsplit("/", 1)[-1].lower() for ch in c.requested_channels]
+    cuda_pin = next(((name, specs[name]) for name in ("pytorch-cuda", "cudatoolkit", "cuda-version")
+                     if specs.get(name)), None)
+    if "pytorch-cuda" in specs and channels and "nvidia" not in channels:
+        yield finding("conda-channel-conflict",
+                      Message(N_("pytorch-cuda was asked for without the nvidia channel")),
+                      Message(N_("The install line asks for pytorch-cuda{pin} from {channels}: pytorch-cuda's CUDA "
+                                 "libraries come from the nvidia channel, so conda cannot solve it or takes them from "
+                                 "elsewhere."), pin="=" + specs["pytorch-cuda"] if specs["pytorch-cuda"] else "",
+                              channels=", ".join(channels)),
+                      [Message(N_("Add both channels: {command}"), command="conda install ... -c pytorch -c nvidia")],
+                      channels=channels)
+    causes = Texts()
+    if "cpuonly" in specs and cuda_pin:
+        causes.add(N_("cpuonly pins the CPU build while {pin} pins a CUDA one"), pin=f"{cuda_pin[0]}={cuda_pin[1]}")
+    torch_pin = specs.get("pytorch")
+    release = ctx.knowledge.torch_release(torch_pin) if torch_pin and torch_pin.count(".") >= 2 else None
+    if cuda_pin and release is not None:
+        built = sorted({cuda_from_tag(v.tag) for v in release.variants if cuda_from_tag(v.tag)})
+        if built and major_minor(cuda_pin[1]) not in built:
+            causes.add(N_("pytorch {version} was built for CUDA {built}; {pin} is none of them"), version=torch_pin,
+                       built=", ".join(built), pin=f"{cuda_pin[0]}={cuda_pin[1]}")
+    if cuda_pin and d.cuda_version and not at_least(d.cuda_version, cuda_pin[1]):
+        causes.add(N_("{pin} needs a driver for CUDA {cuda}; this driver supports CUDA {driver_cuda} (conda's __cuda)"),
+                   pin=f"{cuda_pin[0]}={cuda_pin[1]}", cuda=cuda_pin[1], driver_cuda=d.cuda_version)
+    if causes:
+        yield finding("conda-unsatisfiable",
+                      Message(N_("This conda request cannot be solved: {cause}"), cause=Headline(causes[0])),
+                      Message(N_("{text}."), text=joined(causes)),
+                      [Message(N_("Ask for a combination that exists: {command}"),
+                               command="envcheck install-cmd --manager conda")],
+                      requested=c.requested, causes=causes.english)
+
+
+RULES = [conda_channel_conflict, conda_request, conda_not_initialized]
