@@ -48,3 +48,33 @@ def test_a_working_and_a_failing_nvidia_smi_mean_two_environments_not_a_reboot()
     assert "smi-driver-skew" not in {x.code for x in result.findings}
     alone = analyze([Input("container.txt", (CORPUS / "log-nvml-mismatch.txt").read_text())], Knowledge())
     assert any("reboot" in step for f in alone.findings for step in f.fix)  # one environment: the reboot holds
+
+
+#: verbatim from https://github.com/pytorch/pytorch/issues/77737 (torchrun): a frame of the per-user site beside
+#: frames of the conda installation's own site-packages
+TORCHRUN_FRAMES = """[stderr]    from torch.utils.tensorboard import SummaryWriter
+[stderr]  File "/home/aiscuser/.local/lib/python3.7/site-packages/wrapt/importer.py", line 176, in _exec_module
+[stderr]    self.loader.exec_module(module)
+[stderr]  File "/opt/miniconda/lib/python3.7/site-packages/torch/utils/tensorboard/__init__.py", line 1, in <module>
+[stderr]    import tensorboard
+[stderr]ModuleNotFoundError: No module named 'tensorboard'
+"""
+
+
+def test_frames_from_the_user_site_beside_the_environment_mean_shadowing():
+    result = analyze([Input("log.txt", TORCHRUN_FRAMES)], Knowledge())
+    [f] = [f for f in result.findings if f.code == "user-site-shadowing"]
+    assert f.facts["packages"] == ["wrapt"]
+    assert result.snapshot.python.user_site == "/home/aiscuser/.local/lib/python3.7/site-packages"
+
+
+def test_windows_and_ipython_frames_and_a_lone_site_are_read_right():
+    from envcheck.analyze.frames import is_user_site, site_paths
+
+    line = r"C:\Users\lab-user\AppData\Roaming\Python\Python311\site-packages\torch\__init__.py"
+    [(root, package)] = list(site_paths(line))
+    assert package == "torch" and is_user_site(root)
+    ipython = "File ~/.local/lib/python3.10/site-packages/torch/__init__.py:229, in <module>"
+    assert [p for _r, p in site_paths(ipython)] == ["torch"] and is_user_site(next(site_paths(ipython))[0])
+    alone = analyze([Input("log.txt", TORCHRUN_FRAMES.splitlines()[1] + "\n")], Knowledge())
+    assert "user-site-shadowing" not in {f.code for f in alone.findings}  # no environment shown: no conclusion

@@ -24,8 +24,8 @@ from ..redact import redact_env
 from ..snapshot import (Compiler, CondaPackage, CudaToolkit, CudnnCopy, Gpu, LoadedLibrary, Meta, Package, Snapshot,
                         TorchDevice)
 from ..versions import capability, capability_str, cuda_from_tag, dotted, local_tag, major_minor
-from . import (collect_env, conda_plan, conda_text, env_report, env_vars, install_cmd, ldd, nvcc, pip_list, pip_log,
-               prints, prose, smi_list, smi_q, smi_table)
+from . import (collect_env, conda_plan, conda_text, env_report, env_vars, frames, install_cmd, ldd, nvcc, pip_list,
+               pip_log, prints, prose, smi_list, smi_q, smi_table)
 from .detect import Block
 from .signatures import Hit
 
@@ -89,6 +89,8 @@ class Merger:
     mig_instances: dict = field(default_factory=dict)
     #: (status, message) of every failing nvidia-smi seen in the text, kept beside a working one
     smi_failures: list = field(default_factory=list)
+    #: site-packages folder -> the top-level packages paths in the text load from it (tracebacks, errors)
+    sites: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.snap.meta = Meta(envcheck_version=__version__, origin="analyze",
@@ -456,7 +458,12 @@ class Merger:
             self.snap.env.setdefault(name, value)
 
     def scan_text(self, lines: List[str]) -> None:
-        """Facts any line may show, whichever block it is in: WSL's own traces."""
+        """Facts any line may show, whichever block it is in: WSL's own traces, where tracebacks load from."""
+        for line in lines:
+            for root, package in frames.site_paths(line):
+                self.sites.setdefault(root, [])
+                if package not in self.sites[root]:
+                    self.sites[root].append(package)
         if self.snap.system.wsl is None and any(_WSL_EVIDENCE.search(line) for line in lines if len(line) <= 4000):
             self.snap.system.wsl = True
         for line in lines:
@@ -537,8 +544,21 @@ class Merger:
 
     # ------------------------------------------------------------------ after everything
 
+    def _user_site_from_paths(self) -> None:
+        """Paths through the per-user site beside paths through another site-packages: the user site shadows that
+        environment (its packages are imported first)."""
+        py = self.snap.python
+        user = [root for root in self.sites if frames.is_user_site(root)]
+        others = [root for root in self.sites if not frames.is_user_site(root)]
+        if not user or not others or py.user_site_shadowing:
+            return
+        py.user_site = py.user_site or user[0]
+        py.prefix = py.prefix or others[0].split("/lib/")[0].split("\\Lib\\")[0]
+        py.user_site_shadowing = [name for root in user for name in self.sites[root]]
+
     def finish(self) -> Snapshot:
         t, py = self.snap.torch, self.snap.python
+        self._user_site_from_paths()
         torch_pkg = py.packages.get("torch")
         if torch_pkg and torch_pkg.version:
             fill(t, "dist_version", torch_pkg.version)
