@@ -82,7 +82,7 @@ def _literals(data: Dict[str, Any]) -> List[str]:
                 out.append(item["text"])
     snap = data["snapshot"]
     out += [snap["torch"].get("error") or "", snap["torch"].get("cuda_warning") or "",
-            snap["driver"].get("status_message") or ""]
+            snap["driver"].get("status_message") or "", snap["driver"].get("other_status_message") or ""]
     # longest first, so a line that contains another is removed whole
     return sorted({t for t in out if t}, key=len, reverse=True)
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..install.compat import FULL, MINOR_COMPAT, TOO_OLD, driver_support
 from ..findings import Finding
-from ..i18n import N_, Message, join, joined
+from ..i18n import N_, Message, join, joined, quoted
 from .base import RuleContext, finding
 
 _CONTAINER_HINT = N_("In a container: start it with the GPU passed through "
@@ -72,7 +72,7 @@ def two_environments(ctx: RuleContext) -> Iterator[Finding]:
                              "kernel driver is fine; the failing one runs with its own libnvidia-ml / libcuda: a "
                              "container without the host's driver libraries, a conda env with cuda-compat or "
                              "nvidia-ml, or a nix profile."), driver=d.version or "?",
-                          message=(d.other_status_message or d.other_status or "").strip()),
+                          message=quoted((d.other_status_message or d.other_status or "").strip().rstrip("."))),
                   ["ldconfig -p | grep -E 'libnvidia-ml|libcuda\\.so'   # " + Message(N_("in both environments: which "
                                                                                        "library each one loads")),
                    Message(N_("In a container: start it with the NVIDIA container toolkit ({command}) so the host's "
