@@ -449,6 +449,15 @@ def _variants() -> Dict[str, Callable[[], Snapshot]]:
         return s
 
     @variant
+    def conda_request():
+        s = h100()
+        s.meta.origin = "analyze"
+        s.conda.requested = ["pytorch=2.0.1", "cpuonly", "pytorch-cuda=12.4"]
+        s.conda.requested_channels = ["pytorch"]
+        s.driver.cuda_version = "12.2"
+        return s
+
+    @variant
     def conda_not_initialized():
         s = cpu_box()
         s.conda.executable, s.conda.found_via, s.conda.initialized = "/root/miniconda3/bin/conda", "install-dir", False

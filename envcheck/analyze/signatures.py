@@ -114,6 +114,12 @@ def _xid_meaning(value: str) -> Optional[str]:
     return event.meaning if event else None
 
 
+def _xid_action(value: str) -> Optional[str]:
+    """"94" -> "RESTART_APP": NVIDIA's immediate action for the Xid (xid.toml)."""
+    event = Knowledge().xid_event(value)
+    return event.action if event and event.action else None
+
+
 def _torch_pythons(value: str) -> Optional[str]:
     """"2.1.0+cu121" -> ">=3.8,<3.12": the Pythons torch_releases.json records wheels of that release for."""
     release = Knowledge().torch_release(value)
@@ -142,6 +148,7 @@ TRANSFORMS: Dict[str, Callable[[str], Any]] = {
     "first": _first,
     "cuda_for_arch": _cuda_for_arch,
     "xid_meaning": _xid_meaning,
+    "xid_action": _xid_action,
     "torch_pythons": _torch_pythons,
     "conda_pytorch_last": _conda_pytorch_last,
     "last_item": _last_item,

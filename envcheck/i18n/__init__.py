@@ -136,8 +136,8 @@ class DataText(Message):
 class Template(Message):
     """Pieces worded one by one, then filled as one template: text from a data file (an error signature's title,
     detail or fix step, its ``<placeholders>`` translated apart from the command around them), filled with
-    values read from a paste. A ``{name}`` with no value becomes "?"; a template that cannot be filled is
-    shown unfilled."""
+    values read from a paste. A clause whose ``{name}`` has no value is left out (the parenthesis or the sentence
+    holding it); a template that cannot be filled is shown unfilled."""
 
     pieces: List[str]
 
@@ -156,14 +156,35 @@ class Template(Message):
         return Template([_map_field(p, fn) for p in self.pieces], **{k: _map_field(v, fn) for k, v in self.fields.items()})
 
 
+#: a parenthesis, ASCII or full-width, holding one {placeholder} (no nesting)
+_PAREN = r"\s?[(\uff08][^(){}\uff08\uff09]*\{%s\}[^(){}\uff08\uff09]*[)\uff09]"
+#: a sentence holding one {placeholder}: from a sentence start to its full stop (ASCII or full-width)
+_SENTENCE = r"(?:^|(?<=[.\u3002;\uff1b]\s)|(?<=[\u3002\uff1b]))[^.\u3002;\uff1b]*\{%s\}[^.\u3002;\uff1b]*[.\u3002;\uff1b]?\s?"
+
+
+def _without_unknowns(template: str, known: Mapping[str, Any]) -> str:
+    """``template`` less every clause whose ``{name}`` has no value: the parenthesis holding it, else its sentence
+    (a clause whose fact is unknown is dropped, never shown as "?" or "None")."""
+    import re
+
+    for name in set(re.findall(r"\{(\w+)\}", template)) - set(known):
+        for pattern in (_PAREN, _SENTENCE):
+            shorter = re.sub(pattern % re.escape(name), "", template, count=1)
+            if shorter != template:
+                template = shorter
+                break
+    return template.strip()
+
+
 class _Unknown(dict):
     def __missing__(self, key: str) -> str:
-        return "?"
+        return "…"
 
 
 def _filled(template: str, fields: Mapping[str, Any], _: Gettext) -> str:
+    known = {k: _field_text(v, _) for k, v in fields.items() if v is not None and v != ""}
     try:
-        return template.format_map(_Unknown({k: _field_text(v, _) for k, v in fields.items()}))
+        return (_without_unknowns(template, known) or template).format_map(_Unknown(known))
     except (ValueError, IndexError, AttributeError, KeyError):
         return template
 

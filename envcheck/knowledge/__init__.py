@@ -93,6 +93,29 @@ class CudaArchFloor:
 
 
 @dataclass
+class CudaArchFirst:
+    """The first CUDA toolkit whose nvcc compiles for an architecture (cuda_arch_floors.toml, [[first_support]])."""
+
+    #: "sm_89"
+    arch: str
+    #: "11.8"
+    cuda: str
+    source: str = ""
+
+
+@dataclass
+class XidEvent:
+    """One NVIDIA Xid event as NVIDIA's Xid catalogue describes it (xid.toml)."""
+
+    xid: int
+    meaning: str
+    #: NVIDIA's immediate-action bucket: RESTART_APP | RESET_GPU | IGNORE | CONTACT_SUPPORT
+    action: str = ""
+    #: application | hardware | driver | consequence
+    cause: str = ""
+
+
+@dataclass
 class GpuSpec:
     name: str
     compute_capability: str
@@ -282,6 +305,38 @@ class Knowledge:
             if row.cuda_major == want[0]:
                 return row
         return None
+
+    def cuda_arch_first(self) -> List[CudaArchFirst]:
+        def load() -> List[CudaArchFirst]:
+            data = load_toml(self.data_dir / "cuda_arch_floors.toml")
+            return [CudaArchFirst(**row) for row in data.get("first_support", [])]
+        return self._once("cuda_arch_first", load)
+
+    def cuda_first_for_arch(self, arch: Optional[str]) -> Optional[str]:
+        """The first CUDA toolkit that compiles for an architecture ("compute_89", "sm_89", "89" -> "11.8"); None
+        where the data does not record it (also the feature-specific "sm_90a", which came later than sm_90)."""
+        digits = (arch or "").strip().rsplit("_", 1)[-1]
+        if not digits.isdigit():
+            return None
+        for row in self.cuda_arch_first():
+            if row.arch == f"sm_{digits}":
+                return row.cuda
+        return None
+
+    # -- Xid events
+    def xid_events(self) -> List[XidEvent]:
+        def load() -> List[XidEvent]:
+            data = load_toml(self.data_dir / "xid.toml")
+            return [XidEvent(**row) for row in data.get("xid", [])]
+        return self._once("xid_events", load)
+
+    def xid_event(self, xid: object) -> Optional[XidEvent]:
+        """NVIDIA's description of an Xid number (13, "13"); None for one the table does not list."""
+        try:
+            number = int(str(xid).strip())
+        except ValueError:
+            return None
+        return next((e for e in self.xid_events() if e.xid == number), None)
 
     # -- GPUs
     def gpus(self) -> List[GpuSpec]:
