@@ -71,12 +71,16 @@ def driver_support(
     major = dotted(cuda)[0]
     compat = knowledge.minor_compat_floor(major)
     compat_version = getattr(compat, os_key) if compat else None
+    if driver_version and compat_version and at_least(driver_version, compat_version) and not floor_version:
+        return _support(MINOR_COMPAT, None, N_("driver {driver} meets the CUDA {major}.x minor-version compatibility "
+                                               "floor {compat} on {platform}"),
+                        driver=driver_version, major=str(major), compat=compat_version, platform=platform_name)
     if driver_version and compat_version and at_least(driver_version, compat_version):
         return _support(
             MINOR_COMPAT, floor_version,
             N_("CUDA {cuda} needs driver >= {floor} for full support; driver {driver} meets the "
                "CUDA {major}.x minor-version compatibility floor {compat} on {platform}"),
-            cuda=cuda, floor=floor_version or "?", driver=driver_version, major=str(major), compat=compat_version,
+            cuda=cuda, floor=floor_version, driver=driver_version, major=str(major), compat=compat_version,
             platform=platform_name)
     if driver_version is None and driver_cuda:
         if dotted(driver_cuda)[0] == major:

@@ -42,8 +42,9 @@ def render_plan(plan: Plan, target: Target, console, _: Gettext = english) -> No
     if target.python:
         machine.append(f"Python {target.python}")
     if target.driver or target.driver_cuda:
-        machine.append(_("driver {version}").format(version=target.driver or "?")
-                       + (f" (CUDA {target.driver_cuda})" if target.driver_cuda else ""))
+        machine.append(_("driver {version}").format(version=target.driver) + (f" (CUDA {target.driver_cuda})"
+                                                                             if target.driver_cuda else "")
+                       if target.driver else f"CUDA {target.driver_cuda}")
     if target.capabilities:
         machine.append(_("GPUs {capabilities}").format(capabilities=", ".join(f"cc {c}" for c in target.capabilities)))
     elif target.no_gpu:

@@ -156,7 +156,9 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
                 floor = knowledge.driver_floor(variant.cuda or "")
                 need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
                 choice.reasons.append(Message(N_("driver unknown: {tag} needs an NVIDIA driver >= {version}"),
-                                              tag=variant.tag, version=need or "?"))
+                                              tag=variant.tag, version=need) if need else
+                                      Message(N_("driver unknown: {tag} needs an NVIDIA driver for CUDA {cuda}"),
+                                              tag=variant.tag, cuda=variant.cuda))
             if not choice.minor_compat:
                 break
             choice.reasons.append(Message(N_("allowed under CUDA minor-version compatibility: the kernels shipped in "
@@ -278,7 +280,9 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message
             rel, v = first
             reasons.append(Message(N_("{arch} needs torch >= {version} ({tag}), which needs Python {python} and a "
                                       "driver for CUDA {cuda}"), arch=sm_name(cc), version=rel.version, tag=v.tag,
-                                   python=rel.python or "?", cuda=v.cuda))
+                                   python=rel.python, cuda=v.cuda) if rel.python else
+                           Message(N_("{arch} needs torch >= {version} ({tag}), which needs a driver for CUDA {cuda}"),
+                                   arch=sm_name(cc), version=rel.version, tag=v.tag, cuda=v.cuda))
     reasons.extend(rejected[:8])
     if not reasons:
         reasons.append(Message(N_("no release in envcheck's data matches these constraints")))

@@ -71,7 +71,7 @@ def two_environments(ctx: RuleContext) -> Iterator[Finding]:
                   Message(N_("One nvidia-smi in the paste works (driver {driver}) and another says: {message}. The "
                              "kernel driver is fine; the failing one runs with its own libnvidia-ml / libcuda: a "
                              "container without the host's driver libraries, a conda env with cuda-compat or "
-                             "nvidia-ml, or a nix profile."), driver=d.version or "?",
+                             "nvidia-ml, or a nix profile."), driver=d.version or "nvidia-smi",
                           message=quoted((d.other_status_message or d.other_status or "").strip().rstrip("."))),
                   ["ldconfig -p | grep -E 'libnvidia-ml|libcuda\\.so'   # " + Message(N_("in both environments: which "
                                                                                        "library each one loads")),

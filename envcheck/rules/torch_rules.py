@@ -20,7 +20,9 @@ def torch_not_installed(ctx: RuleContext) -> Iterator[Finding]:
         return
     yield finding("torch-not-installed", Message(N_("No torch in {python}"), python=py.executable),
                   Message(N_("The target interpreter ({python}, chosen by {chosen_by}) cannot import torch. Pick another with "
-                    "--python, or install it:"), python=py.executable, chosen_by=py.chosen_by or "?"),
+                    "--python, or install it:"), python=py.executable, chosen_by=py.chosen_by) if py.chosen_by else
+                  Message(N_("The target interpreter ({python}) cannot import torch. Pick another with --python, or "
+                             "install it:"), python=py.executable),
                   ctx.install_fix(), python=py.executable)
 
 
