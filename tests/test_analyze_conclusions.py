@@ -78,3 +78,28 @@ def test_windows_and_ipython_frames_and_a_lone_site_are_read_right():
     assert [p for _r, p in site_paths(ipython)] == ["torch"] and is_user_site(next(site_paths(ipython))[0])
     alone = analyze([Input("log.txt", TORCHRUN_FRAMES.splitlines()[1] + "\n")], Knowledge())
     assert "user-site-shadowing" not in {f.code for f in alone.findings}  # no environment shown: no conclusion
+
+
+def _pastes():
+    return sorted(CORPUS.glob("*.txt")) + sorted((CORPUS / "public").glob("*.txt"))
+
+
+def test_no_sentence_shows_an_unknown_as_none_or_a_question_mark():
+    """Over every real paste: a finding's sentences never say None, '?' or sm_X0 for what was not pasted; a clause
+    whose fact is unknown is dropped (issue 13 req 1). What the paste itself says (its quoted evidence) is exempt."""
+    import re
+
+    k = Knowledge()
+    bad = []
+    for path in _pastes():
+        text = path.read_text(encoding="utf-8")
+        for f in analyze([Input(path.name, text)], k).findings:
+            quoted_texts = [e["text"] for e in [f.facts.get("evidence"), *f.facts.get("evidence_more", [])] if e]
+            for sentence in [f.title, f.detail, *f.fix]:
+                shown = str(sentence)
+                for q in quoted_texts:
+                    shown = shown.replace(q, "")
+                shown = shown.replace("torch.version.cuda is None", "")  # torch's own value, stated as such
+                if re.search(r"\bNone\b|(?:^|[\s(:=])\?(?:$|[\s),.;])|sm_X\d", shown):
+                    bad.append((path.name, f.code, shown[:160]))
+    assert bad == []
