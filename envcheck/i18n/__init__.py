@@ -370,7 +370,12 @@ def text_in(value: str, _: Gettext = english) -> str:
 def _worded(msgid: str, fields: Mapping[str, Any], _: Gettext) -> str:
     if not fields:
         return _(msgid)
-    return _(msgid).format(**{name: _field_text(value, _) for name, value in fields.items()})
+    template = _(msgid)
+    if any(value is None for value in fields.values()):  # an unknown fact: its clause goes, never "None"
+        known = {k: v for k, v in fields.items() if v is not None}
+        template = _without_unknowns(template, known) or template
+        fields = {k: ("" if v is None else v) for k, v in fields.items()}
+    return template.format(**{name: _field_text(value, _) for name, value in fields.items()})
 
 
 def _field_text(value: Any, _: Gettext) -> Any:

@@ -65,7 +65,11 @@ def nvcc_newer_than_driver(ctx: RuleContext) -> Iterator[Finding]:
             same_major = dotted(kit.version)[0] == dotted(d.cuda_version)[0]
             yield finding(
                 "nvcc-newer-than-driver", Message(N_("nvcc {version} is newer than the driver's CUDA {cuda}"), version=kit.version, cuda=d.cuda_version),
-                Message(N_("{path} builds for CUDA {version}; the driver {driver} runs CUDA up to {cuda}. "), path=kit.nvcc or kit.path, version=kit.version, driver=d.version, cuda=d.cuda_version)
+                (Message(N_("{path} builds for CUDA {version}; the driver {driver} runs CUDA up to {cuda}. "),
+                         path=kit.nvcc or kit.path or "nvcc", version=kit.version, driver=d.version, cuda=d.cuda_version)
+                 if d.version else
+                 Message(N_("{path} builds for CUDA {version}; the driver runs CUDA up to {cuda}. "),
+                         path=kit.nvcc or kit.path or "nvcc", version=kit.version, cuda=d.cuda_version))
                 + (Message(N_("Same major: SASS runs under minor-version compatibility, PTX does not "
                      "('the provided PTX was compiled with an unsupported toolchain')."))
                    if same_major else Message(N_("Programs it builds fail to start on this driver."))),
