@@ -30,9 +30,9 @@ _VERDICT = {"ok": ("bold green", N_("sound")), "degraded": ("bold yellow", N_("w
 _LABEL_CELLS = 7
 
 
-def render_terminal(report: Report, console: Optional[Console] = None, show_facts: bool = True,
+def render_terminal(report: Report, console: Console, show_facts: bool = True,
                     title: str = "envcheck doctor", _: Gettext = english) -> None:
-    console = console or Console()
+    """The report on ``console`` (the CLI's one factory, :func:`envcheck.cli.common.stdout_console`, makes it)."""
     r = redacted(report)
     counts = r.counts()
     style, word = _VERDICT[r.verdict()]
