@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import List, Optional
+from typing import List
 
 from rich.cells import cell_len
 from rich.console import Console
