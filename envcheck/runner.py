@@ -5,18 +5,27 @@ replacement, and a result that says plainly whether the command was missing, tim
 ran. A child that cannot be killed (nvidia-smi stuck in the kernel on a broken driver, or a
 grandchild that keeps our pipes open) is abandoned rather than waited on, so the caller always gets
 an answer in about ``timeout`` seconds.
+
+No process outlives envcheck. Every child starts in a session of its own (so a timeout can end the
+whole tree at once, and the terminal's Ctrl-C never reaches it: envcheck ends it). :data:`CHILDREN`
+records each child while it may be alive -- its pid, process group and session -- and ends them all,
+with everything they started, on a timeout (that command's tree), on SIGTERM, SIGHUP or Ctrl-C
+(:meth:`Children.install`, called by ``cli.app.main``) and at exit (``atexit``, for every early exit). A
+child that survives SIGKILL is abandoned: nothing waits for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar
 
 DEFAULT_TIMEOUT_S = 10.0
 #: After a kill, how long we still wait for the pipes to close before abandoning the child.
@@ -76,6 +85,339 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+# --------------------------------------------------------------------------- the children
+
+
+class Stopped(SystemExit):
+    """Raised in the main thread by the SIGTERM/SIGHUP handler, once every child is ended: exit ``128 + signum``.
+
+    A SystemExit, so no ``except Exception`` on the way up swallows it and an uncaught one still exits right.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+@dataclass
+class _Child:
+    pid: int
+    #: process group and session recorded at spawn (start_new_session: both are the child's pid)
+    pgid: int
+    sid: int
+    created: Optional[float] = None
+    #: (pid, create time) of descendants seen when it was killed, in case they outlive it
+    seen: List[Tuple[int, Optional[float]]] = field(default_factory=list)
+
+
+class Children:
+    """The children this process started and has not seen end, and the way to end them all.
+
+    One per process, :data:`CHILDREN` -- the one piece of module state in envcheck, on purpose: signal
+    handlers and ``atexit`` are per process too, and the children are started from every layer (the entry
+    point starts the target probes before the CLI exists; probes, smoke and the policy run commands through
+    ``ProbeContext.run``), so threading an object through all of them would change a dozen signatures for
+    a fact the operating system already keeps per process. It holds pids, never ``Popen`` objects, so it
+    keeps nothing alive; an entry leaves when its command ended and its pipes closed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # re-entrant: the signal handler runs in whichever frame the main thread is
+        self._live: Dict[int, _Child] = {}
+        self._closing = False
+        self._atexit = False
+        self._signals: Tuple[int, ...] = ()
+        self._subreaper = False
+        self._subreaper_tried = False
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def prepare(self) -> None:
+        """Before the first child starts: on Linux become the subreaper of what envcheck starts, so that a
+        daemon whose parent exits at once (a double fork into a new session, holding a pipe) is re-parented
+        to envcheck, not to init, and is still found at the end. Once per process, costs one prctl."""
+        if self._subreaper_tried:
+            return
+        with self._lock:  # a second thread must not start its child before the first one's prctl is done
+            if not self._subreaper_tried:
+                self._subreaper = self._subreaper or _set_subreaper(True)
+                self._subreaper_tried = True
+
+    def add(self, proc: subprocess.Popen) -> None:
+        """Record a child just started; one started while envcheck is already ending is ended at once."""
+        child = _Child(proc.pid, _pgid_of(proc.pid), _sid_of(proc.pid), _create_time(proc.pid))
+        with self._lock:
+            self._live[proc.pid] = child
+            closing = self._closing
+            if not self._atexit:
+                atexit.register(self.end_all)
+                self._atexit = True
+        if closing:
+            self.end(proc.pid)
+
+    def discard(self, pid: int) -> None:
+        """The child ended and its pipes closed: end what it left in its group, and forget it."""
+        with self._lock:
+            child = self._live.pop(pid, None)
+        if child is not None:
+            _killpg(child.pgid)  # a background job it left behind (its pipes closed, so the answer was complete)
+
+    def live(self) -> List[int]:
+        with self._lock:
+            return list(self._live)
+
+    # ----------------------------------------------------------------- ending
+
+    def end(self, pid: int) -> None:
+        """Kill one child with its process group, its session and every descendant (SIGKILL, no waiting)."""
+        with self._lock:
+            child = self._live.get(pid)
+        if child is None:
+            child = _Child(pid, pid, pid)
+        child.seen = _end_child(child)
+
+    def end_all(self, closing: bool = True) -> None:
+        """End every recorded child and everything it started; then every process left under envcheck.
+
+        ``closing``: envcheck is on its way out, so a child that a thread starts from now on is ended at
+        once (``cli.app.main`` passes False when its run ends, so an in-process caller may run again).
+        """
+        with self._lock:
+            self._closing = self._closing or closing
+            children = list(self._live.values())
+        for child in children:
+            try:
+                _end_child(child)
+            except Exception:  # ending must never fail the exit
+                pass
+        if (children or self._subreaper) and _has_children():
+            try:
+                _kill_descendants_of(os.getpid())
+            except Exception:
+                pass
+
+    # ----------------------------------------------------------------- signals
+
+    def install(self) -> Callable[[], None]:
+        """End every child on SIGTERM, SIGHUP (then :class:`Stopped`: exit 143 / 129) and Ctrl-C (then
+        KeyboardInterrupt as before: exit 130), and at exit; returns what puts the old handlers back.
+
+        A signal the caller ignores (``nohup`` ignores SIGHUP, a background job SIGINT) stays ignored. Main
+        thread only (elsewhere only the ``atexit`` part applies); see also :meth:`prepare`.
+        """
+        with self._lock:
+            if not self._atexit:
+                atexit.register(self.end_all)
+                self._atexit = True
+            self._closing = False  # a new run in this process (tests call main() more than once)
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        handlers = {getattr(signal, "SIGTERM", None): self._on_signal, getattr(signal, "SIGHUP", None): self._on_signal,
+                    getattr(signal, "SIGINT", None): self._on_interrupt}
+        before: Dict[int, object] = {}
+        for signum, handler in handlers.items():
+            if signum is None:
+                continue
+            try:
+                if signal.getsignal(signum) == signal.SIG_IGN:
+                    continue
+                before[signum] = signal.signal(signum, handler)
+            except (OSError, ValueError):
+                pass
+        self._signals = tuple(before)
+        self.prepare()
+
+        def restore() -> None:
+            for signum, handler in before.items():
+                try:
+                    signal.signal(signum, handler)  # type: ignore[arg-type]
+                except (OSError, ValueError, TypeError):
+                    pass
+            self._signals = ()
+
+        return restore
+
+    def _first_signal(self) -> None:
+        for other in self._signals:  # a second signal while this one unwinds: end and go, no more unwinding
+            try:
+                signal.signal(other, self._on_second_signal)
+            except (OSError, ValueError):
+                pass
+        self.end_all()
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self._first_signal()
+        raise Stopped(signum)
+
+    def _on_interrupt(self, signum: int, frame) -> None:
+        self._first_signal()
+        raise KeyboardInterrupt
+
+    def _on_second_signal(self, signum: int, frame) -> None:
+        self.end_all()
+        os._exit(128 + signum)
+
+
+#: the children of this process (see :class:`Children` for why this one is module state)
+CHILDREN = Children()
+
+
+def _pgid_of(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except (OSError, AttributeError):
+        return pid
+
+
+def _sid_of(pid: int) -> int:
+    try:
+        return os.getsid(pid)
+    except (OSError, AttributeError):
+        return pid
+
+
+def _create_time(pid: int) -> Optional[float]:
+    """When ``pid`` started (to tell a reused pid apart), or None; on Linux without importing psutil."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+            return float(stat[stat.rindex(b")") + 2:].split()[19])  # field 22, starttime (clock ticks)
+        except (OSError, ValueError, IndexError):
+            return None
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:
+        return None
+
+
+def _ours() -> Tuple[int, int, int]:
+    """This process, its group and its session: never to be killed."""
+    pid = os.getpid()
+    try:
+        return pid, os.getpgrp(), os.getsid(0)
+    except (OSError, AttributeError):
+        return pid, -1, -1
+
+
+def _killpg(pgid: int) -> None:
+    if os.name != "posix" or pgid <= 1 or pgid in _ours()[1:]:
+        return
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _kill_pid(pid: int, created: Optional[float] = None) -> None:
+    if pid <= 1 or pid == os.getpid():
+        return
+    if created is not None and _create_time(pid) not in (None, created):
+        return  # that pid is another process now
+    try:
+        if os.name == "posix":
+            os.kill(pid, signal.SIGKILL)
+        else:
+            import psutil
+
+            psutil.Process(pid).kill()
+    except Exception:
+        pass
+
+
+def _descendants(pid: int) -> List[Tuple[int, Optional[float]]]:
+    try:
+        import psutil
+
+        return [(p.pid, _create_time(p.pid)) for p in psutil.Process(pid).children(recursive=True)]
+    except Exception:
+        return []
+
+
+def _has_children() -> bool:
+    """Whether this process has any child now (Linux: its threads' ``children`` files, no psutil needed)."""
+    if sys.platform.startswith("linux"):
+        try:
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/children", "rb") as fh:
+                    if fh.read().strip():
+                        return True
+            return False
+        except OSError:
+            pass
+    return True
+
+
+def _in_sessions(sids: Set[int], pgids: Set[int]) -> List[int]:
+    """Every process in one of these sessions or process groups (what a tree walk misses once a parent died)."""
+    if os.name != "posix" or not (sids or pgids):
+        return []
+    try:
+        import psutil
+
+        pids = psutil.pids()
+    except Exception:
+        return []
+    me = os.getpid()
+    found = []
+    for pid in pids:
+        if pid == me:
+            continue
+        try:
+            if os.getsid(pid) in sids or os.getpgid(pid) in pgids:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _end_child(child: _Child) -> List[Tuple[int, Optional[float]]]:
+    """SIGKILL the child's tree, then its group and session, and what was seen under it before; no waiting.
+
+    The tree is read first: a grandchild that started its own session (``setsid``) is only found through
+    its parent, and only while that parent lives.
+    """
+    me, my_group, my_session = _ours()
+    tree = _descendants(child.pid) + child.seen
+    groups = {child.pgid} | {_pgid_of(pid) for pid, _c in tree}
+    sessions = {child.sid} | {_sid_of(pid) for pid, _c in tree}
+    groups -= {my_group, 0, 1}
+    sessions -= {my_session, 0, 1}
+    if child.created is None or _create_time(child.pid) in (None, child.created):
+        _kill_pid(child.pid)
+    for pgid in groups:
+        _killpg(pgid)
+    for pid, created in tree:
+        _kill_pid(pid, created)
+    for pid in _in_sessions(sessions, groups):
+        _kill_pid(pid)
+    return tree
+
+
+def _kill_descendants_of(pid: int) -> None:
+    me, my_group, my_session = _ours()
+    for child, created in _descendants(pid):
+        _kill_pid(child, created)
+        pgid = _pgid_of(child)
+        if pgid not in (my_group, 0, 1):
+            _killpg(pgid)
+
+
+def _set_subreaper(on: bool) -> bool:
+    """Linux: orphaned descendants are re-parented to this process instead of init (PR_SET_CHILD_SUBREAPER)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1 if on else 0, 0, 0, 0) == 0 and on
+    except Exception:
+        return False
+
+
 def _decode(data: Optional[bytes]) -> str:
     if not data:
         return ""
@@ -93,6 +435,7 @@ def run(
     argv = [str(a) for a in argv]
     result = CommandResult(argv=argv)
     start = time.monotonic()
+    CHILDREN.prepare()
     try:
         proc = subprocess.Popen(
             argv,
@@ -114,13 +457,16 @@ def run(
         result.duration_s = time.monotonic() - start
         return result
 
+    CHILDREN.add(proc)
     stdin_bytes = stdin_text.encode() if stdin_text is not None else None
     try:
         out, err = proc.communicate(input=stdin_bytes, timeout=timeout)
     except subprocess.TimeoutExpired:
         result.timed_out = True
-        _kill_tree(proc)
+        CHILDREN.end(proc.pid)
         out, err, result.abandoned = _collect_after_kill(proc)
+    if not result.abandoned:  # abandoned: still recorded, so the way out tries again
+        CHILDREN.discard(proc.pid)
     result.duration_s = time.monotonic() - start
     result.stdout, result.stderr = _decode(out), _decode(err)
     if not result.abandoned:
@@ -161,16 +507,6 @@ def start(argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT_S, env: Optional
           cwd: Optional[str] = None) -> Started:
     """Start ``argv`` now and collect it later with ``.result()``."""
     return Started(argv, timeout, env, cwd)
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
 
 
 def _collect_after_kill(proc: subprocess.Popen) -> tuple[bytes, bytes, bool]:

@@ -46,11 +46,12 @@ def test_timeout_kills_the_whole_tree(tmp_path):
 
 def test_unkillable_child_is_abandoned(tmp_path):
     pidfile = tmp_path / "pid"
-    # the grandchild escapes the process group (new session) and holds our pipes open
+    # the grandchild escapes everything the runner can find: a new session, and its parent gone before the
+    # timeout (so no tree leads to it); it holds our pipes open
     res = None
     started = time.monotonic()
     try:
-        res = run([script(tmp_path, f"setsid sleep 30 & echo $! > {pidfile}; sleep 30")], timeout=0.5)
+        res = run([script(tmp_path, f"sh -c 'setsid sleep 30 & echo $! > {pidfile}'; sleep 30")], timeout=0.5)
     finally:
         if pidfile.exists():
             try:
@@ -97,3 +98,56 @@ def test_start_overlaps_with_other_work(tmp_path):
     res = handle.result()
     assert res.stdout.strip() == "late"
     assert time.monotonic() - t0 < 0.3
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] == "Z"  # a zombie has ended
+    except OSError:
+        return True
+
+
+def test_the_registry_forgets_children_that_ended(tmp_path):
+    from envcheck.runner import CHILDREN
+
+    before = set(CHILDREN.live())
+    assert run([script(tmp_path, "echo hi")], timeout=5).ok
+    assert run([script(tmp_path, "sleep 30")], timeout=0.3).timed_out
+    assert set(CHILDREN.live()) == before
+
+
+def test_ending_a_started_child_ends_its_setsid_grandchild(tmp_path):
+    from envcheck.runner import CHILDREN
+
+    pidfile = tmp_path / "pid"
+    before = set(CHILDREN.live())
+    handle = start([script(tmp_path, f"setsid sleep 30 & echo $! > {pidfile}; sleep 30")], timeout=30)
+    deadline = time.monotonic() + 5
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    grandchild = int(pidfile.read_text())
+    try:
+        started = time.monotonic()
+        for pid in set(CHILDREN.live()) - before:
+            CHILDREN.end(pid)
+        res = handle.result()
+        assert time.monotonic() - started < 3
+        assert res.signal == signal.SIGKILL and not res.abandoned
+        deadline = time.monotonic() + 2
+        while not _gone(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _gone(grandchild)
+    finally:
+        try:
+            os.kill(grandchild, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_stopped_exits_128_plus_the_signal():
+    from envcheck.runner import Stopped
+
+    exc = Stopped(signal.SIGTERM)
+    assert isinstance(exc, SystemExit) and not isinstance(exc, Exception)
+    assert exc.code == 143 and Stopped(signal.SIGHUP).code == 129

@@ -117,6 +117,9 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
 
     ``early``: target probes already started by ``envcheck.cli.entry`` (an optimisation only).
     """
+    from ..runner import CHILDREN, Stopped
+
+    restore_signals = CHILDREN.install()  # SIGTERM/SIGHUP: every child ended, then Stopped (exit 128 + signal)
     args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
     _ = message_gettext(args)
     if (len(args) == 2 and args[0] == "--lang") or (len(args) == 1 and args[0].startswith("--lang=")):
@@ -132,6 +135,13 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
     except UsageProblem as exc:
         err(f"envcheck: {exc.text(_)}")
         code = ExitCode.USAGE
+    except Stopped as exc:  # SIGTERM / SIGHUP: the children are already ended
+        from ..runner import signal_name
+        try:
+            err(Message(N_("envcheck: stopped by {signal}"), signal=signal_name(exc.signum)).text(_))
+        except (OSError, ValueError):  # SIGHUP: the terminal may be gone
+            pass
+        code = exc.code
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -170,4 +180,6 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
             code = exc.code
     except (OSError, ValueError):
         pass
+    CHILDREN.end_all(closing=False)  # every way out, early ones included: no child outlives envcheck
+    restore_signals()
     sys.exit(code if isinstance(code, int) else 0)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence
 
 from ..i18n import N_, Gettext, Message, data_text, english, text_in
 from ..knowledge import Mirror
-from ..redact import redact_url
+from ..redact import redact_data, redact_url
 from .fileio import Edit, diff_lines
 
 if TYPE_CHECKING:
@@ -29,14 +29,15 @@ PROBLEM_SEVERITY = {"warning": N_("warning"), "info": N_("info")}
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """JSON as the data holds it, credentials hidden (a channel URL's token, a proxy's password)."""
+    sys.stdout.write(json.dumps(redact_data(data), indent=2, ensure_ascii=False) + "\n")
 
 
 def _row(table, *cells: str) -> None:
-    """A table row whose cells are plain text (a URL or "[[index]]" is never read as markup)."""
+    """A table row whose cells are plain text (a URL or "[[index]]" is never read as markup), credentials hidden."""
     from rich.text import Text
 
-    table.add_row(*(Text(c) for c in cells))
+    table.add_row(*(Text(redact_url(c)) for c in cells))
 
 
 class Screen:
@@ -60,9 +61,10 @@ class Screen:
         return self._console
 
     def line(self, text: str, style: str = "") -> None:
+        """One line of output; every line passes here, so a note quoting a channel URL cannot print its password."""
         from rich.text import Text
 
-        self.console.print(Text(text, style=style), soft_wrap=True)
+        self.console.print(Text(redact_url(text), style=style), soft_wrap=True)
 
     def json(self, data: Any) -> None:
         print_json(data)

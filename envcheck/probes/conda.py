@@ -26,6 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
 from ..i18n import N_, Message, joined
+from ..redact import redact_url
 from ..snapshot import Conda, CondaPackage, CondaRc
 from . import ProbeContext, read_text
 
@@ -154,7 +155,8 @@ def parse_condarc(path: str, text: str) -> CondaRc:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         rc.ok = False
-        rc.error = Message(N_("not valid YAML: {reason}"), reason=" ".join(str(exc).split()))
+        # PyYAML quotes the line it met (a channel URL with its token): credentials hidden
+        rc.error = Message(N_("not valid YAML: {reason}"), reason=redact_url(" ".join(str(exc).split())))
         return rc
     if data is None:
         return rc
@@ -173,7 +175,7 @@ def parse_condarc(path: str, text: str) -> CondaRc:
         rc.show_channel_urls = show
     elif show is not None:
         problems.append(Message(N_("{key} should be true or false, not {value}"), key="show_channel_urls",
-                                value=repr(show)))
+                                value=redact_url(repr(show))))
     if problems:
         rc.ok = False
         rc.error = joined(problems)

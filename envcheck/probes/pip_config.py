@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..i18n import N_, Message, quoted
 from ..knowledge import Knowledge
+from ..redact import MASK, is_secret_name, redact_url
 from ..snapshot import PipConfig, PipSetting
 from . import ProbeContext
 
@@ -181,7 +182,8 @@ def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[M
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
-        return [], quoted(" ".join(str(exc).split()))  # configparser's own words
+        # configparser's own words, which quote the line it met: credentials hidden
+        return [], quoted(redact_url(" ".join(str(exc).split())))
     items = []
     for section in parser.sections():
         for name, value in parser.items(section):
@@ -209,8 +211,14 @@ def _normalize_name(name: str) -> str:
 
 
 def _settings(key: str, value: str, origin: str, knowledge: Knowledge) -> List[PipSetting]:
-    """One PipSetting per value; list options are split the way pip splits them."""
+    """One PipSetting per value; list options are split the way pip splits them.
+
+    A secret-named option (``PIP_ACCESS_TOKEN``, a plugin's ``password``) is kept masked: which options are
+    set is a fact, their value is not envcheck's to show. URL credentials are hidden where shown.
+    """
     option = key.partition(".")[2]
+    if is_secret_name(option):
+        return [PipSetting(key=key, value=MASK, origin=origin, mirror=None)]
     values = value.split() if option in LIST_KEYS and value.strip() else [value]
     return [PipSetting(key=key, value=v, origin=origin, mirror=knowledge.recognise_mirror(v))
             for v in values]
