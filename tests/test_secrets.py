@@ -370,12 +370,7 @@ def _run_form(world: Dict[str, Path], name: str, argv: List[str], tmp_path: Path
 #: forms whose leak is known and fixed outside this test's files: strict, so the fix makes the test say so.
 #: fleet reads other machines' reports (an older envcheck's, a hand-edited one) and shows their finding
 #: titles and smoke errors as recorded; envcheck.fleet does not pass them through envcheck.redact yet.
-KNOWN_LEAKS = {
-    "fleet terminal": "fleet shows recorded finding titles unredacted",
-    "fleet --json": "fleet shows recorded finding titles and smoke errors unredacted",
-    "fleet --markdown": "fleet shows recorded finding titles unredacted",
-    "fleet --html": "fleet shows recorded finding titles unredacted",
-}
+KNOWN_LEAKS: dict = {}
 
 
 def _form_params():

@@ -113,8 +113,10 @@ def register(app: typer.Typer) -> None:
             from ..render.report import report_data
 
             data = report_data(report)
+            from ..redact import redact_data
+
             data["analyze"] = {"inputs": [name for name, _text in inputs], "blocks": result.blocks_summary(),
-                               "notes": result.notes, "parse_s": round(result.parse_s, 4)}
+                               "notes": redact_data([str(n) for n in result.notes]), "parse_s": round(result.parse_s, 4)}
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
             from ..render.markdown import render_markdown
@@ -206,7 +208,9 @@ def _read_lines(result, _: Gettext = english) -> List[str]:
 def _note_lines(result, _: Gettext) -> List[str]:
     from ..i18n import text_in
 
-    return [_("note: {note}").format(note=text_in(note, _)) for note in result.notes]
+    from ..redact import redact_data
+
+    return [_("note: {note}").format(note=redact_data(text_in(note, _))) for note in result.notes]
 
 
 def _terminal_inputs(console, result, _: Gettext = english) -> None:

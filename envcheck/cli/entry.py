@@ -53,6 +53,9 @@ def _command_args(args: List[str]) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    from ..runner import CHILDREN
+
+    CHILDREN.install()  # before the first child: a SIGTERM now still ends the early probes (exit 128 + signal)
     early = early_probes(_command_args(args))
     from .app import main as cli_main
 

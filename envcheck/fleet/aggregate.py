@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..i18n import N_
+from ..redact import redact_data
 from .load import LoadStats, Record, Skipped, skipped, title_of
 
 #: the facts whose distribution is shown, in order, with their labels (English, as in --json; translated where shown)
@@ -184,7 +185,7 @@ def _smoke_rates(node: str, smoke: Dict[str, Any]) -> Tuple[List[GpuRate], Optio
     if not isinstance(smoke, dict):
         return [], None
     if smoke.get("error"):
-        return [], str(smoke["error"])
+        return [], redact_data(str(smoke["error"]))
     out = []
     for dev in smoke.get("devices") or []:
         if not isinstance(dev, dict):
@@ -273,7 +274,7 @@ class Aggregator:
             policy = data.get("policy")
             if isinstance(policy, dict):
                 node.policy_ok = bool(policy.get("ok"))
-                node.unmet = [str(r.get("expr")) for r in policy.get("requirements") or []
+                node.unmet = [redact_data(str(r.get("expr"))) for r in policy.get("requirements") or []
                               if isinstance(r, dict) and not r.get("met")]
                 _add_findings(node.doctor_findings, policy.get("smoke_findings"))
                 if isinstance(policy.get("smoke"), dict):

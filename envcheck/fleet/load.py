@@ -70,12 +70,15 @@ def title_of(finding: Dict[str, Any]) -> str:
     """A finding's title as its report recorded it: the Message rebuilt from ``messages.title``, so a reader in
     another language sees it worded without judging the snapshot again; the recorded English as it is where the
     report has no ``messages`` (an older envcheck) or they do not say that English (an edited report)."""
+    from ..redact import redact_data
+
     english = str(finding.get("title") or "")
     messages = finding.get("messages")
-    if not isinstance(messages, dict) or messages.get("title") is None:
-        return english
-    title = message_from_data(messages["title"], english)
-    return title if isinstance(title, Message) and str(title) == english else english
+    title = message_from_data(messages["title"], english) if isinstance(messages, dict) and messages.get("title") \
+        is not None else None
+    if not (isinstance(title, Message) and str(title) == english):
+        return redact_data(english)  # another machine's words: never a credential out
+    return title.mapped(redact_data)
 
 
 #: why a part of a stream is skipped
