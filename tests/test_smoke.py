@@ -17,7 +17,7 @@ import pytest
 from builders import h100
 from envcheck.findings import Severity
 from envcheck.knowledge import Knowledge
-from envcheck.smoke.host import build_report, gbps, judge, parse_output, plan_iters, tflops
+from envcheck.smoke.host import build_report, gbps, judge, parse_output, plan_for, plan_iters, tflops
 from envcheck.runner import CommandResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +74,19 @@ def test_wrong_result_is_an_error():
 
 
 def test_plan_saturates_fast_gpus_and_bounds_slow_ones():
-    h100_plan = plan_iters(K.gpu_by_name("NVIDIA H100 80GB HBM3").tflops)
-    assert h100_plan["bf16"] == 50 and h100_plan["fp32"] >= 20
+    h100_plan = plan_for(K, "NVIDIA H100 80GB HBM3")
+    assert h100_plan["sizes"] == {"fp32": 8192, "tf32": 8192, "fp16": 8192, "bf16": 8192}
+    assert h100_plan["iters"]["bf16"] == 50 and 3 <= h100_plan["iters"]["fp32"] <= 5
     assert plan_iters({}) == {"fp32": 5, "tf32": 10, "fp16": 20, "bf16": 20}
+    assert plan_iters({"bf16": 989.4}, 4096)["bf16"] == 50  # one size for every dtype still works
+
+
+def test_the_recorded_h100_is_inside_its_band_at_8192():
+    """The fixture's own figures (one point of the SXM5 band) pass the band verdict, and would at 4096^3 too."""
+    rep = build_report(h100_raw(), K)
+    assert all(r.basis == "band" and r.tflops >= r.slow_below for r in rep.devices[0].matmul)
+    at_4096 = {"fp32": 52, "tf32": 401, "fp16": 763, "bf16": 790}  # fixtures README, 4096^3
+    assert judge(build_report(h100_raw(at_4096), K), h100().gpus) == []
 
 
 def test_hang_and_garbage_become_failures():
@@ -115,3 +125,46 @@ def test_a_skip_reason_this_host_does_not_know_is_shown_as_sent():
     assert odd == "why=quantum, qubits=3"
     assert skip_message({"why": "no-device"}) == "why=no-device"  # a field missing: not a KeyError
     assert skip_message(None) is None and skip_message("text") is None
+
+
+GPU_SESSION = ROOT / "bench" / "gpu_session.py"
+
+
+def gpu_session(out, path: str):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = path
+    return subprocess.run([sys.executable, str(GPU_SESSION), str(out)], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=str(ROOT))
+
+
+def test_gpu_session_without_a_gpu_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "rec"
+    proc = gpu_session(out, str(tmp_path))  # a PATH without nvidia-smi
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.strip() == ("gpu_session: no NVIDIA GPU to record here: nvidia-smi not found (no NVIDIA "
+                                   "driver here); nothing written")
+    assert not out.exists()
+
+
+def test_gpu_session_with_a_driver_but_no_cuda_torch_exits_2(tmp_path):
+    """nvidia-smi lists a GPU, but the interpreter's torch sees none (here: no torch at all): still nothing recorded."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")
+    smi.chmod(0o755)
+    out = tmp_path / "rec"
+    proc = gpu_session(out, f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert proc.returncode == 2, proc.stderr
+    assert "no NVIDIA GPU to record here" in proc.stdout and "torch" in proc.stdout and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_gpu_session_names_the_fixture_it_would_make(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_session", GPU_SESSION)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    hint = mod.fixture_hint(tmp_path, {"smoke": {"torch": "2.11.0+cu130", "devices": [{"name": "NVIDIA H200"}] * 8}})
+    assert f"cp -r {tmp_path} tests/fixtures/8x-h200-torch2.11.0" in hint and "tests/fixtures/README.md" in hint

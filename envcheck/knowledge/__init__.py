@@ -443,3 +443,8 @@ class Knowledge:
                 return m.name
         return None
 
+    # -- smoke bands
+    def smoke_bands(self) -> Dict[str, Any]:
+        """What torch matmuls and NCCL all-reduces measure per GPU model (smoke_bands.toml), as the file's tables:
+        ``band`` (per model and dtype), ``allreduce`` (per fabric), ``fabric`` and ``causes``; read by ``smoke.host``."""
+        return self._once("smoke_bands", lambda: load_toml(self.data_dir / "smoke_bands.toml"))

@@ -3,8 +3,10 @@
 Standard library plus the target's own torch; prints one JSON object after a marker line and never
 raises. It only measures (milliseconds, errors, sizes); the host computes rates and judges them, and
 words why nothing ran ("skip": {"why": "cpu-only" | "no-torch" | "no-cuda" | "no-device", ...}).
-Argument: a JSON config {"devices": [0, 1] | null, "multi": bool, "plan": {"<index>": {"n": 4096,
-"iters": {"bf16": 20, ...}}}, "bandwidth_mib": 256}.
+Argument: a JSON config {"devices": [0, 1] | null, "multi": bool, "plan": {KEY: {"sizes": {"bf16": 8192, ...},
+"iters": {"bf16": 20, ...}}}, "bandwidth_mib": 256, "allreduce_mib": 1024}. A GPU takes the plan of its index
+("0"), else of its name as torch gives it ("name:NVIDIA H100 80GB HBM3"), else "*"; a plan may give one "n" for
+every dtype instead of "sizes" (4096 when it gives neither).
 """
 
 import json
@@ -70,7 +72,16 @@ def bandwidth(torch, device, mib):
     return res
 
 
-def one_device(torch, index, plan, bandwidth_mib):
+def plan_of(plans, index, name):
+    return plans.get(str(index)) or plans.get("name:%s" % name) or plans.get("*") or {}
+
+
+def size_of(plan, dtype):
+    sizes = plan.get("sizes") or {}
+    return int(sizes.get(dtype) or plan.get("n") or 4096)
+
+
+def one_device(torch, index, plans, bandwidth_mib):
     d = {"index": index}
     try:
         t0 = time.perf_counter()
@@ -83,6 +94,7 @@ def one_device(torch, index, plan, bandwidth_mib):
         d["multi_processor_count"] = props.multi_processor_count
         free, total = torch.cuda.mem_get_info(index)
         d["memory_free"] = free
+        plan = plan_of(plans, index, props.name)
         probe = torch.full((64, 1024, 1024), 7, dtype=torch.uint8, device=index)  # 64 MiB
         d["alloc_ok"] = bool((probe == 7).all().item())
         del probe
@@ -94,7 +106,7 @@ def one_device(torch, index, plan, bandwidth_mib):
             if name == "bf16" and props.major < 8:
                 continue
             try:
-                d["matmul"][name] = matmul(torch, index, name, plan.get("n", 4096), iters)
+                d["matmul"][name] = matmul(torch, index, name, size_of(plan, name), iters)
             except Exception as exc:
                 d["matmul"][name] = {"error": error_text(exc)}
         if bandwidth_mib:
@@ -107,7 +119,7 @@ def one_device(torch, index, plan, bandwidth_mib):
     return d
 
 
-def multi_gpu(torch, devices):
+def multi_gpu(torch, devices, allreduce_mib=64):
     res = {"peer": {}}
     for i in devices:
         for j in devices:
@@ -115,7 +127,7 @@ def multi_gpu(torch, devices):
                 res["peer"]["%d-%d" % (i, j)] = bool(torch.cuda.can_device_access_peer(i, j))
     try:
         import torch.cuda.nccl as nccl
-        count = 64 * 1024 * 1024 // 4  # 64 MiB of fp32 per GPU
+        count = int(allreduce_mib) * 1024 * 1024 // 4  # fp32 elements per GPU
         tensors = [torch.ones(count, device=i) for i in devices]
         nccl.all_reduce(tensors)  # warm-up, and NCCL communicator set-up
         for i in devices:
@@ -162,10 +174,9 @@ def run(cfg):
         return out
     plans = cfg.get("plan") or {}
     for i in devices:
-        out["devices"].append(one_device(torch, i, plans.get(str(i)) or plans.get("*") or {},
-                                         cfg.get("bandwidth_mib", 256)))
+        out["devices"].append(one_device(torch, i, plans, cfg.get("bandwidth_mib", 256)))
     if cfg.get("multi", True) and len(devices) > 1:
-        out["multi"] = multi_gpu(torch, devices)
+        out["multi"] = multi_gpu(torch, devices, cfg.get("allreduce_mib", 64))
     out["total_s"] = time.perf_counter() - t0
     return out
 
