@@ -72,7 +72,7 @@ def fixture_hint(out: Path, smoke: Optional[dict]) -> str:
         "  # describe it in tests/fixtures/README.md: the machine (GPU model and form factor, driver, torch, VM or",
         "  #   bare metal) and the files, as the h100-torch2.11-cu130 row does",
         "  # add its rates as points to envcheck/knowledge/data/smoke_bands.toml (source: that README, the date)",
-        "  # and use smoke.json in tests/test_smoke.py (build_report / judge on the real answer)",
+        "  # and use smoke.json in tests/smoke/test_smoke.py (build_report / judge on the real answer)",
     ])
 
 

@@ -16,6 +16,13 @@ from typing import Dict, Optional
 
 import pytest
 
+#: the test folders mirror the package (tests/rules/ for envcheck/rules/, ...); their modules share helpers by
+#: name (``from test_i18n import ZH``), so every folder is importable whatever order pytest collects them in
+_TESTS = Path(__file__).resolve().parent
+for _folder in sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name.isidentifier() and p.name != "fixtures"):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
 #: the CPU torch wheel the torch venv installs (pip's find-links on the dev box holds it)
 TORCH_PIN = "torch==2.13.0"
 TORCH_PYTHON = "3.11"

@@ -82,7 +82,7 @@ def test_topology_lists_the_gpu():
 
 def test_no_fixture_is_left_out():
     """Each recorded file is named by some test in this suite."""
-    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("*.py"))
+    tests = "".join(p.read_text() for p in Path(__file__).parent.rglob("*.py"))
     for folder in (H100, CPU):
         for f in folder.iterdir():
             assert f.name in tests, f"{folder.name}/{f.name} is read by no test"

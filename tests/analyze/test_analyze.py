@@ -30,8 +30,8 @@ from envcheck.knowledge import Knowledge, load_toml
 from envcheck.rules import evaluate
 from envcheck.rules.codes import CODES
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "analyze"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "analyze"
 EXPECTED = load_toml(CORPUS / "expected.toml")
 H100_FILES = ["nvidia-smi.txt", "nvidia-smi-q.txt", "nvidia-smi-q-x.xml", "nvidia-smi-query.txt",
               "nvidia-smi-query-nounits.txt", "nvcc-V.txt", "collect_env.txt", "pip-list.txt"]

@@ -9,7 +9,7 @@ from envcheck.findings import Severity
 from envcheck.knowledge import Knowledge
 from envcheck.rules import evaluate
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "analyze"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "analyze"
 
 
 def test_torch_saying_not_compatible_makes_the_arch_finding_an_error_even_with_ptx_reach():

@@ -23,9 +23,9 @@ from envcheck.analyze import (conda_plan, detect, env_report, env_vars, install_
                               smi_list, smi_q, smi_table)
 from envcheck.knowledge import Knowledge
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "analyze"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "analyze"
 PUBLIC = CORPUS / "public"
-H100 = Path(__file__).resolve().parent / "fixtures" / "h100-torch2.11-cu130"
+H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100-torch2.11-cu130"
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from envcheck.analyze import Input, analyze
 from envcheck.knowledge import Knowledge, load_toml
 from envcheck.rules.codes import CODES
 
-ROOT = Path(__file__).resolve().parent.parent
-PUBLIC = Path(__file__).resolve().parent / "fixtures" / "analyze" / "public"
-EXPECTED = Path(__file__).resolve().parent / "fixtures" / "analyze" / "expected.toml"
+ROOT = Path(__file__).resolve().parents[2]
+PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "analyze" / "public"
+EXPECTED = Path(__file__).resolve().parents[1] / "fixtures" / "analyze" / "expected.toml"
 BENCH = ROOT / "bench" / "bench_analyze_corpus.py"
 
 

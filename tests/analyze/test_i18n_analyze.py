@@ -32,7 +32,7 @@ from envcheck.render.report import Report
 from envcheck.render.terminal import render_terminal
 from test_i18n import ZH, assert_chinese, english_runs, envcheck, read_catalogue, zh_console
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "analyze"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "analyze"
 #: the real machines' outputs (the same files as ../shared/fixtures/, see its README)
 MACHINES = sorted([*H100.iterdir(), *CPU.iterdir()])
 PASTES = sorted(CORPUS.glob("*.txt")) + MACHINES
@@ -130,7 +130,7 @@ def test_every_paste_in_chinese(paste, capsys, monkeypatch):
     assert_chinese(zh_md, f"analyze --markdown --lang zh {paste.name}", literals)
 
 
-# the multi-input cases of tests/test_analyze.py: notes, a rule and a message agreeing, macOS, pairs
+# the multi-input cases of tests/analyze/test_analyze.py: notes, a rule and a message agreeing, macOS, pairs
 COMBINATIONS = [
     [H100 / n for n in ("nvidia-smi.txt", "nvidia-smi-q.txt", "nvidia-smi-q-x.xml", "nvidia-smi-query.txt",
                         "nvcc-V.txt", "collect_env.txt", "pip-list.txt")],

@@ -13,7 +13,7 @@ import pytest
 
 from builders import H100, h100
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_tool(folder: Path, name: str, body: str) -> Path:

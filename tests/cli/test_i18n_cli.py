@@ -216,7 +216,7 @@ def test_interrupted_in_chinese():
     import sys
     import time
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
     env.update({"PYTHONPATH": str(root), "LANG": "zh_CN.UTF-8"})
     proc = subprocess.Popen([sys.executable, "-m", "envcheck", "analyze"], stdin=subprocess.PIPE,
@@ -242,7 +242,7 @@ def test_an_output_that_cannot_show_chinese_gets_english_and_a_note(h100_file):
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root), PYTHONIOENCODING="gbk", NO_COLOR="1")
     gbk = subprocess.run([sys.executable, "-m", "envcheck", "doctor", "--lang", "zh", "--from", str(h100_file)],
                          capture_output=True, env=env, cwd=str(root), timeout=120)

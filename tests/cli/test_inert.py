@@ -14,7 +14,7 @@ import pytest
 from builders import h100
 from envcheck.inert import inert
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: retitle the terminal, clear it, fake green "all good", a carriage return that overwrites, a bidi override
 ATTACK = "\x1b]0;PWNED\x07 \x1b[2J\x1b[32mall good\x1b[0m\rX\u202e"
 

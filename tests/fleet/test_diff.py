@@ -18,7 +18,7 @@ from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
 from envcheck.snapshot import Gpu, LoadedLibrary
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K = Knowledge()
 SITE = "/opt/torch/.venv/lib/python3.12/site-packages"
 

@@ -25,7 +25,7 @@ from envcheck.knowledge import Knowledge
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K = Knowledge()
 H100_NAME = "NVIDIA H100 80GB HBM3"
 

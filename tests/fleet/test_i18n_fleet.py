@@ -2,7 +2,7 @@
 JSON unchanged, usage errors in Chinese, wide-character tables aligned.
 
 The inputs are the real `doctor --json` reports of the recorded machines (tests/builders.py: the H100 box and
-the CPU box) as tests/test_fleet.py and tests/test_diff.py build them. Finding titles inside the reports are
+the CPU box) as tests/fleet/test_fleet.py and tests/fleet/test_diff.py build them. Finding titles inside the reports are
 shown in Chinese from the message each report records beside its English (``messages``), never by judging the
 snapshot again; a report without them (an older envcheck) has its titles quoted (“...”) as recorded, which the
 heuristic leaves alone.

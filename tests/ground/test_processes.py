@@ -24,7 +24,7 @@ import pytest
 
 from envcheck.runner import run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(os.name != "posix" or not os.path.exists("/usr/bin/setsid")
                                 and not os.path.exists("/bin/setsid"), reason="needs POSIX sessions and setsid")

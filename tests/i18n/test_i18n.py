@@ -35,7 +35,7 @@ from envcheck.render.terminal import render_terminal
 from envcheck.rules import evaluate
 from envcheck.snapshot import CondaPackage, CudaToolkit, LoadedLibrary, PciDevice, ProbeIssue, Snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PO = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "envcheck.po"
 MO = PO.with_suffix(".mo")
 K = Knowledge()
@@ -212,7 +212,7 @@ def _kit(version: str, **kw) -> CudaToolkit:
 
 
 def _variants() -> Dict[str, Callable[[], Snapshot]]:
-    """The recorded machines, and the broken variants of tests/test_rules.py (one or more faults each)."""
+    """The recorded machines, and the broken variants of tests/rules/test_rules.py (one or more faults each)."""
     out: Dict[str, Callable[[], Snapshot]] = {"h100": h100, "cpu box": cpu_box}
 
     def variant(fn):

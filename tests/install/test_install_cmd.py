@@ -17,7 +17,7 @@ from envcheck.knowledge import Knowledge
 from envcheck.install.resolve import NoFit, Target, resolve
 from envcheck.versions import dotted, in_specifier, parse_version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K = Knowledge()
 
 

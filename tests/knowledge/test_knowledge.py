@@ -18,7 +18,7 @@ from envcheck.install.compat import CUBIN, arch_support, parse_arch
 from envcheck.knowledge import DATA_DIR, Knowledge, load_toml, pypi, refresh
 from envcheck.versions import capability, cuda_from_tag, dotted, in_specifier, parse_version
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PYPI = FIXTURES / "pypi"
 H100 = FIXTURES / "h100-torch2.11-cu130"
 

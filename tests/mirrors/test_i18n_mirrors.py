@@ -1,7 +1,7 @@
 """Chinese output of `envcheck mirrors` (issue 8): the notes, refusals, backup and restore messages and the
 `mirrors test` results speak Chinese under --lang zh, with the same exit codes and the same (English) JSON.
 
-The situations are those of tests/test_mirrors_cmd.py -- files envcheck cannot parse or will not edit,
+The situations are those of tests/mirrors/test_mirrors_cmd.py -- files envcheck cannot parse or will not edit,
 folders and huge files where a config file should be, writes that fail, a damaged backup journal,
 restore conflicts, and `mirrors test` against HTTP servers on 127.0.0.1 -- each run once in English and
 once in Chinese. A tool's own words (a parser's message, an OS error) stay as the tool said them, in

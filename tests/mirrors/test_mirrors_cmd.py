@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TUNA_PYPI = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"
 TUNA_CLOUD = "https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud"
 ALIYUN_PYPI = "https://mirrors.aliyun.com/pypi/simple/"

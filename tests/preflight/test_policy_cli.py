@@ -13,7 +13,7 @@ from pathlib import Path
 
 from builders import cpu_box, h100
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def envcheck(*args: str, stdin: str = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from envcheck.preflight.policy import parse_requirements
 from envcheck.render.report import Report, report_data
 from envcheck.rules import evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "docs" / "recipes"
 BASH = shutil.which("bash")
 SCRIPTS = sorted(RECIPES.rglob("*.sh"))

@@ -32,7 +32,7 @@ from envcheck.probes.nvidia import (
 )
 from envcheck.runner import CommandResult
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 H100 = FIXTURES / "h100-torch2.11-cu130"
 CPU = FIXTURES / "cpu-nvcc13-nodriver"
 OLD_XML = FIXTURES / "synthetic" / "nvidia-smi-q-x-old-driver-460.xml"

@@ -27,7 +27,7 @@ from envcheck.probes.toolkits import (
 from envcheck.runner import run
 from envcheck.snapshot import CudaToolkit
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 H100 = FIXTURES / "h100-torch2.11-cu130"
 CPU = FIXTURES / "cpu-nvcc13-nodriver"
 NVCC_V = (H100 / "nvcc-V.txt").read_text()

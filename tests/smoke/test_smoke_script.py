@@ -24,7 +24,7 @@ from envcheck.probes import marker_json
 from envcheck.smoke.render import render_smoke
 from envcheck.smoke.host import MARKER, SCRIPT, TOLERANCE, build_report, judge
 
-HARNESS = Path(__file__).resolve().parent / "fixtures" / "fake_cuda_run.py"
+HARNESS = Path(__file__).resolve().parents[1] / "fixtures" / "fake_cuda_run.py"
 K = Knowledge()
 #: small products: the CPU is ~10^4 times slower than an H100 (one "n" for every dtype, and no "allreduce_mib": the
 #: older config shape, still understood; test_smoke_bands.py runs the per-dtype "sizes" and the by-name plans)

@@ -20,7 +20,7 @@ from envcheck.knowledge import Knowledge
 from envcheck.smoke.host import build_report, gbps, judge, parse_output, plan_for, plan_iters, tflops
 from envcheck.runner import CommandResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K = Knowledge()
 H100_8192 = {"fp32": 52, "tf32": 388, "fp16": 771, "bf16": 799}
 
