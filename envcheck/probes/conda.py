@@ -32,7 +32,7 @@ from . import ProbeContext, read_text
 
 #: conda packages that decide which torch build an environment has
 TORCH_PACKAGES = (
-    "pytorch", "pytorch-cuda", "pytorch-mutex", "cpuonly", "cudatoolkit", "cuda-version",
+    "pytorch", "pytorch-nightly", "pytorch-cuda", "pytorch-mutex", "cpuonly", "cudatoolkit", "cuda-version",
     "cuda-toolkit", "cuda-nvcc", "cudnn", "pytorch-gpu", "pytorch-cpu", "torchvision",
     "torchaudio", "libtorch", "nccl",
 )

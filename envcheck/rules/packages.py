@@ -87,6 +87,18 @@ def _disagreeing_installs(ctx: RuleContext) -> Iterator[Finding]:
                                   "install once; check PYTHONPATH and ~/.local."), command="pip uninstall torch")],
                       imported=t.version, installed=t.dist_version)
         return
+    conda = ctx.snap.conda.packages
+    stable, nightly = conda.get("pytorch"), conda.get("pytorch-nightly")
+    if stable is not None and nightly is not None and stable.version and nightly.version:  # two names, one torch
+        yield finding("duplicate-torch",
+                      Message(N_("torch is installed twice by conda: pytorch {stable} and pytorch-nightly {nightly}"),
+                              stable=stable.version, nightly=nightly.version),
+                      Message(N_("conda treats pytorch and pytorch-nightly as two packages, but both install the same "
+                                 "torch files: one overwrites the other, and removing either breaks both.")),
+                      ["conda remove pytorch pytorch-nightly   # " + Message(N_("then install the one you want")),
+                       Message(N_("or start from a fresh env: {command}"), command="conda create -n torch-env ...")],
+                      package="torch", conda=[stable.version, nightly.version])
+        return
     for name, conda_names in _CONDA_NAMES.items():
         pip_version = (ctx.snap.python.packages.get(name).version if name in ctx.snap.python.packages else None) \
             or (t.dist_version if name == "torch" else None)

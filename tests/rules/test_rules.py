@@ -556,3 +556,11 @@ def test_conda_requests_that_cannot_be_solved(knowledge):
     assert "__cuda" in only(old_driver, knowledge, "conda-unsatisfiable").title
     fine = codes(_conda_request(["pytorch=2.0.1", "pytorch-cuda=11.8"], ["pytorch", "nvidia"]), knowledge)
     assert "conda-unsatisfiable" not in fine and "conda-channel-conflict" not in fine
+
+
+def test_pytorch_and_pytorch_nightly_in_one_conda_env_are_two_installs(knowledge):
+    s = Snapshot()
+    s.conda.packages = {"pytorch": CondaPackage("pytorch", "0.4.1", "py37_cuda0.0_cudnn0.0_1", "pytorch"),
+                        "pytorch-nightly": CondaPackage("pytorch-nightly", "1.0.0.dev20180921", "py3.7_0", "pytorch")}
+    f = only(s, knowledge, "duplicate-torch")
+    assert "pytorch 0.4.1" in f.title and "pytorch-nightly 1.0.0.dev20180921" in f.title
