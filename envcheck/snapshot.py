@@ -258,6 +258,8 @@ class Python:
     requested: List[str] = field(default_factory=list)
     #: analyze: the --index-url / --extra-index-url / -f of a pasted pip/uv command, in order
     requested_index_urls: List[str] = field(default_factory=list)
+    #: analyze: torch, torchvision or torchaudio shown by one pasted listing more than once: every version shown
+    listed_twice: Dict[str, List[str]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- pip and conda

@@ -213,8 +213,11 @@ class Merger:
             self.add_toolkit(kit)
 
     def _block_pip_list(self, block: Block) -> None:
-        for name, package in pip_list.parse_list(block.lines).items():
+        twice: dict = {}
+        for name, package in pip_list.parse_list(block.lines, twice).items():
             self.add_package(name, package)
+        for name, versions in twice.items():
+            self.snap.python.listed_twice.setdefault(name, versions)
 
     def _block_pip_freeze(self, block: Block) -> None:
         for name, package in pip_list.parse_freeze(block.lines).items():
@@ -556,9 +559,21 @@ class Merger:
         py.prefix = py.prefix or others[0].split("/lib/")[0].split("\\Lib\\")[0]
         py.user_site_shadowing = [name for root in user for name in self.sites[root]]
 
+    def _torch_copies_from_paths(self) -> None:
+        """Tracebacks importing torch from one site-packages while a listing places it in another: two copies,
+        the traceback's (the one Python imported) first."""
+        t, py = self.snap.torch, self.snap.python
+        listed = py.packages.get("torch")
+        where = (listed.location or "").rstrip("/\\") if listed else ""
+        imported = [root for root, packages in self.sites.items() if "torch" in packages]
+        if t.copies or not where or not imported or any(root.rstrip("/\\") == where for root in imported):
+            return
+        t.copies = [imported[0] + "/torch", where + "/torch"]
+
     def finish(self) -> Snapshot:
         t, py = self.snap.torch, self.snap.python
         self._user_site_from_paths()
+        self._torch_copies_from_paths()
         torch_pkg = py.packages.get("torch")
         if torch_pkg and torch_pkg.version:
             fill(t, "dist_version", torch_pkg.version)

@@ -7,7 +7,7 @@ numpy, ninja, nvidia-*, cuda-*), under their PEP 503 names, as the doctor's prob
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 from urllib.parse import unquote
 
 from ..probes.target_script import normalize, wanted
@@ -19,16 +19,28 @@ _AT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.\-]*)(?:\[[^\]]*\])?\s+@\s+(?P<ur
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-")
 
 
+#: packages whose second row in one listing means a second install (pip shows one row per dist-info it finds)
+TWICE_WATCHED = ("torch", "torchvision", "torchaudio")
+
+
 def _keep(packages: Dict[str, Package], name: str, version: Optional[str], location: Optional[str] = None,
-          installer: Optional[str] = "pip") -> None:
+          installer: Optional[str] = "pip", twice: Optional[Dict[str, List[str]]] = None) -> None:
     norm = normalize(name)
-    if not wanted(norm) or norm in packages:
+    if not wanted(norm):
+        return
+    if norm in packages:
+        first = packages[norm].version
+        if twice is not None and norm in TWICE_WATCHED and version and first and version != first:
+            seen = twice.setdefault(norm, [first])
+            if version not in seen:
+                seen.append(version)
         return
     packages[norm] = Package(name=name, version=version, location=location, installer=installer)
 
 
-def parse_list(lines: Sequence[str]) -> Dict[str, Package]:
-    """Rows of ``pip list``; the header and its rule are skipped; never raises."""
+def parse_list(lines: Sequence[str], twice: Optional[Dict[str, List[str]]] = None) -> Dict[str, Package]:
+    """Rows of ``pip list``; the header and its rule are skipped; never raises. ``twice`` collects the versions of a
+    watched package listed more than once."""
     packages: Dict[str, Package] = {}
     for line in lines:
         if line.strip().startswith("-") or re.match(r"^\s*Package\s+Version", line):
@@ -38,7 +50,7 @@ def parse_list(lines: Sequence[str]) -> Dict[str, Package]:
             location = m.group("location")
             if location and not location.startswith(("/", "\\", "~")) and not re.match(r"^[A-Za-z]:\\", location):
                 location = None
-            _keep(packages, m.group("name"), m.group("version"), location)
+            _keep(packages, m.group("name"), m.group("version"), location, twice=twice)
     return packages
 
 

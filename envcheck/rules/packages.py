@@ -87,6 +87,20 @@ def _disagreeing_installs(ctx: RuleContext) -> Iterator[Finding]:
                                   "install once; check PYTHONPATH and ~/.local."), command="pip uninstall torch")],
                       imported=t.version, installed=t.dist_version)
         return
+    for name, versions in ctx.snap.python.listed_twice.items():
+        if len(versions) > 1:
+            yield finding("duplicate-torch",
+                          Message(N_("{name} is listed twice: {versions}"), name=name, versions=", ".join(versions)),
+                          Message(N_("One listing shows {name} {versions}: pip lists one row per installed copy (two "
+                                     ".dist-info folders), so two installs sit in one environment and which one is "
+                                     "imported depends on the file layout."), name=name,
+                                  versions=" and ".join(versions)),
+                          [f"pip uninstall -y {name}   # " + Message(N_("repeat until pip finds none, then install "
+                                                                         "once")),
+                           Message(N_("Install the pair with one manager only: {command}"),
+                                   command="envcheck install-cmd")],
+                          package=name, versions=versions)
+            return
     conda = ctx.snap.conda.packages
     stable, nightly = conda.get("pytorch"), conda.get("pytorch-nightly")
     if stable is not None and nightly is not None and stable.version and nightly.version:  # two names, one torch

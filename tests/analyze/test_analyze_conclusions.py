@@ -103,3 +103,23 @@ def test_no_sentence_shows_an_unknown_as_none_or_a_question_mark():
                 if re.search(r"\bNone\b|(?:^|[\s(:=])\?(?:$|[\s),.;])|sm_X\d", shown):
                     bad.append((path.name, f.code, shown[:160]))
     assert bad == []
+
+
+def test_two_rows_of_torch_in_one_listing_are_two_installs():
+    listing = "Package    Version\n---------- -------\ntorch      2.1.0\ntorchvision 0.16.0\ntorch      2.0.1\n"
+    result = analyze([Input("pip.txt", listing)], Knowledge())
+    [f] = [f for f in result.findings if f.code == "duplicate-torch"]
+    assert f.facts["versions"] == ["2.1.0", "2.0.1"]
+    once = analyze([Input("pip.txt", listing.replace("torch      2.0.1\n", ""))], Knowledge())
+    assert "duplicate-torch" not in {f.code for f in once.findings}
+
+
+def test_a_traceback_importing_torch_from_another_site_packages_than_the_listing():
+    text = ("Requirement already satisfied: torch in /opt/conda/envs/work/lib/python3.10/site-packages (2.1.0)\n"
+            "Traceback (most recent call last):\n"
+            '  File "/usr/lib/python3/dist-packages/torch/__init__.py", line 1, in <module>\n'
+            "ImportError: libtorch_cuda.so: cannot open shared object file: No such file or directory\n")
+    result = analyze([Input("log.txt", text)], Knowledge())
+    assert result.snapshot.torch.copies == ["/usr/lib/python3/dist-packages/torch",
+                                            "/opt/conda/envs/work/lib/python3.10/site-packages/torch"]
+    assert "duplicate-torch" in {f.code for f in result.findings}
