@@ -36,6 +36,9 @@ def early_probes(argv: List[str]) -> Dict[str, object]:
         from ..probes import target
 
         ctx = target.context_for(python, timeout)
+        from ..runner import CHILDREN
+
+        CHILDREN.install()  # before the first child: a SIGTERM now still ends the early probes (exit 128 + signal)
         early = {"static": target.start_script(ctx, "static", timeout)}
         if argv[0] == "doctor" and "--fast" not in argv:
             early["live"] = target.start_script(ctx, "live", target.live_timeout(timeout))
@@ -53,9 +56,6 @@ def _command_args(args: List[str]) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    from ..runner import CHILDREN
-
-    CHILDREN.install()  # before the first child: a SIGTERM now still ends the early probes (exit 128 + signal)
     early = early_probes(_command_args(args))
     from .app import main as cli_main
 
