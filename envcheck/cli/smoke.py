@@ -37,7 +37,8 @@ def register(app: typer.Typer) -> None:
         knowledge = Knowledge()
         _driver, gpus, _issues = nvidia.probe(probe_ctx)
         config = make_config(gpus, knowledge, list(device) or None, not no_multi)
-        report = build_report(parse_output(run_script(probe_ctx, config, timeout)), knowledge)
+        topology = nvidia.topology(probe_ctx) if len(gpus) > 1 and not no_multi else None  # the fabric all-reduce uses
+        report = build_report(parse_output(run_script(probe_ctx, config, timeout)), knowledge, topology=topology)
         findings = judge(report, gpus)
         render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", stdout_console,
                      _=_)

@@ -402,6 +402,16 @@ def find_smi(ctx: ProbeContext) -> List[str]:
     return list(seen.values())
 
 
+def topology(ctx: ProbeContext) -> Optional[str]:
+    """``nvidia-smi topo -m``: how the GPUs are joined (NVLink ``NV#``, PCIe ``PIX``/``PXB``/``PHB``/``SYS``), for
+    holding an all-reduce against the fabric it really runs on; None where nvidia-smi is absent or says nothing."""
+    found = find_smi(ctx)
+    if not found:
+        return None
+    result = ctx.run([found[0], "topo", "-m"])
+    return result.stdout if result.returncode == 0 and (result.stdout or "").strip() else None
+
+
 # --------------------------------------------------------------------------- the probe
 
 

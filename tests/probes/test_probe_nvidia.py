@@ -503,3 +503,18 @@ def test_probe_reads_an_r610_driver(tmp_path: Path) -> None:
     driver, gpus, issues = probe(make_ctx(tmp_path, fake_smi(tmp_path, dispatch(f"cat {q(xml)}", CC_ROW))))
     assert (driver.status, driver.version, driver.cuda_version, issues) == ("ok", "610.43.02", "13.3", [])
     assert gpus[0].compute_capability == "9.0"
+
+
+def test_topology_is_read_through_the_runner(tmp_path):
+    """`nvidia-smi topo -m` as the recorded H100 prints it; nothing where nvidia-smi fails or is absent."""
+    from envcheck.probes.nvidia import topology
+    from envcheck.smoke.host import fabric_from_topology
+
+    recorded = FIXTURES / "h100-torch2.11-cu130" / "nvidia-smi-topo.txt"
+    bindir = fake_smi(tmp_path, f'[ "$1 $2" = "topo -m" ] && cat {q(recorded)} && exit 0\nexit 9\n')
+    assert topology(make_ctx(tmp_path, bindir)) == recorded.read_text()
+    two = "\tGPU0\tGPU1\tCPU Affinity\nGPU0\t X \tNV18\t0-63\nGPU1\tNV18\t X \t0-63\n"
+    assert fabric_from_topology(two) == "nvlink"
+    failing = fake_smi(tmp_path, "echo 'NVIDIA-SMI has failed' >&2\nexit 9\n", name="failing")
+    assert topology(make_ctx(tmp_path, failing)) is None
+    assert topology(make_ctx(tmp_path, tmp_path / "nothing-here")) is None
