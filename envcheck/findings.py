@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
 class Severity(str, Enum):
@@ -73,3 +74,48 @@ def looks_like_command(step: str) -> bool:
     first = step.split(" ", 1)[0]
     return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
                      "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))
+
+
+#: the shell every fix command is written for (POSIX ``sh``), as ``--json`` names it
+SHELL = "sh"
+#: what separates a command from its comment: ``cmd   # comment`` (at least one space before ``#``)
+_COMMENT = re.compile(r"\s+#\s")
+
+
+@dataclass
+class FixStep:
+    """One fix step classified: a ``command`` to run (in ``shell``, with an optional ``comment``), a ``step`` to
+    take (prose), or a ``note`` (``(torch 2.15.0 cpu)``: what a command above it gives; not a step)."""
+
+    kind: str
+    text: str
+    comment: str = ""
+    shell: Optional[str] = None
+
+    def data(self) -> Dict[str, Any]:
+        """The step as ``--json`` shows it: ``shell`` for commands only, ``comment`` where there is one."""
+        out: Dict[str, Any] = {"kind": self.kind, "text": self.text}
+        if self.kind == "command":
+            out["shell"] = self.shell
+            if self.comment:
+                out["comment"] = self.comment
+        return out
+
+
+def split_comment(text: str) -> Tuple[str, str]:
+    """``cmd   # comment`` as (``cmd``, ``comment``); a text without one as (text, "")."""
+    match = _COMMENT.search(text)
+    if not match:
+        return text, ""
+    return text[:match.start()].rstrip(), text[match.end():].strip()
+
+
+def fix_step(step: str, shell: str = SHELL) -> FixStep:
+    """Classify one entry of ``Finding.fix`` (its English text): the one place a command is told from prose."""
+    text = str(step).strip()
+    if text.startswith("(") and text.endswith(")"):
+        return FixStep("note", text)
+    if looks_like_command(text):
+        command, comment = split_comment(text)
+        return FixStep("command", command, comment, shell)
+    return FixStep("step", text)

@@ -276,6 +276,19 @@ class PipSetting:
 
 
 @dataclass
+class BrokenConfigFile:
+    """A pip configuration file pip cannot use, and how pip reacts to it."""
+
+    path: str = ""
+    #: the 1-based line the parser stopped at, when it names one
+    line: Optional[int] = None
+    #: the parser's own words (configparser's, or "not UTF-8", or why it cannot be read)
+    reason: str = ""
+    #: True: pip refuses every command ("Configuration file could not be loaded"); False: pip skips the file silently
+    refused: bool = True
+
+
+@dataclass
 class PipConfig:
     files: List[str] = field(default_factory=list)
     #: index-url, extra-index-url, find-links, trusted-host, ... in pip's precedence order
@@ -284,6 +297,8 @@ class PipConfig:
     extra_index_urls: List[str] = field(default_factory=list)
     find_links: List[str] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
+    #: files pip cannot load: one entry per file, with the line where the parser gave one
+    broken: List[BrokenConfigFile] = field(default_factory=list)
 
 
 @dataclass
@@ -291,6 +306,10 @@ class CondaRc:
     path: str = ""
     ok: bool = True
     error: Optional[str] = None
+    #: True when conda cannot load the file at all (invalid YAML, not a mapping): it stops every command
+    load_failed: bool = False
+    #: the 1-based line of the YAML error, when the parser gives one
+    error_line: Optional[int] = None
     channels: Optional[List[str]] = None
     default_channels: Optional[List[str]] = None
     custom_channels: Optional[Dict[str, str]] = None

@@ -71,6 +71,10 @@ def register(app: typer.Typer) -> None:
             from ..preflight.policy import evaluate as evaluate_policy, smoke_runner
             runner = None if from_file is not None else smoke_runner(requirements, python, snap.gpus, knowledge)
             policy_result = evaluate_policy(requirements, snap, findings, runner)
+        outcome = None  # what the first line says of the policy
+        if policy_result is not None:
+            from ..render.report import PolicyOutcome
+            outcome = PolicyOutcome(len(policy_result.results), [r.requirement.expr for r in policy_result.unmet])
         if save is not None:
             from ..redact import redact_data
             write_text(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
@@ -84,13 +88,13 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
             from ..render.markdown import render_markdown
-            out(render_markdown(report, _=_))
+            out(render_markdown(report, _=_, policy=outcome))
             if policy_result is not None:
                 from ..preflight.render import policy_markdown
                 out("\n" + policy_markdown(policy_result, _=_))
         else:
             from ..render.terminal import render_terminal
-            render_terminal(report, stdout_console(), show_facts=facts, _=_)
+            render_terminal(report, stdout_console(), show_facts=facts, _=_, policy=outcome)
         code = exit_code(findings, strict=strict)
         if policy_result is not None:
             from ..preflight.render import policy_lines

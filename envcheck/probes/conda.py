@@ -155,6 +155,9 @@ def parse_condarc(path: str, text: str) -> CondaRc:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         rc.ok = False
+        rc.load_failed = True
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        rc.error_line = mark.line + 1 if mark is not None and isinstance(getattr(mark, "line", None), int) else None
         # PyYAML quotes the line it met (a channel URL with its token): credentials hidden
         rc.error = Message(N_("not valid YAML: {reason}"), reason=redact_url(" ".join(str(exc).split())))
         return rc
@@ -162,6 +165,7 @@ def parse_condarc(path: str, text: str) -> CondaRc:
         return rc
     if not isinstance(data, dict):
         rc.ok = False
+        rc.load_failed = True
         rc.error = Message(N_("not a mapping of settings (a YAML {type})"), type=type(data).__name__)
         return rc
     problems: List[Message] = []

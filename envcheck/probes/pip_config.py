@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Tuple
 from ..i18n import N_, Message, quoted
 from ..knowledge import Knowledge
 from ..redact import MASK, is_secret_name, redact_url
-from ..snapshot import PipConfig, PipSetting
+from ..snapshot import BrokenConfigFile, PipConfig, PipSetting
 from . import ProbeContext
 
 #: what ``pip install`` uses when nothing is configured (pip's ``PyPI.simple_url``)
@@ -60,9 +60,11 @@ def probe(ctx: ProbeContext, target_prefix: Optional[str], knowledge: Knowledge,
         if parsed is None:
             continue
         config.files.append(str(path))
-        items, error = parsed
+        items, error, broken = parsed
         if error:
             config.errors.append(Message(N_("{path}: {problem}"), path=str(path), problem=error))
+        if broken is not None:
+            config.broken.append(broken)
         for key, value in items:
             layers[kind][key] = (value, str(path))
             config.settings.extend(_settings(key, value, str(path), knowledge))
@@ -161,11 +163,15 @@ def _exists(path: Path) -> bool:
 # --------------------------------------------------------------------------- reading
 
 
-def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[Message]]]:
-    """Normalised (``section.key``, value) pairs of one file and an error; None when absent.
+_ConfigRead = Tuple[List[Tuple[str, str]], Optional[Message], Optional[BrokenConfigFile]]
 
-    An unreadable or unparsable file is returned with no items and the reason: pip refuses to
-    run ("Configuration file could not be loaded") until it is fixed, so it is worth reporting.
+
+def _read_config(path: Path) -> Optional[_ConfigRead]:
+    """Normalised (``section.key``, value) pairs of one file, an error and the broken-file fact; None when absent.
+
+    An unparsable file is returned with no items and the reason: pip refuses to run
+    ("Configuration file could not be loaded") until it is fixed. An unreadable one pip skips
+    silently (configparser's ``read`` ignores an OSError), so its settings do not apply.
     """
     if not _exists(path):
         return None
@@ -173,22 +179,38 @@ def _read_config(path: Path) -> Optional[Tuple[List[Tuple[str, str]], Optional[M
         with open(path, "rb") as fh:
             data = fh.read(_MAX_FILE_BYTES)
     except OSError as exc:
-        return [], Message(N_("cannot be read ({reason})"), reason=exc.strerror or str(exc))
+        reason = exc.strerror or str(exc)
+        return [], Message(N_("cannot be read ({reason})"), reason=reason), BrokenConfigFile(
+            path=str(path), reason=Message(N_("cannot be read ({reason})"), reason=reason), refused=False)
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return [], Message(N_("contains bytes that are not UTF-8"))
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return [], Message(N_("contains bytes that are not UTF-8")), BrokenConfigFile(
+            path=str(path), line=line, reason=Message(N_("contains bytes that are not UTF-8")))
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         # configparser's own words, which quote the line it met: credentials hidden
-        return [], quoted(redact_url(" ".join(str(exc).split())))
+        reason = quoted(redact_url(" ".join(str(exc).split())))
+        return [], reason, BrokenConfigFile(path=str(path), line=_error_line(exc), reason=reason)
     items = []
     for section in parser.sections():
         for name, value in parser.items(section):
             items.append((f"{section}.{_normalize_name(name)}", value))
-    return items, None
+    return items, None, None
+
+
+def _error_line(exc: configparser.Error) -> Optional[int]:
+    """The 1-based line configparser names: ``lineno`` (duplicates, no section header) or its first parsing error."""
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno
+    for entry in getattr(exc, "errors", None) or []:
+        if isinstance(entry, tuple) and entry and isinstance(entry[0], int):
+            return entry[0]
+    return None
 
 
 def _env_settings(env: Dict[str, str]) -> List[Tuple[str, str, str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
+from ..findings import fix_step
 from ..i18n import Gettext, english, text_in
 from .facts import sections
-from ..findings import looks_like_command
-from .report import COUNTS, SEVERITY, VERDICT, Report, has_wide_text, redacted
+from .report import COUNTS, SEVERITY, PolicyOutcome, Report, redacted, verdict_words
 
 _ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 
@@ -16,11 +16,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: Report, title: str = "envcheck doctor", _: Gettext = english) -> str:
+def render_markdown(report: Report, title: str = "envcheck doctor", _: Gettext = english,
+                    policy: Optional[PolicyOutcome] = None) -> str:
+    """The report as Markdown; its first line (a heading) is the whole verdict, ``policy``'s outcome included."""
     r = redacted(report)
     counts = r.counts()
     lines: List[str] = [
-        f"### {title}: {_(VERDICT[r.verdict()])}",
+        f"### {title}: {verdict_words(r.verdict(), policy, _)}",
         "",
         _(COUNTS).format(**counts)
         + (f" — envcheck {r.snapshot.meta.envcheck_version}" if r.snapshot.meta.envcheck_version else ""),
@@ -33,10 +35,9 @@ def render_markdown(report: Report, title: str = "envcheck doctor", _: Gettext =
             lines.append(f"  {text_in(f.detail, _)}")
         if f.fix:
             lines.append("  ```sh")
-            for step in f.fix:  # prose steps become shell comments, so the block stays pasteable
+            for step in f.fix:  # steps and notes become shell comments, so the block stays pasteable
                 shown = text_in(step, _)
-                prose = step.startswith(("(", "or ", "See ")) or (has_wide_text(shown) and not looks_like_command(shown))
-                lines.append(f"  # {shown}" if prose else f"  {shown}")
+                lines.append(f"  {shown}" if fix_step(step).kind == "command" else f"  # {shown}")
             lines.append("  ```")
     if not r.findings:
         lines.append(_("No problems found."))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, fix_step
 from ..i18n import N_, Gettext, Message, message_data, message_from_data
 from ..redact import redact_data
 from ..serde import from_data, to_data
@@ -18,6 +18,11 @@ SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("
             "info": (N_("info"), N_("INFO"))}
 #: the verdict words of the Markdown heading (JSON keeps the codes ok / degraded / broken)
 VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
+#: the verdict as terminal and Markdown word it, one word per JSON code (the README's "Exit codes" table)
+VERDICT_WORDS = {"ok": N_("sound"), "degraded": N_("works, with warnings"), "broken": N_("broken")}
+#: the verdict with a policy's outcome (``--require`` / ``--policy``), the first line of doctor's output
+POLICY_MET = N_("{verdict}, policy met")
+POLICY_UNMET = N_("{verdict}, policy unmet ({unmet} of {total}: {requirements})")
 #: the summary of a report's findings
 COUNTS = N_("{error} error(s), {warning} warning(s), {info} info")
 #: a finding title as an older report recorded it (English only), shown as a quotation
@@ -32,6 +37,29 @@ def recorded_title(title: Optional[str], _: Gettext) -> str:
     if isinstance(title, Message):
         return title.text(_)
     return _(RECORDED).format(recorded_title=title)
+
+
+@dataclass
+class PolicyOutcome:
+    """What the first line says of a policy: how many requirements, and the unmet ones (their expressions)."""
+
+    total: int
+    unmet: List[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unmet
+
+
+def verdict_words(verdict: str, policy: Optional[PolicyOutcome], _: Gettext) -> str:
+    """The verdict in ``_``'s language, with the policy's outcome when there is one."""
+    word = _(VERDICT_WORDS[verdict])
+    if policy is None:
+        return word
+    if policy.ok:
+        return _(POLICY_MET).format(verdict=word)
+    return _(POLICY_UNMET).format(verdict=word, unmet=len(policy.unmet), total=policy.total,
+                                  requirements=_(", ").join(policy.unmet))
 
 
 @dataclass
@@ -74,8 +102,10 @@ def redacted(report: Report) -> Report:
 def finding_data(f: Finding) -> Dict[str, Any]:
     """A finding as JSON: its English ``title``, ``detail`` and ``fix`` (what scripts read), and ``messages``:
     the same texts as message ids and fields, so a reader in another language can word them without
-    judging the snapshot again (see :func:`finding_from_data`)."""
+    judging the snapshot again (see :func:`finding_from_data`); ``steps``: each fix classified
+    (:func:`envcheck.findings.fix_step`: a command with its shell, a step to take, or a note)."""
     data = to_data(f)
+    data["steps"] = [fix_step(step).data() for step in f.fix]
     data["messages"] = {"title": message_data(f.title), "detail": message_data(f.detail),
                         "fix": [message_data(step) for step in f.fix]}
     return data
@@ -86,7 +116,7 @@ def finding_from_data(data: Any) -> Finding:
     report carries ``messages`` (else the recorded English). ValueError/TypeError on a wrong shape."""
     if not isinstance(data, dict):
         raise ValueError("a finding is not an object")
-    plain = {k: v for k, v in data.items() if k != "messages"}
+    plain = {k: v for k, v in data.items() if k not in ("messages", "steps")}
     f = from_data(Finding, plain)
     messages = data.get("messages")
     if isinstance(messages, dict):

@@ -9,37 +9,43 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import List
+from typing import List, Optional
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..findings import Severity
-from ..i18n import N_, Gettext, english, text_in
+from ..findings import Severity, fix_step, split_comment
+from ..i18n import Gettext, english, text_in
 from .facts import sections
-from .report import COUNTS, SEVERITY, Report, redacted
-from ..findings import looks_like_command as _looks_like_command
+from .report import COUNTS, SEVERITY, PolicyOutcome, Report, redacted, verdict_words
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
-_VERDICT = {"ok": ("bold green", N_("sound")), "degraded": ("bold yellow", N_("works, with warnings")),
-            "broken": ("bold red", N_("broken"))}
+_VERDICT_STYLE = {"ok": "bold green", "degraded": "bold yellow", "broken": "bold red"}
 #: the width of the severity label column, in cells ("WARNING")
 _LABEL_CELLS = 7
 
 
 def render_terminal(report: Report, console: Console, show_facts: bool = True,
-                    title: str = "envcheck doctor", _: Gettext = english) -> None:
-    """The report on ``console`` (the CLI's one factory, :func:`envcheck.cli.common.stdout_console`, makes it)."""
+                    title: str = "envcheck doctor", _: Gettext = english,
+                    policy: Optional[PolicyOutcome] = None) -> None:
+    """The report on ``console`` (the CLI's one factory, :func:`envcheck.cli.common.stdout_console`, makes it).
+
+    The first line is the whole verdict (with ``policy``'s outcome when a policy was applied); it is never
+    wrapped when the output is not a terminal, so a log or a file holds it on one line."""
     r = redacted(report)
     counts = r.counts()
-    style, word = _VERDICT[r.verdict()]
-    head = Text.assemble((f"{title}: ", "bold"), (_(word), style), "  (" + _(COUNTS).format(**counts) + ")")
+    verdict = r.verdict()
+    style = _VERDICT_STYLE[verdict]
+    if policy is not None and not policy.ok:
+        style = "bold red"
+    head = Text.assemble((f"{title}: ", "bold"), (verdict_words(verdict, policy, _), style),
+                         "  (" + _(COUNTS).format(**counts) + ")")
     if r.snapshot.meta.duration_s is not None:
         head.append(_("  in {seconds} s").format(seconds=f"{r.snapshot.meta.duration_s:.2f}"), style="dim")
-    console.print(head)
+    console.print(head, soft_wrap=not console.is_terminal)
     console.print()
     for f in r.findings:
         label = _(SEVERITY[f.severity.value][1])
@@ -51,9 +57,19 @@ def render_terminal(report: Report, console: Console, show_facts: bool = True,
         if f.detail:
             console.print(Text(_fill(text_in(f.detail, _), width, "    ")), soft_wrap=True)
         for step in f.fix:
-            command = _looks_like_command(step)
-            console.print(Text.assemble(("      $ " if command else "      → ", "green"), text_in(step, _)),
-                          soft_wrap=command)
+            kind = fix_step(step).kind
+            shown = text_in(step, _)
+            if kind == "command":  # copyable as it is: never wrapped, its comment dim after it on the same line
+                command, comment = split_comment(shown)
+                line = Text.assemble(("      $ ", "green"), command)
+                if comment:
+                    line.append("   # " + comment, style="dim")
+                console.print(line, soft_wrap=True)
+            elif kind == "note":
+                console.print(Text(_fill(shown, width, "        "), style="dim"), soft_wrap=True)
+            else:  # prose: wrapped under its own first word (a hanging indent)
+                console.print(Text.assemble(("      → ", "green"), _fill(shown, width, "        ")[8:]),
+                              soft_wrap=True)
         console.print()
     if not r.findings:
         console.print(Text(_("No problems found."), style="green"))

@@ -15,11 +15,12 @@ from ..knowledge import Knowledge
 from ..snapshot import Snapshot
 from .base import RuleContext
 from .codes import CODES
-from . import conda_rules, cudnn_rules, driver, env, gpu, packages, system, toolkit, torch_rules
+from . import conda_rules, config_rules, cudnn_rules, driver, env, gpu, packages, system, toolkit, torch_rules
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 RULES: List[Rule] = [
+    *config_rules.RULES,  # first: a config pip or conda cannot load breaks every fix that runs them
     *driver.RULES,
     *gpu.RULES,
     *torch_rules.RULES,

@@ -19,6 +19,13 @@ class Code:
 
 
 _CODES = [
+    # A config file that pip or conda cannot load: two codes, not one "config-file-broken", because the two tools
+    # react differently and the fixes differ. pip refuses every command ("Configuration file could not be loaded",
+    # configparser's words) yet silently skips a file it cannot read; conda stops with ConfigurationLoadError
+    # (invalid YAML) or an unexpected-error report, and one file's wrong-typed key only fails when it is used.
+    # Scripts can match each tool's breakage on its own. Both come first: every pip or conda fix needs them solved.
+    Code("pip-config-broken", "error", "pip", "A pip configuration file pip cannot load: pip refuses every command (\"Configuration file could not be loaded\") until it is fixed or moved aside."),
+    Code("condarc-broken", "error", "conda", "A .condarc conda cannot load (invalid YAML, not a mapping): conda stops every command with ConfigurationLoadError until it is fixed or moved aside."),
     Code("driver-not-loaded", "error", "driver", "An NVIDIA GPU is on the PCI bus but no NVIDIA kernel driver answers."),
     Code("driver-library-mismatch", "error", "driver", "The NVIDIA user-space library and the loaded kernel module differ (NVML mismatch)."),
     Code("no-devices", "error", "driver", "The driver is loaded but reports no GPU."),

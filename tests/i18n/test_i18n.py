@@ -458,6 +458,19 @@ def _variants() -> Dict[str, Callable[[], Snapshot]]:
         return s
 
     @variant
+    def broken_configs():
+        from envcheck.probes.conda import parse_condarc
+        from envcheck.snapshot import BrokenConfigFile
+
+        s = h100()
+        s.pip.broken.append(BrokenConfigFile(
+            path="/home/u/.config/pip/pip.conf", line=3, refused=True,
+            reason="While reading from '/home/u/.config/pip/pip.conf' [line 3]: option 'index-url' in section "
+                   "'global' already exists"))
+        s.conda.condarc.append(parse_condarc("/home/u/.condarc", "channels:\n  - defaults\n\t- conda-forge\n"))
+        return s
+
+    @variant
     def conda_not_initialized():
         s = cpu_box()
         s.conda.executable, s.conda.found_via, s.conda.initialized = "/root/miniconda3/bin/conda", "install-dir", False
@@ -481,7 +494,8 @@ VARIANTS = _variants()
 def tool_text(snap: Snapshot) -> List[str]:
     """What the snapshot quotes from tools (torch's exception, nvidia-smi's message): shown as the tool said it."""
     return [snap.torch.error or "", snap.torch.cuda_warning or "", snap.driver.status_message or "",
-            *(i.message for i in snap.probe_issues)]
+            *(i.message for i in snap.probe_issues), *(b.reason for b in snap.pip.broken),
+            *(str(rc.error) for rc in snap.conda.condarc if rc.error)]
 
 
 def zh_console(width: int = 1000) -> Console:
