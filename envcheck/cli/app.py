@@ -172,12 +172,6 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
     except BrokenPipeError:
         silence_stdout()
         code = ExitCode.PIPE_CLOSED
-    except SystemExit as exc:  # click meets a closed stdout with sys.exit(1) after wrapping the stream
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
-            silence_stdout()
-            code = ExitCode.PIPE_CLOSED
-        else:
-            code = exc.code
     except (OSError, ValueError):
         pass
     CHILDREN.end_all(closing=False)  # every way out, early ones included: no child outlives envcheck
