@@ -172,14 +172,31 @@ _PYTHON_OWN_WORDS = ("Traceback (most recent call last)", "Fatal Python error")
 def refuse_non_python(snap) -> None:
     """A target that never answered as a Python (a shell script, /bin/true, a pyenv shim exiting 127) is a usage
     problem (exit 3), not a report saying "sound": nothing of that machine's torch was examined."""
-    from ..i18n import N_, quoted
-
     if snap.python.version or not snap.python.executable:
         return
     # "garbage": it ran and exited without an answer; a crash by a signal is a broken Python, examined as such
     issue = next((i for i in snap.probe_issues if i.probe == "target" and i.kind == "garbage"), None)
     if issue is None or any(words in (issue.message or "") for words in _PYTHON_OWN_WORDS):
         return
-    raise UsageProblem(Message(N_("{python} is not a working Python interpreter (it answered: {answer}); give "
-                                  "--python the path of a python executable or of an environment"),
-                               python=snap.python.executable, answer=quoted(issue.message or "")))
+    raise _not_a_python(snap.python.executable, issue.message or "")
+
+
+def refuse_non_python_run(python: str, result, marker: str) -> None:
+    """The same for a script run in the target (smoke): it exited by itself, printed no answer, and nothing it
+    said is a Python's own words."""
+    from ..inert import inert
+
+    said = " ".join(((result.stdout or "") + " " + (result.stderr or "")).split())
+    if result.timed_out or result.signal or result.not_found or marker in (result.stdout or ""):
+        return
+    if any(words in said for words in _PYTHON_OWN_WORDS):
+        return
+    raise _not_a_python(python, inert(f"exit {result.returncode}" + (f": {said[:200]}" if said else "")))
+
+
+def _not_a_python(python: str, answer: str) -> "UsageProblem":
+    from ..i18n import N_, quoted
+
+    return UsageProblem(Message(N_("{python} is not a working Python interpreter (it answered: {answer}); give "
+                                   "--python the path of a python executable or of an environment"),
+                                python=python, answer=quoted(answer)))

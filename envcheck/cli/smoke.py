@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..i18n import N_
-from .common import gettext_of, one_output, stdout_console, target_context
+from .common import gettext_of, one_output, refuse_non_python_run, stdout_console, target_context
 
 
 def register(app: typer.Typer) -> None:
@@ -31,14 +31,16 @@ def register(app: typer.Typer) -> None:
         from ..knowledge import Knowledge
         from ..probes import nvidia
         from ..smoke.render import render_smoke
-        from ..smoke.host import build_report, judge, make_config, parse_output, run_script
+        from ..smoke.host import MARKER, build_report, judge, make_config, parse_output, run_script
 
         probe_ctx = target_context(python, min(timeout, 10.0), True)
         knowledge = Knowledge()
         _driver, gpus, _issues = nvidia.probe(probe_ctx)
         config = make_config(gpus, knowledge, list(device) or None, not no_multi)
         topology = nvidia.topology(probe_ctx) if len(gpus) > 1 and not no_multi else None  # the fabric all-reduce uses
-        report = build_report(parse_output(run_script(probe_ctx, config, timeout)), knowledge, topology=topology)
+        result = run_script(probe_ctx, config, timeout)
+        refuse_non_python_run(probe_ctx.python or "python3", result, MARKER)
+        report = build_report(parse_output(result), knowledge, topology=topology)
         findings = judge(report, gpus)
         render_smoke(report, findings, "json" if as_json else "markdown" if markdown else "terminal", stdout_console,
                      _=_)

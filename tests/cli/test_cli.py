@@ -241,7 +241,7 @@ def test_a_closed_pipe_ends_quietly_with_its_own_code(command):
 def test_a_target_that_is_not_a_python_is_a_usage_error(tmp_path, body):
     """/bin/true, an inactive pyenv shim, a shell script: never "sound" (issue 17 req 2)."""
     fake = write_tool(tmp_path, "python3", f"#!/bin/sh\n{body}\n")
-    for command in (("doctor", "--fast"), ("doctor", "--strict"), ("install-cmd",)):
+    for command in (("doctor", "--fast"), ("doctor", "--strict"), ("install-cmd",), ("smoke",)):
         proc = envcheck(*command, "--python", str(fake))
         assert proc.returncode == 3, (command, proc.stdout, proc.stderr)
         assert "is not a working Python interpreter" in proc.stderr and str(fake) in proc.stderr
