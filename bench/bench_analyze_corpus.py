@@ -27,35 +27,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from envcheck.knowledge import parse_toml  # noqa: E402 (the one TOML parser; after the path is set)
 
 CORPUS = ROOT / "tests" / "fixtures" / "analyze"
 PUBLIC = CORPUS / "public"
 EXPECTED = CORPUS / "expected.toml"
-
-#: finding codes that issues 13 and 15 propose and envcheck does not have yet: a truth file may name
-#: them (the case stays wrong until a rule raises them)
-PLANNED_CODES = [
-    "extension-torch-mismatch",
-    "extension-arch-unsupported",
-    "extension-needs-newer-nvcc",
-    "fabric-manager-not-running",
-    "gpu-fallen-off-bus",
-    "gpu-xid",
-    "memory-held-by-other-process",
-    "container-toolkit-missing",
-    "wsl-libcuda",
-    "mps-unavailable",
-    "no-wheel-for-python",
-    "conda-pytorch-channel-frozen",
-    "conda-mirror-missing-channel",
-]
 
 #: truth-file fact -> how it is read from ``result.snapshot.to_dict()``
 FACT_PATHS = {
@@ -106,8 +85,8 @@ def load_public() -> List[Dict[str, Any]]:
         truth_path = paste.with_name(paste.name[:-4] + ".truth.toml")
         case: Dict[str, Any] = {"name": f"public/{paste.name}", "path": paste, "corpus": "public"}
         try:
-            truth = tomllib.loads(truth_path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            truth = parse_toml(truth_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
             case.update(truth_error=f"{type(exc).__name__}: {exc}", year=None, control=False, expect=[],
                         forbid=[], facts={}, exact=False)
             cases.append(case)
@@ -123,7 +102,7 @@ def load_public() -> List[Dict[str, Any]]:
 def load_older() -> List[Dict[str, Any]]:
     if not EXPECTED.exists():
         return []
-    data = tomllib.loads(EXPECTED.read_text(encoding="utf-8"))
+    data = parse_toml(EXPECTED.read_text(encoding="utf-8"))
     wanted_paths = set(FACT_PATHS.values())
     cases = []
     for name, entry in sorted(data.items()):

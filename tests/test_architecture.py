@@ -11,8 +11,6 @@ import ast
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "envcheck"
 
 #: the ground floor every layer shares: it imports nothing above itself

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import CPU, FIXTURES, H100
+from builders import CPU, H100
 from envcheck.probes import ProbeContext, nvidia, toolkits
 from envcheck.runner import CommandResult
 

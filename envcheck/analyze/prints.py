@@ -123,27 +123,20 @@ def _split_top(text: str, separators: str) -> List[str]:
     return parts
 
 
+#: an expression (spaces removed) -> the fact its printed value is
+_EXPR_KINDS = {
+    "torch.__version__": "version", "torch.version.__version__": "version", "torch.version.cuda": "cuda",
+    "torch.version.hip": "hip", "torch.cuda.is_available()": "available", "torch.cuda.device_count()": "device_count",
+    "torch.backends.cudnn.version()": "cudnn", "torch.cuda.get_arch_list()": "arch_list", "torch.__file__": "file",
+    "torchvision.__version__": "torchvision", "torchaudio.__version__": "torchaudio",
+}
+
+
 def _expr_kind(expr: str) -> Optional[Tuple[str, int]]:
     """(what an expression asks torch for, the device index) or None for an expression not read."""
     e = "".join(expr.split())
-    if e in ("torch.__version__", "torch.version.__version__"):
-        return "version", 0
-    if e == "torch.version.cuda":
-        return "cuda", 0
-    if e == "torch.version.hip":
-        return "hip", 0
-    if e == "torch.cuda.is_available()":
-        return "available", 0
-    if e == "torch.cuda.device_count()":
-        return "device_count", 0
-    if e == "torch.backends.cudnn.version()":
-        return "cudnn", 0
-    if e == "torch.cuda.get_arch_list()":
-        return "arch_list", 0
-    if e == "torch.__file__":
-        return "file", 0
-    if e in ("torchvision.__version__", "torchaudio.__version__"):
-        return e.split(".")[0], 0
+    if e in _EXPR_KINDS:
+        return _EXPR_KINDS[e], 0
     for prefix, kind in (("torch.cuda.get_device_name(", "device_name"),
                          ("torch.cuda.get_device_capability(", "capability")):
         if e.startswith(prefix) and e.endswith(")"):

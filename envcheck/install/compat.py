@@ -37,10 +37,6 @@ class DriverSupport:
     #: the driver version that would give full support
     needed: Optional[str] = None
 
-    def explain(self) -> str:
-        """``rule`` as a sentence for a finding or a reason: a Message, or "" when nothing decided."""
-        return self.rule
-
 
 def _support(status: str, needed: Optional[str], template: str, **fields: str) -> DriverSupport:
     return DriverSupport(status, Message(template, **fields), needed)

@@ -150,7 +150,7 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
         full = [(v, s) for v, s in fits if s.status in (FULL, UNKNOWN)]
         variant, support = (full or fits)[0]
         if choice is None:
-            choice = Choice(release, variant, _reasons(release, variant, target, support.explain()),
+            choice = Choice(release, variant, _reasons(release, variant, target, support.rule),
                             minor_compat=support.status == MINOR_COMPAT)
             if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
                 floor = knowledge.driver_floor(variant.cuda or "")
@@ -198,7 +198,7 @@ def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target,
         if support.status in (FULL, UNKNOWN, MINOR_COMPAT):
             out.append((variant, support))
         else:
-            rejected.append(f"{build}: " + support.explain())
+            rejected.append(f"{build}: " + support.rule)
     return out
 
 

@@ -141,10 +141,3 @@ def report_data(report: Report) -> Dict[str, Any]:
 
 def render_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False)
-
-
-def has_wide_text(text: str) -> bool:
-    """True when ``text`` holds wide (CJK) characters: a translated sentence."""
-    import unicodedata
-
-    return any(unicodedata.east_asian_width(c) in "WF" for c in text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -457,6 +457,14 @@ def _slow_allreduce(rep: SmokeReport) -> Finding:
 FABRIC_NAMES = {"nvlink": "NVLink/NVSwitch", "pcie": "PCIe"}
 
 
+def _held(r: "DtypeResult") -> "DtypeResult":
+    """``r`` with what it is held against: as build_report set it, else (a report made elsewhere, an older
+    envcheck's JSON) the datasheet rule."""
+    if r.slow_below is not None or not r.peak_tflops:
+        return r
+    return replace(r, basis="datasheet", slow_below=SLOW_FRACTION * r.peak_tflops)
+
+
 def judge(rep: SmokeReport, gpus: List[Gpu], knowledge: Optional[Knowledge] = None) -> List[Finding]:
     """Findings from a smoke report; ``gpus`` are doctor's facts, used to name likely causes of slowness.
 
@@ -495,13 +503,10 @@ def judge(rep: SmokeReport, gpus: List[Gpu], knowledge: Optional[Knowledge] = No
                      Message(N_("Drain the node; run NVIDIA's field diagnostics ({command})"),
                              command="dcgmi diag -r 3")],
                     gpu=dev.index, dtype=r.dtype))
-            elif r.tflops is not None and r.slow_below is None and r.peak_tflops and r.basis is None:
-                # a report made without build_report (an older envcheck's JSON): the datasheet rule
-                r.basis, r.slow_below = "datasheet", SLOW_FRACTION * r.peak_tflops
-                if r.tflops < r.slow_below:
-                    out.append(_slow_matmul(dev, r, _likely_causes(by_uuid_index.get(dev.index), hot)))
-            elif r.tflops is not None and r.slow_below is not None and r.tflops < r.slow_below:
-                out.append(_slow_matmul(dev, r, _likely_causes(by_uuid_index.get(dev.index), hot)))
+            else:
+                held = _held(r)
+                if held.tflops is not None and held.slow_below is not None and held.tflops < held.slow_below:
+                    out.append(_slow_matmul(dev, held, _likely_causes(by_uuid_index.get(dev.index), hot)))
     if (rep.allreduce_busbw_gbps is not None and rep.allreduce_slow_below is not None
             and rep.allreduce_busbw_gbps < rep.allreduce_slow_below):
         out.append(_slow_allreduce(rep))

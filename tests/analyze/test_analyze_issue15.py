@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Set
@@ -20,13 +19,8 @@ import pytest
 
 from envcheck.analyze import Input, analyze
 from envcheck.analyze.signatures import load_catalogue, scan
-from envcheck.knowledge import Knowledge
+from envcheck.knowledge import Knowledge, parse_toml
 from envcheck.rules.codes import CODES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "analyze"
@@ -51,7 +45,7 @@ NEW_CODES = [
 
 
 def _truth(paste: Path) -> Dict:
-    return tomllib.loads(paste.with_name(paste.stem + ".truth.toml").read_text(encoding="utf-8"))
+    return parse_toml(paste.with_name(paste.stem + ".truth.toml").read_text(encoding="utf-8"))
 
 
 PASTES = sorted(PUBLIC.glob("*.txt"))

@@ -30,7 +30,7 @@ from envcheck.knowledge import Knowledge
 from envcheck.render.markdown import render_markdown
 from envcheck.render.report import Report
 from envcheck.render.terminal import render_terminal
-from test_i18n import ZH, assert_chinese, english_runs, envcheck, read_catalogue, zh_console
+from test_i18n import ZH, assert_chinese, english_runs, envcheck, read_catalogue
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "analyze"
 #: the real machines' outputs (the same files as ../shared/fixtures/, see its README)

@@ -9,7 +9,7 @@ import stat
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import pytest
 

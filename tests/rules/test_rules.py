@@ -11,7 +11,7 @@ from envcheck.findings import ExitCode, Severity, exit_code
 from envcheck.knowledge import Knowledge
 from envcheck.rules import RULES, evaluate
 from envcheck.rules.codes import CODES
-from envcheck.snapshot import (CondaPackage, CudaToolkit, Gpu, LoadedLibrary, PciDevice, ProbeIssue, Snapshot)
+from envcheck.snapshot import (CondaPackage, CudaToolkit, LoadedLibrary, PciDevice, ProbeIssue, Snapshot)
 
 
 @pytest.fixture(scope="module")
