@@ -43,6 +43,15 @@ def register(app: typer.Typer) -> None:
         manager: List[str] = typer.Option([], "--manager", metavar="pip|uv|conda", help=N_("Which commands (repeatable).")),
         mirror: Optional[str] = typer.Option(None, "--mirror", metavar="NAME",
                                              help=N_("Use a mirror (tuna, aliyun, ...).")),
+        with_packages: List[str] = typer.Option([], "--with", metavar="NAME",
+                                                help=N_("Also pair a companion (repeatable): torchaudio, xformers, "
+                                                        "torchao, torchcodec; no-torchvision leaves torchvision out.")),
+        keep_torch: Optional[bool] = typer.Option(None, "--keep-torch/--replace-torch",
+                                                  help=N_("Keep the installed torch and pair the rest to it (the "
+                                                          "default when a torch that fits is installed).")),
+        out_format: str = typer.Option("shell", "--format", metavar="shell|requirements|uv-project|pip-conf",
+                                       help=N_("Print shell commands, a requirements.txt, pyproject.toml tables for "
+                                               "uv, or a pip.conf.")),
         from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help=N_("Use a saved doctor snapshot.")),
         timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1, help=N_("Per-command timeout in seconds.")),
         as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
@@ -53,7 +62,8 @@ def register(app: typer.Typer) -> None:
 
         request = InstallRequest(os_name=os_name, arch=arch, python=python, driver=driver, no_gpu=no_gpu, gpus=gpu,
                                  capabilities=compute_capability, torch=torch_version, cuda=cuda,
-                                 managers=manager or list(MANAGERS), mirror=mirror, timeout=timeout)
+                                 managers=manager or list(MANAGERS), mirror=mirror, timeout=timeout,
+                                 with_packages=with_packages, keep_torch=keep_torch, out_format=out_format)
         code = run_install_cmd(request, Knowledge(), read_snapshot(from_file) if from_file else None,
                                as_json, early_probes(ctx), gettext_of(ctx, as_json))
         raise typer.Exit(code)
@@ -68,13 +78,17 @@ def run_install_cmd(req: "InstallRequest", knowledge: "Knowledge", snap: Optiona
     import sys
 
     from ..findings import ExitCode
+    from ..install.keep import choose_keeping
     from ..install.plan import make_plan
-    from ..install.render import no_fit_json, plan_json, render_no_fit, render_plan
+    from ..install.render import FORMATS, no_fit_json, plan_json, render_format, render_no_fit, render_plan
     from ..install.request import InvalidRequest, build_target, check_managers, requested_mirror
-    from ..install.resolve import NoFit, resolve
+    from ..install.resolve import NoFit
 
     try:
         check_managers(req)
+        if req.out_format not in FORMATS:
+            raise InvalidRequest(Message(N_("{option}: choose {formats}"), option=f"--format {req.out_format!r}",
+                                         formats=", ".join(FORMATS)))
         mirror = requested_mirror(req, knowledge)
         if snap is None:
             snap = _probe_machine(req.python_path(), req.timeout, knowledge, early)
@@ -84,16 +98,21 @@ def run_install_cmd(req: "InstallRequest", knowledge: "Knowledge", snap: Optiona
     except InvalidRequest as exc:
         raise _usage_problem(exc.message, as_json) from exc
     try:
-        choice = resolve(target, knowledge)
+        choice, notes = choose_keeping(target, knowledge, mirror, snap,
+                                       False if (req.torch or req.cuda) else req.keep_torch)
     except NoFit as exc:
         if as_json:
             sys.stdout.write(no_fit_json(exc.reasons))
         else:
             render_no_fit(exc.reasons, stdout_console(), _)
         return ExitCode.NO_FIT
-    plan = make_plan(choice, target.os, req.managers, mirror, arch=target.arch, conda=knowledge.conda_facts())
+    plan = make_plan(choice, target.os, req.managers, mirror, arch=target.arch, conda=knowledge.conda_facts(),
+                     knowledge=knowledge, python=target.python)
+    plan.alternatives = notes + plan.alternatives
     if as_json:
         sys.stdout.write(plan_json(plan))
+    elif req.out_format != "shell":
+        sys.stdout.write(render_format(plan, target, req.out_format, _))
     else:
         render_plan(plan, target, stdout_console(), _)
     return ExitCode.OK

@@ -13,6 +13,8 @@ from .resolve import Target
 
 #: the JSON ``error`` of a run where no build fits (scripts match it)
 NO_FIT_ERROR = "no torch build fits"
+#: what --format can write besides JSON
+FORMATS = ("shell", "requirements", "uv-project", "pip-conf")
 
 
 def plan_json(plan: Plan) -> str:
@@ -49,9 +51,10 @@ def render_plan(plan: Plan, target: Target, console, _: Gettext = english) -> No
         machine.append(_("GPUs {capabilities}").format(capabilities=", ".join(f"cc {c}" for c in target.capabilities)))
     elif target.no_gpu:
         machine.append(_("no NVIDIA GPU"))
+    companions = [f"{name} {version}" for name, version in plan.packages.items() if name != "torch"]
     console.print(Text.assemble(("torch ", "bold"), (f"{plan.torch} {plan.variant}", "bold green"),
-                                _("  with torchvision {torchvision}, torchaudio {torchaudio}").format(
-                                    torchvision=plan.torchvision or "-", torchaudio=plan.torchaudio or "-")))
+                                _("  with {companions}").format(companions=", ".join(companions)) if companions
+                                else ""))
     console.print(Text(_("for {machine}").format(machine=", ".join(machine)), style="dim"))
     console.print()
     for reason in plan.reasons:
@@ -67,3 +70,15 @@ def render_plan(plan: Plan, target: Target, console, _: Gettext = english) -> No
         console.print()
         for alt in plan.alternatives:
             console.print(Text(_("  also: {alternative}").format(alternative=text_in(alt, _)), style="dim"))
+
+
+def render_format(plan: Plan, target: Target, out_format: str, _: Gettext = english) -> str:
+    """The plan as a requirements.txt, pyproject.toml tables for uv, or a pip.conf (comments in ``_``'s language)."""
+    from .spec import pip_conf, requirements_txt, uv_project
+
+    header = [_("torch {build} for {platform}, Python {python}: envcheck install-cmd").format(
+        build=f"{plan.torch} {plan.variant}", platform=target.platform, python=target.python or "-")]
+    if plan.spec is None:
+        return ""
+    writers = {"requirements": requirements_txt, "uv-project": uv_project, "pip-conf": pip_conf}
+    return writers[out_format](plan.spec, header)

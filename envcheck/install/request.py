@@ -15,6 +15,7 @@ from ..i18n import N_, Message
 from ..knowledge import Knowledge, Mirror
 from ..snapshot import Snapshot
 from ..versions import capability, major_minor
+from .packages import COMPANIONS, DEFAULT_COMPANIONS, POINTERS
 from .resolve import Target, target_from_snapshot
 
 _OSES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos", "darwin": "macos", "mac": "macos"}
@@ -44,6 +45,12 @@ class InstallRequest:
     managers: List[str] = field(default_factory=lambda: list(MANAGERS))
     mirror: Optional[str] = None
     timeout: float = 10.0
+    #: companions beyond torchvision, from --with ("torchaudio", "xformers", ...)
+    with_packages: List[str] = field(default_factory=list)
+    #: keep the installed torch and pair the rest: None = when one is installed and sound
+    keep_torch: Optional[bool] = None
+    #: shell | requirements | uv-project | pip-conf
+    out_format: str = "shell"
 
     def python_path(self) -> Optional[str]:
         """The interpreter to probe when ``--python`` names one (a path), else None (this environment's)."""
@@ -113,7 +120,45 @@ def build_target(req: InstallRequest, snap: Optional[Snapshot], knowledge: Knowl
     elif (req.driver or caps) and target.no_gpu:
         target.no_gpu = False
     target.torch, target.cuda = req.torch, req.cuda
+    target.companions = companions(req)
     return target
+
+
+def companions(req: InstallRequest) -> tuple:
+    """torchvision, plus what --with asks for, in the order commands name them; --with no-torchvision drops it."""
+    asked = []
+    for item in req.with_packages:
+        asked += [name.strip().lower() for name in item.split(",") if name.strip()]
+    unknown = [name for name in asked if name not in COMPANIONS + POINTERS and name != "no-torchvision"]
+    if unknown:
+        raise InvalidRequest(Message(N_("{option}: choose from {known}"), option=f"--with {unknown[0]!r}",
+                                     known=", ".join(COMPANIONS + POINTERS + ("no-torchvision",))))
+    wanted = set(DEFAULT_COMPANIONS) | set(asked)
+    if "no-torchvision" in asked:
+        wanted.discard("torchvision")
+    return tuple(name for name in COMPANIONS + POINTERS if name in wanted)
+
+
+def installed_torch(snap: Optional[Snapshot]) -> Optional[tuple]:
+    """(version, build tag) of the torch installed in the target ("2.11.0", "cu130"), or None."""
+    from ..versions import parse_version
+
+    if snap is None or not (snap.torch.dist_version or snap.torch.version):
+        return None
+    parsed = parse_version(snap.torch.version or snap.torch.dist_version)
+    if parsed is None:
+        return None
+    local = (parsed.local or "").lower()
+    if snap.torch.cuda:
+        nums = major_minor(snap.torch.cuda)
+        tag = "cu" + nums.replace(".", "") if nums else local or None
+    elif local.startswith(("cu", "rocm", "cpu", "xpu")):
+        tag = local
+    elif getattr(snap.torch, "build", None) == "cpu":
+        tag = "cpu"
+    else:
+        tag = None
+    return parsed.public, tag
 
 
 def _is_path(value: str) -> bool:

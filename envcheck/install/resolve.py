@@ -8,13 +8,18 @@ that has wheels for the Python and OS. doctor's fixes and ``install-cmd`` both c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
+from .availability import platform_key, torch_pythons
 from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, DriverSupport, arch_support, driver_support, sm_name
+from .packages import DEFAULT_COMPANIONS, PackageChoice, choose_packages
 from ..i18n import N_, Message
 from ..knowledge import Knowledge, TorchRelease, TorchVariant
 from ..snapshot import Snapshot
 from ..versions import dotted, in_specifier, major_minor, parse_version
+
+#: a mirror's constraint: True when it serves this build in full
+Serves = Callable[[TorchRelease, TorchVariant], bool]
 
 
 @dataclass
@@ -34,6 +39,19 @@ class Target:
     torch: Optional[str] = None
     #: "12.6" / "cu126" / "cpu"
     cuda: Optional[str] = None
+    #: the companions to pair ("torchvision", "torchaudio", "xformers", ...)
+    companions: Tuple[str, ...] = DEFAULT_COMPANIONS
+    #: AMD GPUs' ISA targets ("gfx942"): a ROCm build is wanted when there is no NVIDIA GPU
+    gfx: List[str] = field(default_factory=list)
+    #: an Intel GPU torch XPU can use
+    xpu: bool = False
+    #: the L4T release line of a Jetson board; None elsewhere
+    jetson: Optional[str] = None
+
+    @property
+    def platform(self) -> str:
+        """"linux-x86_64", "macos-arm64", ... (the wheel facts' key)."""
+        return platform_key(self.os, self.arch)
 
 
 @dataclass
@@ -44,6 +62,10 @@ class Choice:
     reasons: List[Message] = field(default_factory=list)
     alternatives: List[Message] = field(default_factory=list)
     minor_compat: bool = False
+    #: torch and its companions, each with the index it comes from
+    packages: List[PackageChoice] = field(default_factory=list)
+    #: what was asked for (pointers such as flash-attn included)
+    companions: Tuple[str, ...] = ()
 
 
 class NoFit(Exception):
@@ -63,7 +85,12 @@ def target_from_snapshot(snap: Snapshot) -> Target:
     if not caps:
         caps = [d.capability for d in snap.torch.devices if d.capability]
     has_nvidia = bool(snap.gpus or snap.driver.version or snap.driver.pci_devices)
+    amd = getattr(snap, "amd", None)
+    intel = getattr(snap, "intel", None)
     return Target(
+        gfx=[g.gfx for g in amd.gpus if g.gfx] if amd is not None else [],
+        xpu=bool(intel.gpus) if intel is not None else False,
+        jetson=getattr(snap.system, "jetson", None),
         os=os_name,
         arch=snap.system.machine or "x86_64",
         python=major_minor(snap.python.version),
@@ -75,14 +102,33 @@ def target_from_snapshot(snap: Snapshot) -> Target:
     )
 
 
-def _python_fits(release: TorchRelease, variant: TorchVariant, python: Optional[str]) -> bool:
+def _python_fits(release: TorchRelease, variant: TorchVariant, python: Optional[str],
+                 knowledge: Optional[Knowledge] = None, platform: str = "linux-x86_64") -> bool:
+    """Wheels for this Python: the index's own tags when recorded, else the release's range."""
     if not python:
         return True
+    if knowledge is not None:
+        found = torch_pythons(knowledge, release, variant, platform)
+        if found is not None:
+            return python in found
     if variant.python:
         return python in variant.python
     if release.python:
         return in_specifier(f"{python}.0", release.python) is not False
     return True
+
+
+def releases_matching(wanted: Optional[str], knowledge: Knowledge) -> List[TorchRelease]:
+    """The releases ``--torch`` means: "2.14.1" that release, "2.14" every 2.14.x (newest first), none: all."""
+    releases = knowledge.torch_releases()
+    if not wanted:
+        return releases
+    want = parse_version(wanted)
+    if want is None:
+        return []
+    if len(want.release) == 2:
+        return [r for r in releases if dotted(r.version, 2) == tuple(want.release)]
+    return [r for r in releases if parse_version(r.version) == parse_version(want.public)]
 
 
 def _wanted_tag(cuda: Optional[str]) -> Optional[str]:
@@ -108,50 +154,41 @@ def _covers_gpus(variant: TorchVariant, caps: List[str]) -> Tuple[bool, List[str
     return not missing, missing
 
 
-def resolve(target: Target, knowledge: Knowledge) -> Choice:
+def resolve(target: Target, knowledge: Knowledge, serves: Optional[Serves] = None, explain: bool = True) -> Choice:
     """The best build for ``target``; raises NoFit with reasons when none exists.
 
-    Reasons, alternatives and no-fit reasons are Messages: the renderer words them in its reader's language.
+    ``serves``, when given, admits only the builds a mirror serves in full. Reasons, alternatives and
+    no-fit reasons are Messages: the renderer words them in its reader's language.
     """
-    releases = knowledge.torch_releases()
-    if target.torch:
-        want = parse_version(target.torch)
-        releases = [r for r in releases if want is not None and parse_version(r.version) == parse_version(want.public)]
-        if not releases:
-            raise NoFit([Message(N_("torch {version} is not a release envcheck knows (known: {oldest} to {newest})"),
-                                 version=target.torch, oldest=knowledge.torch_releases()[-1].version,
-                                 newest=knowledge.torch_releases()[0].version)])
+    releases = releases_matching(target.torch, knowledge)
+    if not releases:
+        raise NoFit([Message(N_("torch {version} is not a release envcheck knows (known: {oldest} to {newest})"),
+                             version=target.torch, oldest=knowledge.torch_releases()[-1].version,
+                             newest=knowledge.torch_releases()[0].version)])
     tag = _wanted_tag(target.cuda)
     if tag and tag != "cpu" and not any(r.variant(tag) for r in releases):
         raise NoFit(_no_such_variant(tag, releases, knowledge))
-    use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
+    if target.jetson and target.os == "linux":
+        raise NoFit(_jetson(target, knowledge))
     rejected: List[Message] = []
+    accelerator = _accelerator(target, tag)
+    if accelerator:
+        return _resolve_accelerator(target, knowledge, releases, accelerator, tag, serves, explain)
+    use_cpu = tag == "cpu" or (tag is None and (target.no_gpu or target.os == "macos"))
     if use_cpu:
-        for release in releases:
-            variant = release.variant("cpu")
-            if variant and target.os in variant.os and _python_fits(release, variant, target.python):
-                why = (Message(N_("no NVIDIA GPU here")) if target.no_gpu and tag is None
-                       else Message(N_("a CPU build was asked for")))
-                if target.os == "macos":
-                    why = Message(N_("macOS builds are CPU/MPS only"))
-                return Choice(release, variant, [
-                    Message(N_("torch {version} is the newest release with a CPU build for Python {python} on {os} "
-                               "({why})"), version=release.version, python=target.python or Message(N_("any")),
-                            os=target.os, why=why)])
-        raise NoFit([Message(N_("no CPU build for Python {python} on {os} in the releases envcheck knows"),
-                             python=target.python, os=target.os)])
+        return _resolve_cpu(target, knowledge, releases, tag, serves, rejected, explain)
 
     choice: Optional[Choice] = None
     for release in releases:
-        fits = _fitting_variants(release, tag, target, knowledge, rejected)
+        fits = _fitting_variants(release, tag, target, knowledge, rejected, serves)
         if not fits:
             continue
         # Within one release a build the driver fully supports beats a newer CUDA under minor-version compat.
-        full = [(v, s) for v, s in fits if s.status in (FULL, UNKNOWN)]
-        variant, support = (full or fits)[0]
+        full = [f for f in fits if f[1].status in (FULL, UNKNOWN)]
+        variant, support, packages = (full or fits)[0]
         if choice is None:
-            choice = Choice(release, variant, _reasons(release, variant, target, support.rule),
-                            minor_compat=support.status == MINOR_COMPAT)
+            choice = Choice(release, variant, _reasons(release, variant, target, support.rule, knowledge),
+                            minor_compat=support.status == MINOR_COMPAT, packages=packages)
             if support.status == UNKNOWN and target.driver is None and target.driver_cuda is None:
                 floor = knowledge.driver_floor(variant.cuda or "")
                 need = getattr(floor, "windows" if target.os == "windows" else "linux", None) if floor else None
@@ -170,13 +207,103 @@ def resolve(target: Target, knowledge: Knowledge) -> Choice:
                                                build=f"{release.version} {v.tag}"))
             break
     if choice is None:
-        raise NoFit(_no_fit_reasons(target, knowledge, rejected))
+        raise NoFit(_no_fit_reasons(target, knowledge, rejected, serves) if explain else [])
     _add_alternatives(choice, knowledge, target)
+    choice.companions = target.companions
     return choice
 
 
+def _resolve_cpu(target: Target, knowledge: Knowledge, releases: List[TorchRelease], tag: Optional[str],
+                 serves: Optional[Serves], rejected: List[Message], explain: bool = True) -> Choice:
+    for release in releases:
+        variant = release.variant("cpu")
+        if variant is None or target.os not in variant.os or (serves and not serves(release, variant)):
+            continue
+        packages, problems = choose_packages(knowledge, release, variant, target.platform, target.python,
+                                             target.companions)
+        if problems or not _python_fits(release, variant, target.python, knowledge, target.platform):
+            rejected.extend(problems[:1])
+            continue
+        why = (Message(N_("no NVIDIA GPU here")) if target.no_gpu and tag is None
+               else Message(N_("a CPU build was asked for")))
+        if target.os == "macos":
+            why = Message(N_("macOS builds are CPU/MPS only"))
+        return Choice(release, variant, [
+            Message(N_("torch {version} is the newest release with a CPU build for Python {python} on {os} "
+                       "({why})"), version=release.version, python=target.python or Message(N_("any")),
+                    os=target.platform, why=why)], packages=packages, companions=target.companions)
+    if not explain:
+        raise NoFit([])
+    raise NoFit(_python_blocks(target, knowledge, serves) + rejected[:3] or
+                [Message(N_("no CPU build for Python {python} on {os} in the releases envcheck knows"),
+                         python=target.python, os=target.platform)])
+
+
+def _accelerator(target: Target, tag: Optional[str]) -> Optional[str]:
+    """"rocm" or "xpu" when that is what the machine (or --cuda) asks for."""
+    if tag:
+        return "rocm" if tag.startswith("rocm") else "xpu" if tag == "xpu" else None
+    if target.capabilities or target.driver or target.os == "macos":
+        return None
+    if target.gfx:
+        return "rocm"
+    return "xpu" if target.xpu else None
+
+
+def _index_variants(release: TorchRelease, knowledge: Knowledge, kind: str, platform: str) -> List[TorchVariant]:
+    """The ROCm or XPU builds download.pytorch.org serves for this release on ``platform``, newest first."""
+    entry = knowledge.pytorch_index().release(release.version)
+    found = [TorchVariant(tag=v.tag, os=sorted({p.split("-")[0] for p in v.platforms}), arch_list=list(v.gpu_archs),
+                          python=list(v.platforms.get(platform, [])))
+             for v in (entry.variants if entry else []) if v.tag.startswith(kind) and platform in v.platforms]
+    if not found:
+        found = [v for v in release.variants if v.tag.startswith(kind)]
+    return sorted(found, key=lambda v: dotted(v.tag.replace(kind, "") or "0", 3), reverse=True)
+
+
+def _resolve_accelerator(target: Target, knowledge: Knowledge, releases: List[TorchRelease], kind: str,
+                         tag: Optional[str], serves: Optional[Serves], explain: bool) -> Choice:
+    """A ROCm build whose gfx targets cover every AMD GPU, or an XPU build: the newest that fits."""
+    rejected: List[Message] = []
+    for release in releases:
+        for variant in _index_variants(release, knowledge, kind, target.platform):
+            if (tag and variant.tag != tag) or (serves and not serves(release, variant)):
+                continue
+            build = f"torch {release.version} {variant.tag}"
+            missing = [g for g in target.gfx if variant.arch_list and g not in variant.arch_list] if kind == "rocm" else []
+            if missing:
+                rejected.append(Message(N_("{build}: no kernel for {archs}"), build=build, archs=", ".join(missing)))
+                continue
+            packages, problems = choose_packages(knowledge, release, variant, target.platform, target.python,
+                                                 target.companions)
+            if problems:
+                rejected.append(problems[0])
+                continue
+            reasons = [Message(N_("torch {version} is the newest release with a build that fits this machine"),
+                               version=release.version)]
+            if kind == "rocm" and target.gfx:
+                reasons.append(Message(N_("{tag}'s kernels ({archs}) cover {gpus}"), tag=variant.tag,
+                                       archs=", ".join(variant.arch_list) or "-", gpus=", ".join(sorted(set(target.gfx)))))
+            return Choice(release, variant, reasons, packages=packages, companions=target.companions)
+    if not explain:
+        raise NoFit([])
+    if not rejected:
+        rejected.append(Message(N_("no {kind} build of the releases envcheck knows is recorded for {platform}"),
+                                kind=kind.upper() if kind == "xpu" else "ROCm", platform=target.platform))
+    raise NoFit(rejected[:8])
+
+
+def _jetson(target: Target, knowledge: Knowledge) -> List[Message]:
+    """Jetson boards run NVIDIA's JetPack builds of torch, not PyPI's or download.pytorch.org's."""
+    pointer = knowledge.platform_notes().get("jetson", {})
+    return [Message(N_("this is a Jetson board ({release}): PyPI's and download.pytorch.org's aarch64 wheels are "
+                       "built for SBSA servers, not for Jetson; install NVIDIA's build for your JetPack: {url}"),
+                    release=target.jetson, url=pointer.get("url", ""))]
+
+
 def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target, knowledge: Knowledge,
-                      rejected: List[Message]) -> List[Tuple[TorchVariant, DriverSupport]]:
+                      rejected: List[Message], serves: Optional[Serves] = None,
+                      ) -> List[Tuple[TorchVariant, DriverSupport, List[PackageChoice]]]:
     """The CUDA builds of ``release`` that fit the OS, Python, GPUs and driver, newest CUDA first."""
     out = []
     candidates = [release.variant(tag)] if tag else _cuda_variants(release, target.os)
@@ -185,10 +312,17 @@ def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target,
         if target.os not in variant.os:
             rejected.append(Message(N_("{build}: no {os} build"), build=build, os=target.os))
             continue
-        if not _python_fits(release, variant, target.python):
+        if serves is not None and not serves(release, variant):
+            continue
+        packages, problems = choose_packages(knowledge, release, variant, target.platform, target.python,
+                                             target.companions)
+        if problems:
+            rejected.append(problems[0])
+            continue
+        if not _python_fits(release, variant, target.python, knowledge, target.platform):
             rejected.append(Message(N_("torch {version}: no wheel for Python {python} ({range})"),
                                     version=release.version, python=target.python, range=release.python))
-            break
+            continue
         covers, missing = _covers_gpus(variant, target.capabilities)
         if not covers:
             rejected.append(Message(N_("{build}: no kernel for {archs}"),
@@ -196,7 +330,7 @@ def _fitting_variants(release: TorchRelease, tag: Optional[str], target: Target,
             continue
         support = driver_support(variant.cuda, target.driver, target.driver_cuda, knowledge, target.os)
         if support.status in (FULL, UNKNOWN, MINOR_COMPAT):
-            out.append((variant, support))
+            out.append((variant, support, packages))
         else:
             rejected.append(f"{build}: " + support.rule)
     return out
@@ -229,7 +363,8 @@ def _cuda_number(tag: str) -> float:
     return float(text[:-1] + "." + text[-1]) if len(text) > 1 else float(text)
 
 
-def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str) -> List[Message]:
+def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, driver_rule: str,
+             knowledge: Optional[Knowledge] = None) -> List[Message]:
     reasons = [Message(N_("torch {version} is the newest release with a build that fits this machine"),
                        version=release.version)]
     if driver_rule:
@@ -242,8 +377,13 @@ def _reasons(release: TorchRelease, variant: TorchVariant, target: Target, drive
         reasons.append(Message(N_("{tag}'s arch list is not recorded; envcheck could not check it against the GPUs"),
                                tag=variant.tag))
     if target.python:
-        reasons.append(Message(N_("wheels exist for Python {python} ({range})"),
-                               python=target.python, range=release.python or Message(N_("range not recorded"))))
+        pythons = torch_pythons(knowledge, release, variant, target.platform) if knowledge else None
+        if pythons:
+            reasons.append(Message(N_("wheels exist for Python {python} on {platform} ({pythons})"),
+                                   python=target.python, platform=target.platform, pythons=", ".join(pythons)))
+        else:
+            reasons.append(Message(N_("wheels exist for Python {python} ({range})"),
+                                   python=target.python, range=release.python or Message(N_("range not recorded"))))
     return reasons
 
 
@@ -263,7 +403,104 @@ def _add_alternatives(choice: Choice, knowledge: Knowledge, target: Target) -> N
                                            build=f"torch {choice.release.version} cpu"))
 
 
-def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message]) -> List[Message]:
+def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message],
+                    serves: Optional[Serves] = None) -> List[Message]:
+    """Why nothing fits, what blocks most first: a GPU this driver cannot run at all, then the driver
+    (with the driver that would do and the build it would then get), then the Python, then the GPUs'
+    kernels, then what each build was rejected for."""
+    reasons = _impossible(target, knowledge) + _driver_blocks(target, knowledge, serves)
+    reasons += _python_blocks(target, knowledge, serves)
+    if not reasons and target.python and (target.driver or target.driver_cuda):
+        both = _fits(target, knowledge, serves, python=None, driver=None, driver_cuda=None)
+        if both is not None:
+            reasons.append(Message(N_("both the driver and the Python block: torch {build} fits with a driver >= "
+                                      "{floor} and Python {range}"), build=f"{both.release.version} {both.variant.tag}",
+                                   floor=_floor_for(knowledge, both.variant.cuda, target.os),
+                                   range=both.release.python))
+    lead = bool(reasons)
+    if not lead:
+        reasons += _arch_blocks(target, knowledge)
+    seen = {str(r) for r in reasons}
+    reasons.extend(r for r in rejected[:3 if lead else 8] if str(r) not in seen)
+    if not reasons:
+        reasons.append(Message(N_("no release in envcheck's data matches these constraints")))
+    return reasons
+
+
+def _fits(target: Target, knowledge: Knowledge, serves: Optional[Serves], **changes: object) -> Optional[Choice]:
+    """The resolver's choice with some constraints lifted, or None."""
+    from dataclasses import replace
+
+    try:
+        return resolve(replace(target, **changes), knowledge, serves, explain=False)
+    except NoFit:
+        return None
+
+
+def _floor_for(knowledge: Knowledge, cuda: Optional[str], os_name: str) -> Optional[str]:
+    floor = knowledge.driver_floor(cuda or "")
+    return getattr(floor, "windows" if os_name == "windows" else "linux", None) if floor else None
+
+
+def _impossible(target: Target, knowledge: Knowledge) -> List[Message]:
+    """A GPU newer than anything this driver's CUDA can compile for: no torch build will ever run it."""
+    if not target.driver or not target.capabilities:
+        return []
+    out = []
+    for cc in sorted(set(target.capabilities)):
+        first = knowledge.cuda_first_for_arch(sm_name(cc))
+        need = _floor_for(knowledge, first, target.os)
+        if first and need and dotted(target.driver) < dotted(need):
+            out.append(Message(N_("driver {driver} cannot run a {arch} GPU at all: {arch} needs CUDA >= {cuda}, "
+                                  "that is a driver >= {floor}"), driver=target.driver, arch=sm_name(cc), cuda=first,
+                               floor=need))
+    return out
+
+
+def _driver_blocks(target: Target, knowledge: Knowledge, serves: Optional[Serves]) -> List[Message]:
+    """When only the driver blocks: the driver to install, how, and the build that would then fit."""
+    if not (target.driver or target.driver_cuda):
+        return []
+    relaxed = _fits(target, knowledge, serves, driver=None, driver_cuda=None)
+    if relaxed is None:
+        return []
+    need = _floor_for(knowledge, relaxed.variant.cuda, target.os)
+    if need is None:
+        return []
+    branch = need.split(".")[0]
+    upgrade = knowledge.driver_upgrade()
+    how = upgrade.get("windows" if target.os == "windows" else "linux", "")
+    out = [Message(N_("upgrade the NVIDIA driver to >= {floor} (this one is {driver}): then torch {build} fits"),
+                   floor=need, driver=target.driver or target.driver_cuda,
+                   build=f"{relaxed.release.version} {relaxed.variant.tag}")]
+    if how:
+        out.append(Message(N_("to upgrade the driver: {command}"), command=how.format(branch=branch)))
+    return out
+
+
+def _python_blocks(target: Target, knowledge: Knowledge, serves: Optional[Serves]) -> List[Message]:
+    """When only the Python blocks: the nearest Python some build that fits has wheels for."""
+    if not target.python or _fits(target, knowledge, serves, python=None) is None:
+        return []
+    have = dotted(target.python)
+    for step in range(1, 12):
+        for minor in (have[1] - step, have[1] + step):
+            if minor < 0:
+                continue
+            python = f"{have[0]}.{minor}"
+            found = _fits(target, knowledge, serves, python=python)
+            if found is None:
+                continue
+            build = f"{found.release.version} {found.variant.tag}"
+            if minor < have[1]:
+                return [Message(N_("Python {python} is newer than any build that fits: the newest Python with wheels "
+                                   "is {newest} (torch {build})"), python=target.python, newest=python, build=build)]
+            return [Message(N_("Python {python} is older than any build that fits: the oldest Python with wheels is "
+                               "{oldest} (torch {build})"), python=target.python, oldest=python, build=build)]
+    return []
+
+
+def _arch_blocks(target: Target, knowledge: Knowledge) -> List[Message]:
     reasons: List[Message] = []
     for cc in sorted(set(target.capabilities)):
         first = None
@@ -283,7 +520,4 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message
                                    python=rel.python, cuda=v.cuda) if rel.python else
                            Message(N_("{arch} needs torch >= {version} ({tag}), which needs a driver for CUDA {cuda}"),
                                    arch=sm_name(cc), version=rel.version, tag=v.tag, cuda=v.cuda))
-    reasons.extend(rejected[:8])
-    if not reasons:
-        reasons.append(Message(N_("no release in envcheck's data matches these constraints")))
     return reasons

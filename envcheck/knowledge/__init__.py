@@ -12,9 +12,18 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from ..versions import capability, capability_str, dotted, parse_version
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the loaders of pytorch_index.toml and amd_gpus.toml (imported lazily below)
+    from .amd_gpus import AmdGpus
+    from .conda_forge import CondaForgeFacts  # conda_forge.toml, flash_attn.toml: likewise lazily below
+    from .flash_attn import FlashAttnFacts
+    from .pytorch_index import IndexFacts
+    from .wheels import WheelFacts  # wheels.json, lazily below
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -152,6 +161,8 @@ class TorchRelease:
     date: Optional[str] = None
     triton: Optional[str] = None
     variants: List[TorchVariant] = field(default_factory=list)
+    #: the paired companion releases: torchvision, torchaudio, xformers, torchao, torchcodec (None: none fits)
+    companions: Dict[str, Optional[str]] = field(default_factory=dict)
 
     def variant(self, tag: str) -> Optional[TorchVariant]:
         for v in self.variants:
@@ -229,6 +240,34 @@ class Mirror:
     official: bool = False
     notes: str = ""
     source: str = ""
+    #: the day these facts were last checked against their sources (ISO date)
+    verified: str = ""
+    #: where the pypi URL is stated (the mirror's own help page first); pypi_verified: stated there, not only
+    #: seen in use; pypi_full: a whole copy of PyPI, so it also serves PyPI's own torch build and the nvidia-*
+    #: wheels that build depends on (None: not confirmed)
+    pypi_source: str = ""
+    pypi_verified: bool = False
+    pypi_full: Optional[bool] = None
+    #: what the wheel mirror carries: "all" (the whole of download.pytorch.org/whl) or the variant tags
+    #: (cu126, cpu, ...) its sources show; the list is complete only where torch_wheels_verified
+    torch_wheels_variants: Union[str, List[str]] = field(default_factory=list)
+    #: whether it also serves torch's dependency wheels (nvidia-*, triton) as download.pytorch.org/whl/<tag>
+    #: does, so that --index-url alone resolves (None: not confirmed)
+    torch_wheels_mirrors_deps: Optional[bool] = None
+    #: True only where the mirror's own help page or its maintainers state the URL and the layout
+    torch_wheels_verified: bool = False
+    torch_wheels_source: str = ""
+    #: where conda_channels and conda_default_channels are stated; conda_verified: stated on the mirror's own page
+    conda_source: str = ""
+    conda_verified: bool = False
+
+    def carries_variant(self, tag: str) -> Optional[bool]:
+        """Whether the wheel mirror has a variant ("cu126"): True, False, or None where the data cannot say."""
+        if not self.torch_wheels:
+            return False
+        if self.torch_wheels_variants == "all" or tag in self.torch_wheels_variants:
+            return True
+        return False if self.torch_wheels_verified and self.torch_wheels_variants else None
 
 
 # --------------------------------------------------------------------------- the loader
@@ -253,6 +292,15 @@ class Knowledge:
             data = load_toml(self.data_dir / "cuda_drivers.toml")
             return [CudaDriverFloor(**row) for row in data.get("cuda", [])]
         return self._once("driver_floors", load)
+
+    def driver_upgrade(self) -> Dict[str, str]:
+        """How to get a newer NVIDIA driver per OS (``cuda_drivers.toml`` [upgrade]); {branch} to fill."""
+        return self._once("driver_upgrade", lambda: dict(load_toml(self.data_dir / "cuda_drivers.toml").get("upgrade", {})))
+
+    def platform_notes(self) -> Dict[str, Dict[str, str]]:
+        """Where to send users of a platform neither index serves (``platforms.toml``: Jetson)."""
+        return self._once("platform_notes", lambda: {k: v for k, v in load_toml(self.data_dir / "platforms.toml").items()
+                                                     if isinstance(v, dict)})
 
     def minor_compat(self) -> List[MinorCompat]:
         def load() -> List[MinorCompat]:
@@ -364,8 +412,8 @@ class Knowledge:
             releases = []
             for row in data.get("releases", []):
                 variants = [TorchVariant(**v) for v in row.get("variants", [])]
-                rest = {k: v for k, v in row.items() if k != "variants"}
-                releases.append(TorchRelease(variants=variants, **rest))
+                rest = {k: v for k, v in row.items() if k not in ("variants", "companions")}
+                releases.append(TorchRelease(variants=variants, companions=dict(row.get("companions") or {}), **rest))
             releases.sort(key=lambda r: parse_version(r.version), reverse=True)
             return releases
         return self._once("torch_releases", load)
@@ -412,6 +460,22 @@ class Knowledge:
                               releases=[CondaChannelRelease(**row) for row in channel.get("release", [])])
         return self._once("conda", load)
 
+    def wheel_facts(self) -> "WheelFacts":
+        """The wheels PyPI has per torch-family release and platform (wheels.json): Pythons, builds, torch pins."""
+        from .wheels import WheelFacts
+        return self._once("wheel_facts", lambda: WheelFacts.from_data(load_json(self.data_dir / "wheels.json")))
+
+    def conda_forge(self) -> "CondaForgeFacts":
+        """conda-forge's pytorch builds (conda_forge.toml): versions, platforms, CUDA builds, Pythons."""
+        from .conda_forge import CondaForgeFacts
+        return self._once("conda_forge", lambda: CondaForgeFacts.from_data(load_toml(self.data_dir / "conda_forge.toml")))
+
+    # -- flash-attn
+    def flash_attn(self) -> "FlashAttnFacts":
+        """flash-attn's prebuilt wheels on its GitHub releases (flash_attn.toml)."""
+        from .flash_attn import FlashAttnFacts
+        return self._once("flash_attn", lambda: FlashAttnFacts.from_data(load_toml(self.data_dir / "flash_attn.toml")))
+
     # -- mirrors
     def mirrors(self) -> List[Mirror]:
         def load() -> List[Mirror]:
@@ -422,6 +486,9 @@ class Knowledge:
                     found.append(Mirror(**data))
                 except TypeError as exc:
                     raise KnowledgeError(f"mirror file {path}: {exc}") from exc
+                variants = found[-1].torch_wheels_variants
+                if variants != "all" and not (isinstance(variants, list) and all(isinstance(v, str) for v in variants)):
+                    raise KnowledgeError(f"mirror file {path}: torch_wheels_variants must be \"all\" or a list of tags")
             order = {"tuna": 0}
             found.sort(key=lambda m: (m.official, order.get(m.name, 1), m.name))
             return found
@@ -442,6 +509,17 @@ class Knowledge:
             if any(h in low for h in m.hosts):
                 return m.name
         return None
+
+    # -- download.pytorch.org and AMD targets
+    def pytorch_index(self) -> "IndexFacts":
+        """What download.pytorch.org/whl/<tag>/ serves per torch release (pytorch_index.toml)."""
+        from .pytorch_index import facts_from_data
+        return self._once("pytorch_index", lambda: facts_from_data(load_toml(self.data_dir / "pytorch_index.toml")))
+
+    def amd_gpus(self) -> "AmdGpus":
+        """AMD gfx targets and the products that carry them (amd_gpus.toml)."""
+        from .amd_gpus import amd_gpus_from_data
+        return self._once("amd_gpus", lambda: amd_gpus_from_data(load_toml(self.data_dir / "amd_gpus.toml")))
 
     # -- smoke bands
     def smoke_bands(self) -> Dict[str, Any]:

@@ -111,9 +111,9 @@ def linux_x86_64_wheel(files: Sequence[IndexFile]) -> Optional[IndexFile]:
         if not any(p.startswith(("manylinux", "linux")) and p.endswith("x86_64") for p in wheel.platform):
             continue
         for tag in wheel.python:
-            m = re.fullmatch(r"cp(\d)(\d+)|py(\d)", tag)
+            m = re.fullmatch(r"cp(\d)(\d+)|py(\d)(\d*)", tag)
             if m:
-                key = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), 0)
+                key = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), int(m.group(4) or 0))
                 if best is None or key < best[0]:
                     best = (key, f)
     return best[1] if best else None
@@ -247,6 +247,57 @@ def pair_companions(companions: Iterable[Companion], torch_dates: Dict[str, Opti
         if open_ended:
             pairs[torch_version] = max(open_ended, key=lambda c: Version(c.version)).version
     return pairs
+
+
+#: the companions torch_releases.json pairs with each torch release, in its ``companions`` object
+COMPANIONS = ("torchvision", "torchaudio", "xformers", "torchao", "torchcodec")
+#: companions whose wheels name no torch: paired by their project's published table (``companion_tables``)
+TABLE_COMPANIONS = ("torchao", "torchcodec")
+
+
+def _table_row(rows: Dict[str, Sequence[str]], version: str) -> Optional[Sequence[str]]:
+    """The table row of a companion version: the row named by the version itself ("0.14.1") or, failing
+    that, by its release series ("0.16" for 0.16.0 and 0.16.1); None when the table has none."""
+    v = Version(version)
+    best: Optional[Tuple[int, Sequence[str]]] = None
+    for key, specs in rows.items():
+        k = Version(key)
+        n = len(k.release)
+        if k == v or (n < len(v.release) and v.release[:n] == k.release):
+            if best is None or n > best[0]:
+                best = (n, specs)
+    return best[1] if best else None
+
+
+def pair_by_table(companions: Iterable[Companion], torch_dates: Dict[str, Optional[str]],
+                  rows: Dict[str, Sequence[str]]) -> Tuple[Dict[str, str], List[str]]:
+    """torch version -> companion version for a companion that pins no torch, by its published table.
+
+    ``rows`` maps a companion version or series to the torch specifiers it supports (any one admits).
+    Among the companion releases whose row admits the torch release: the newest uploaded by the day after
+    it, else the earliest uploaded later. Where no row admits it, the upload-date rule of
+    :func:`pair_companions`. Returns the pairs and the torch versions that fell back to that rule.
+    """
+    companions = list(companions)
+    pairs: Dict[str, str] = {}
+    fallback: List[str] = []
+    for torch_version, torch_date in torch_dates.items():
+        want = Version(torch_version)
+        admitted = [c for c in companions
+                    if any(_admits(spec, want) for spec in (_table_row(rows, c.version) or []))]
+        if not admitted:
+            fallback.append(torch_version)
+            pairs.update(pair_companions([Companion(c.version, c.date, None) for c in companions],
+                                         {torch_version: torch_date}))
+            continue
+        latest = ((_dt.date.fromisoformat(torch_date) + _dt.timedelta(days=1)).isoformat()
+                  if torch_date else None)
+        by_then = [c for c in admitted if latest and c.date and c.date <= latest]
+        if by_then:
+            pairs[torch_version] = max(by_then, key=lambda c: Version(c.version)).version
+        else:
+            pairs[torch_version] = min(admitted, key=lambda c: (c.date or "9999", Version(c.version))).version
+    return pairs, sorted(fallback, key=Version, reverse=True)
 
 
 def _public(text: Optional[str]) -> Optional[Version]:
@@ -414,11 +465,30 @@ def _variant_order(v: dict) -> Tuple[int, Tuple[int, ...]]:
     return kind, tuple(-n for n in nums)
 
 
+def merge_companions(row: dict, paired: Dict[str, Optional[str]]) -> Dict[str, Optional[str]]:
+    """A release's ``companions``: the derived pairing where there is one, else what the row already says
+    (its curated ``companions`` or ``torchvision`` / ``torchaudio`` fields), else null."""
+    old = dict(row.get("companions") or {})
+    out: Dict[str, Optional[str]] = {}
+    for name in COMPANIONS:
+        value = paired.get(name)
+        if value is None:
+            value = old.get(name, row.get(name))
+        out[name] = value
+    return out
+
+
 def merge_release(existing: Optional[dict], d: Derived, vision: Optional[str], audio: Optional[str],
-                  index_variants: Optional[Dict[str, Set[str]]]) -> dict:
+                  index_variants: Optional[Dict[str, Set[str]]],
+                  companions: Optional[Dict[str, Optional[str]]] = None) -> dict:
     """One release row: PyPI-derived fields replace, curated fields stay, new variants are added."""
     row = dict(existing or {})
     row["version"] = d.version
+    paired = dict(companions or {})
+    paired.setdefault("torchvision", vision)
+    paired.setdefault("torchaudio", audio)
+    row["companions"] = merge_companions(row, paired)
+    vision, audio = row["companions"]["torchvision"], row["companions"]["torchaudio"]
     for key, value in (("torchvision", vision), ("torchaudio", audio), ("python", d.python),
                        ("date", d.date), ("triton", d.triton)):
         if value is not None:
@@ -464,6 +534,7 @@ def merge_release(existing: Optional[dict], d: Derived, vision: Optional[str], a
     row["variants"] = sorted(variants, key=_variant_order)
     ordered = {k: row.get(k) for k in ("version", "torchvision", "torchaudio", "python", "date", "triton")}
     ordered["variants"] = row["variants"]
+    ordered["companions"] = row["companions"]
     ordered.update({k: v for k, v in row.items() if k not in ordered})
     return ordered
 
@@ -473,22 +544,39 @@ def _cuda_of_tag(tag: str) -> Optional[str]:
     return f"{int(m.group(1))}.{m.group(2)}" if m else None
 
 
+def _curated_row(row: dict) -> dict:
+    """A release refresh did not derive, kept whole, with ``companions`` (after ``variants``) made from its own
+    fields."""
+    out = {k: v for k, v in row.items() if k != "companions"}
+    companions = merge_companions(row, {})
+    keys = list(out)
+    at = keys.index("variants") + 1 if "variants" in keys else len(keys)
+    return {**{k: out[k] for k in keys[:at]}, "companions": companions, **{k: out[k] for k in keys[at:]}}
+
+
 def merge(existing: dict, derived: Dict[str, Derived], vision: Dict[str, str], audio: Dict[str, str],
-          index: Optional[Dict[str, Dict[str, Set[str]]]], today: str) -> dict:
-    """The whole file: every derived release merged over its curated row, curated-only rows kept."""
+          index: Optional[Dict[str, Dict[str, Set[str]]]], today: str,
+          companions: Optional[Dict[str, Dict[str, str]]] = None) -> dict:
+    """The whole file: every derived release merged over its curated row, curated-only rows kept.
+
+    ``companions`` maps a companion name to its pairing (torch version -> companion version); the
+    torchvision/torchaudio pairs may come in it or in ``vision`` / ``audio``."""
     old = {r["version"]: r for r in existing.get("releases", []) if isinstance(r, dict) and "version" in r}
+    pairs = {name: dict((companions or {}).get(name) or {}) for name in COMPANIONS}
+    pairs["torchvision"] = {**vision, **pairs["torchvision"]}
+    pairs["torchaudio"] = {**audio, **pairs["torchaudio"]}
     releases = []
     for version in sorted(set(old) | set(derived), key=Version, reverse=True):
         if version in derived:
-            releases.append(merge_release(old.get(version), derived[version], vision.get(version),
-                                          audio.get(version), (index or {}).get(version)))
+            releases.append(merge_release(old.get(version), derived[version], pairs["torchvision"].get(version),
+                                          pairs["torchaudio"].get(version), (index or {}).get(version),
+                                          {name: pairs[name].get(version) for name in COMPANIONS}))
         else:
-            releases.append(old[version])
+            releases.append(_curated_row(old[version]))
     out = {k: v for k, v in existing.items() if k != "releases"}
     out["generated"] = today
     sources = list(existing.get("sources", []))
-    for url in (PYPI_PROJECT.format(name="torch"), PYPI_PROJECT.format(name="torchvision"),
-                PYPI_PROJECT.format(name="torchaudio")):
+    for url in [PYPI_PROJECT.format(name="torch")] + [PYPI_PROJECT.format(name=n) for n in COMPANIONS]:
         if not any(str(s).startswith(url) for s in sources):
             sources.append(url)
     out["sources"] = sources
@@ -534,11 +622,26 @@ def run(out: Path, since: str, timeout: float, read_wheels: bool, workers: int, 
     if dates:
         not_before = (_dt.date.fromisoformat(dates[0]) - _dt.timedelta(days=30)).isoformat()
     torch_dates = {v: d.date for v, d in derived.items()}
-    vision = pair_companions(companion_releases("torchvision", timeout, not_before, workers, log), torch_dates)
-    audio = pair_companions(companion_releases("torchaudio", timeout, not_before, workers, log), torch_dates)
+    tables = existing.get("companion_tables") or {}
+    pairs: Dict[str, Dict[str, str]] = {}
+    fallbacks: Dict[str, List[str]] = {}
+    for name in COMPANIONS:
+        found = companion_releases(name, timeout, not_before, workers, log)
+        rows = (tables.get(name) or {}).get("rows")
+        if name in TABLE_COMPANIONS and rows:
+            pairs[name], fallbacks[name] = pair_by_table(found, torch_dates, rows)
+        else:
+            if name in TABLE_COMPANIONS:
+                log(f"{name}: no companion_tables.{name}.rows in {out}: paired by upload date only")
+            pairs[name] = pair_companions(found, torch_dates)
     index = wheel_index_variants(timeout, log)
     today = _dt.datetime.now(_dt.timezone.utc).date().isoformat()
-    data = merge(existing, derived, vision, audio, index, today)
+    data = merge(existing, derived, pairs["torchvision"], pairs["torchaudio"], index, today, pairs)
+    if fallbacks:
+        data["companion_fallback"] = {
+            name: ("torch releases no table row admits, paired by the upload-date rule: "
+                   + (", ".join(versions) if versions else "none"))
+            for name, versions in fallbacks.items()}
     out.write_text(dumps(data), encoding="utf-8")
     return data
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from ..install.commands import pip_command
 from ..findings import Finding, Severity
 from ..i18n import N_, Message, joined
 from ..knowledge import Knowledge
@@ -50,6 +49,7 @@ class RuleContext:
         """The command that installs the right torch for this machine (the resolver's choice)."""
         key = "install_fix:" + repr(sorted(overrides.items()))
         if key not in self._memo:
+            from ..install.plan import install_line
             from ..install.resolve import NoFit, resolve, target_from_snapshot
 
             target = target_from_snapshot(self.snap)
@@ -66,7 +66,7 @@ class RuleContext:
             else:
                 build = f"{choice.release.version} {choice.variant.tag}"
                 self._memo[key] = [
-                    pip_command(choice.release, choice.variant, self.os_name),
+                    install_line(choice, target, self.knowledge),
                     Message(N_("(torch {build}: {reasons})"), build=build, reasons=joined(choice.reasons[1:3]))
                     if len(choice.reasons) > 1 else f"(torch {build})",
                 ]
