@@ -80,7 +80,8 @@ class Gpu:
 
 @dataclass
 class PciDevice:
-    """An NVIDIA function on the PCI bus, seen in /sys even when no driver is loaded."""
+    """A GPU function on the PCI bus (NVIDIA in ``driver``, AMD in ``amd``, Intel in ``intel``), seen in /sys
+    even when no driver is loaded."""
 
     address: str = ""
     device_id: Optional[str] = None
@@ -110,6 +111,71 @@ class Driver:
     #: works, another fails: two environments, e.g. host and container); None when there is none
     other_status: Optional[str] = None
     other_status_message: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- AMD (ROCm) and Intel (XPU) GPUs
+
+
+@dataclass
+class AmdGpu:
+    """One AMD GPU agent as ROCm's tools (or the KFD topology) name it."""
+
+    #: the agent's name as the source gives it: rocminfo's ``Name`` ("gfx942"), the KFD node's name
+    #: ("vega20"); None from amd-smi and rocm_agent_enumerator, which give none
+    name: Optional[str] = None
+    #: the ISA target, features stripped ("gfx90a", not "gfx90a:sramecc+:xnack-")
+    gfx: Optional[str] = None
+    #: the product: rocminfo's ``Marketing Name``, amd-smi's ``market_name`` ("AMD Instinct MI300X")
+    marketing_name: Optional[str] = None
+    #: PCI address ("0000:05:00.0") when the source gives one
+    bus_id: Optional[str] = None
+    #: PCI device id ("0x74a1") when the source gives one
+    device_id: Optional[str] = None
+
+
+@dataclass
+class AmdFacts:
+    """AMD GPUs and the ROCm install, for picking a ROCm torch build; all None/empty on a machine without them."""
+
+    gpus: List[AmdGpu] = field(default_factory=list)
+    #: rocminfo | amd-smi | rocm_agent_enumerator | kfd: where ``gpus`` came from; None when nothing listed one
+    source: Optional[str] = None
+    #: ok | not-found (no ROCm tool) | timeout | crashed | garbage | error: how the first tool tried ended
+    status: Optional[str] = None
+    status_message: Optional[str] = None
+    #: the ROCm release installed ("6.2.0"), from <ROCm root>/.info/version; None when no ROCm is installed
+    rocm_version: Optional[str] = None
+    rocm_path: Optional[str] = None
+    #: whether /dev/kfd exists (ROCm's compute device: a container started without it sees no GPU); None off Linux
+    kfd: Optional[bool] = None
+    #: AMD GPU functions (vendor 0x1002, class 0x03xxxx display or 0x12xxxx accelerator) in /sys/bus/pci, tools or not
+    pci_devices: List[PciDevice] = field(default_factory=list)
+    #: False when /sys/bus/pci could not be listed: then no PCI device means unknown
+    pci_scanned: bool = False
+
+
+@dataclass
+class IntelGpu:
+    """One Intel GPU as xpu-smi or sycl-ls (Level Zero, what torch XPU uses) names it."""
+
+    name: Optional[str] = None
+    bus_id: Optional[str] = None
+    device_id: Optional[str] = None
+
+
+@dataclass
+class IntelFacts:
+    """Intel GPUs torch XPU could use; all None/empty on a machine without them."""
+
+    gpus: List[IntelGpu] = field(default_factory=list)
+    #: xpu-smi | sycl-ls: where ``gpus`` came from; None when no tool listed one
+    source: Optional[str] = None
+    #: ok | not-found (neither tool) | timeout | crashed | garbage | error
+    status: Optional[str] = None
+    status_message: Optional[str] = None
+    #: Intel display/3D functions (vendor 0x8086, class 0x03xxxx: integrated GPUs too) in /sys/bus/pci
+    pci_devices: List[PciDevice] = field(default_factory=list)
+    pci_scanned: bool = False
 
 
 # --------------------------------------------------------------------------- CUDA toolkits, cuDNN
@@ -215,6 +281,8 @@ class Torch:
     error_kind: Optional[str] = None
     #: torch's own warning when is_available() is False ("CUDA initialization: ...")
     cuda_warning: Optional[str] = None
+    #: torch.xpu.is_available() (Intel GPUs), from the live probe; None when not asked or torch has no torch.xpu
+    xpu_available: Optional[bool] = None
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
     #: True when the live (import) probe ran; False under --fast
     live: bool = False
@@ -381,6 +449,13 @@ class System:
     shm_total_mib: Optional[int] = None
     compilers: List[Compiler] = field(default_factory=list)
     ninja: Optional[str] = None
+    #: Linux aarch64 on an NVIDIA Jetson (Tegra): the L4T release line of /etc/nv_tegra_release ("R36 (release),
+    #: REVISION: 4.3, ..."), else "nvidia-l4t-core <version>", else the device-tree model; None when not a Jetson
+    jetson: Optional[str] = None
+    #: the L4T version on a Jetson ("36.4.3"); None when not a Jetson or not stated
+    jetson_l4t: Optional[str] = None
+    #: /proc/device-tree/model on a Jetson ("NVIDIA Jetson AGX Orin Developer Kit")
+    jetson_model: Optional[str] = None
 
 
 @dataclass
@@ -400,6 +475,8 @@ class Snapshot:
     meta: Meta = field(default_factory=Meta)
     driver: Driver = field(default_factory=Driver)
     gpus: List[Gpu] = field(default_factory=list)
+    amd: AmdFacts = field(default_factory=AmdFacts)
+    intel: IntelFacts = field(default_factory=IntelFacts)
     cuda_toolkits: List[CudaToolkit] = field(default_factory=list)
     cudnn: Cudnn = field(default_factory=Cudnn)
     torch: Torch = field(default_factory=Torch)
@@ -435,3 +512,17 @@ class Snapshot:
     @classmethod
     def from_json(cls, text: str) -> "Snapshot":
         return cls.from_dict(json.loads(text))
+
+
+def aarch64_flavour(snap: Snapshot) -> Optional[str]:
+    """Which NVIDIA build family a Linux aarch64 machine takes: "jetson" (Tegra, L4T wheels) or "sbsa" (Grace
+    Hopper / GB200 servers: no Tegra files, an NVIDIA GPU that nvidia-smi or the PCI bus shows); None elsewhere,
+    and on aarch64 with no NVIDIA GPU seen (a Raspberry Pi, a Graviton box)."""
+    system = snap.system
+    if (system.os or "").lower() != "linux" or (system.machine or "").lower() not in ("aarch64", "arm64"):
+        return None
+    if system.jetson:
+        return "jetson"
+    if snap.gpus or snap.driver.pci_devices or snap.driver.status == "ok":
+        return "sbsa"
+    return None

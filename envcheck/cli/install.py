@@ -129,7 +129,7 @@ def _probe_machine(python_path: Optional[str], timeout: float, knowledge: "Knowl
         ctx = context_for(python_path, timeout, fast=True)
     except TargetNotFound as exc:
         raise InvalidRequest(exc.message) from exc
-    return collect(ctx, knowledge, early=early, only={"nvidia", "system-basic", "target-static"})
+    return collect(ctx, knowledge, early=early, only={"nvidia", "amd", "intel", "system-basic", "target-static"})
 
 
 def _usage_problem(message: Message, as_json: bool) -> UsageProblem:

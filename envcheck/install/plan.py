@@ -116,12 +116,15 @@ def mirror_spec(packages: List[PackageChoice], variant: TorchVariant, mirror: Mi
     return InstallSpec(pins, base, mirror=mirror.name)
 
 
-def describe_sources(spec: InstallSpec, installer: str) -> Message:
+def describe_sources(spec: InstallSpec, installer: str, cuda: bool = True) -> Message:
     """Which packages come from which index, the nvidia-* libraries and other dependencies included."""
     parts = [Message(N_("{packages} from {index}"), packages=", ".join(names), index=source.url)
              for source, names in spec.by_source().items()]
     extras = [s for s in spec.sources() if s != spec.base and s.layout == INDEX]
-    if not extras:
+    if not cuda:
+        deps = Message(N_("dependencies from {indexes}"),
+                       indexes=" / ".join(s.url for s in spec.sources() if s.layout == INDEX))
+    elif not extras:
         deps = Message(N_("dependencies (nvidia-* libraries included) from {index}"), index=spec.base.url)
     elif installer.startswith("uv") and not needs_best_match(spec):
         # uv asks the extra index first and stops at the first that has a package: the torch index has them
@@ -144,7 +147,7 @@ def _spec_commands(manager: str, spec: InstallSpec, official: bool, variant: Tor
             Message(N_("official PyTorch index ({tag})"), tag=variant.tag)
     else:
         title = data_message(mirror.title) if mirror else Message(N_("official: PyPI"))
-    note = Message(N_("{title}: {sources}"), title=title, sources=describe_sources(spec, installer))
+    note = Message(N_("{title}: {sources}"), title=title, sources=describe_sources(spec, installer, bool(variant.cuda)))
     return Command(manager, None if official else spec.mirror, pip_line(spec, installer), note)
 
 

@@ -49,6 +49,8 @@ def render_plan(plan: Plan, target: Target, console, _: Gettext = english) -> No
                        if target.driver else f"CUDA {target.driver_cuda}")
     if target.capabilities:
         machine.append(_("GPUs {capabilities}").format(capabilities=", ".join(f"cc {c}" for c in target.capabilities)))
+    elif target.gfx:
+        machine.append(_("AMD GPUs {gfx}").format(gfx=", ".join(target.gfx)))
     elif target.no_gpu:
         machine.append(_("no NVIDIA GPU"))
     companions = [f"{name} {version}" for name, version in plan.packages.items() if name != "torch"]

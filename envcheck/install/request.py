@@ -99,11 +99,16 @@ def build_target(req: InstallRequest, snap: Optional[Snapshot], knowledge: Knowl
         target.driver, target.driver_cuda = req.driver, None
     caps: List[str] = []
     names: List[str] = []
+    gfx: List[str] = []
     for name in req.gpus:
         spec = knowledge.gpu_by_name(name)
-        if spec is None:
+        amd = knowledge.amd_gpus().by_gfx(name) or knowledge.amd_gpus().by_product(name) if spec is None else None
+        if spec is None and amd is None:
             raise InvalidRequest(Message(N_("{option}: not a GPU envcheck knows; give --compute-capability X.Y "
                                             "instead"), option=f"--gpu {name!r}"))
+        if amd is not None:
+            gfx.append(amd.name)
+            continue
         caps.append(spec.compute_capability)
         names.append(spec.name)
     for cc in req.capabilities:
@@ -114,6 +119,8 @@ def build_target(req: InstallRequest, snap: Optional[Snapshot], knowledge: Knowl
         caps.append(f"{parsed[0]}.{parsed[1]}")
     if caps:
         target.capabilities, target.gpu_names, target.no_gpu = caps, names, False
+    if gfx:
+        target.gfx, target.no_gpu = gfx, not caps and not target.driver
     if req.no_gpu:
         target.capabilities, target.gpu_names, target.no_gpu = [], [], True
         target.driver = target.driver_cuda = None

@@ -13,11 +13,13 @@ from typing import Callable, List, Optional, Tuple
 from .availability import platform_key, torch_pythons
 from .compat import CUBIN, FULL, MINOR_COMPAT, UNKNOWN, DriverSupport, arch_support, driver_support, sm_name
 from .packages import DEFAULT_COMPANIONS, PackageChoice, choose_packages
-from ..i18n import N_, Message
+from ..i18n import N_, Message, data_message
 from ..knowledge import Knowledge, TorchRelease, TorchVariant
 from ..snapshot import Snapshot
 from ..versions import dotted, in_specifier, major_minor, parse_version
 
+#: the platforms the release data's variants (os lists, Python ranges) describe, where wheel facts are missing
+_DESCRIBED_PLATFORMS = ("linux-x86_64", "windows-x86_64")
 #: a mirror's constraint: True when it serves this build in full
 Serves = Callable[[TorchRelease, TorchVariant], bool]
 
@@ -111,6 +113,8 @@ def _python_fits(release: TorchRelease, variant: TorchVariant, python: Optional[
         found = torch_pythons(knowledge, release, variant, platform)
         if found is not None:
             return python in found
+        if platform not in _DESCRIBED_PLATFORMS:
+            return False  # the older release data describes x86_64 builds only: unknown is not offered
     if variant.python:
         return python in variant.python
     if release.python:
@@ -166,7 +170,8 @@ def resolve(target: Target, knowledge: Knowledge, serves: Optional[Serves] = Non
                              version=target.torch, oldest=knowledge.torch_releases()[-1].version,
                              newest=knowledge.torch_releases()[0].version)])
     tag = _wanted_tag(target.cuda)
-    if tag and tag != "cpu" and not any(r.variant(tag) for r in releases):
+    if tag and tag != "cpu" and not any(r.variant(tag) or knowledge.pytorch_index().variant(r.version, tag)
+                                        for r in releases):
         raise NoFit(_no_such_variant(tag, releases, knowledge))
     if target.jetson and target.os == "linux":
         raise NoFit(_jetson(target, knowledge))
@@ -234,7 +239,7 @@ def _resolve_cpu(target: Target, knowledge: Knowledge, releases: List[TorchRelea
                     os=target.platform, why=why)], packages=packages, companions=target.companions)
     if not explain:
         raise NoFit([])
-    raise NoFit(_python_blocks(target, knowledge, serves) + rejected[:3] or
+    raise NoFit(_platform_note(target, knowledge) + _python_blocks(target, knowledge, serves) + rejected[:3] or
                 [Message(N_("no CPU build for Python {python} on {os} in the releases envcheck knows"),
                          python=target.python, os=target.platform)])
 
@@ -270,7 +275,8 @@ def _resolve_accelerator(target: Target, knowledge: Knowledge, releases: List[To
             if (tag and variant.tag != tag) or (serves and not serves(release, variant)):
                 continue
             build = f"torch {release.version} {variant.tag}"
-            missing = [g for g in target.gfx if variant.arch_list and g not in variant.arch_list] if kind == "rocm" else []
+            # a ROCm build counts only with its gfx list recorded (the releases before the index data have none)
+            missing = [g for g in target.gfx if g not in variant.arch_list] if kind == "rocm" else []
             if missing:
                 rejected.append(Message(N_("{build}: no kernel for {archs}"), build=build, archs=", ".join(missing)))
                 continue
@@ -408,7 +414,7 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message
     """Why nothing fits, what blocks most first: a GPU this driver cannot run at all, then the driver
     (with the driver that would do and the build it would then get), then the Python, then the GPUs'
     kernels, then what each build was rejected for."""
-    reasons = _impossible(target, knowledge) + _driver_blocks(target, knowledge, serves)
+    reasons = _platform_note(target, knowledge) + _impossible(target, knowledge) + _driver_blocks(target, knowledge, serves)
     reasons += _python_blocks(target, knowledge, serves)
     if not reasons and target.python and (target.driver or target.driver_cuda):
         both = _fits(target, knowledge, serves, python=None, driver=None, driver_cuda=None)
@@ -425,6 +431,12 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message
     if not reasons:
         reasons.append(Message(N_("no release in envcheck's data matches these constraints")))
     return reasons
+
+
+def _platform_note(target: Target, knowledge: Knowledge) -> List[Message]:
+    """A platform no release serves (Windows on ARM) says so, with what to do, before any other reason."""
+    note = knowledge.platform_notes().get(target.platform, {}).get("no_release")
+    return [Message(N_("{platform}: {note}"), platform=target.platform, note=data_message(note))] if note else []
 
 
 def _fits(target: Target, knowledge: Knowledge, serves: Optional[Serves], **changes: object) -> Optional[Choice]:

@@ -41,6 +41,9 @@ class AmdGpus:
         for row in self.rows:
             for p in row.products:
                 pl = " ".join(p.lower().replace("amd ", "").split())
+                # "AMD Instinct MI300X" names gfx942; so do "mi300x" and "Instinct MI300X" (a trailing part of it)
+                if pl.endswith(" " + low):
+                    pl = low
                 if pl == low or (pl in low and (best is None or len(pl) > best[0])):
                     if pl == low:
                         return row

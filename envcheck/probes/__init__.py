@@ -11,10 +11,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..runner import DEFAULT_TIMEOUT_S, CommandResult, run, which
-from ..snapshot import ProbeIssue
+from ..snapshot import PciDevice, ProbeIssue
 
 
 @dataclass
@@ -93,3 +93,33 @@ def issue_from(probe: str, result: CommandResult, kind: Optional[str] = None) ->
         message += ": " + tail[-400:]
     return ProbeIssue(probe=probe, kind=kind, message=message, command=list(result.argv),
                       duration_s=round(result.duration_s, 3))
+
+
+def scan_pci_display(ctx: ProbeContext, vendor: str, classes: Tuple[str, ...] = ("0x03",)
+                     ) -> Tuple[List[PciDevice], bool]:
+    """GPU functions of one PCI vendor ("0x1002" AMD, "0x8086" Intel) in /sys/bus/pci: display/3D (class
+    0x03xxxx), or the ``classes`` given (AMD's Instinct MI300 and later say 0x1200, processing accelerator).
+
+    File reads only, no command. The bool says whether the directory could be listed at all: without it
+    an empty list means "unknown", not "none".
+    """
+    base = ctx.path("/sys/bus/pci/devices")
+    try:
+        entries = sorted(os.listdir(base))
+    except OSError:
+        return [], False
+    found: List[PciDevice] = []
+    for name in entries:
+        entry = base / name
+        if (read_text(entry / "vendor", 64) or "").strip().lower() != vendor:
+            continue
+        pci_class = (read_text(entry / "class", 64) or "").strip().lower()
+        if not pci_class.startswith(classes):
+            continue
+        try:
+            driver: Optional[str] = os.path.basename(os.readlink(entry / "driver")) or None
+        except OSError:
+            driver = None
+        found.append(PciDevice(address=name, device_id=(read_text(entry / "device", 64) or "").strip().lower() or None,
+                               pci_class=pci_class, driver=driver))
+    return found, True

@@ -32,12 +32,22 @@ def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Call
     return wrapper
 
 
+def _gpu_vendor_probe(name: str, ctx: ProbeContext) -> Any:
+    """The AMD or Intel probe, imported on its own thread only when asked for (install-cmd usually is not)."""
+    if name == "amd":
+        from . import amd as module
+    else:
+        from . import intel as module
+    return module.probe(ctx)
+
+
 def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, Started]] = None,
             only: Optional[Set[str]] = None) -> Snapshot:
     """Probe the machine and return a complete snapshot.
 
     ``early``: target probes the caller already started ("static", "live"; see ``envcheck.cli.entry``).
-    ``only``: run just these probes (install-cmd needs nvidia, system and target-static).
+    ``only``: run just these probes (install-cmd needs nvidia, system and target-static; "amd" and "intel"
+    add the AMD/ROCm and Intel/XPU GPUs).
     """
     started = time.monotonic()
     early = early or {}
@@ -54,6 +64,8 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, S
 
     tasks: Dict[str, Callable[[], Any]] = {
         "nvidia": lambda: nvidia.probe(ctx),
+        "amd": lambda: _gpu_vendor_probe("amd", ctx),
+        "intel": lambda: _gpu_vendor_probe("intel", ctx),
         "toolkits": lambda: toolkits.probe(ctx),
         "cudnn": lambda: cudnn.probe(ctx),
         "system": lambda: system.probe(ctx),
@@ -74,6 +86,12 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, S
 
     if "nvidia" in results:
         snap.driver, snap.gpus, more = results["nvidia"]
+        issues.extend(more)
+    if "amd" in results:
+        snap.amd, more = results["amd"]
+        issues.extend(more)
+    if "intel" in results:
+        snap.intel, more = results["intel"]
         issues.extend(more)
     if "toolkits" in results:
         snap.cuda_toolkits, more = results["toolkits"]

@@ -114,6 +114,56 @@ def detect_wsl(ctx: ProbeContext, kernel: Optional[str]) -> Optional[bool]:
     return any("microsoft" in t.lower() for t in texts)
 
 
+#: "# R36 (release), REVISION: 4.3, GCID: ..., BOARD: generic, EABI: aarch64, DATE: ..." (/etc/nv_tegra_release)
+_TEGRA_RELEASE = re.compile(r"^#?\s*R(\d+)\s*\(release\),\s*REVISION:\s*([0-9.]+)", re.IGNORECASE)
+_ARM_MACHINES = ("aarch64", "arm64")
+
+
+def parse_tegra_release(text: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """/etc/nv_tegra_release -> (its release line without the "# ", the L4T version "35.3.1"); (None, None) if not one."""
+    for line in (text or "").splitlines():
+        match = _TEGRA_RELEASE.match(line.strip())
+        if match:
+            revision = dotted(match.group(2)) or ()
+            l4t = ".".join(str(n) for n in (int(match.group(1)),) + revision)
+            return line.strip().lstrip("#").strip(), l4t
+    return None, None
+
+
+def dpkg_version(status_text: Optional[str], package: str) -> Optional[str]:
+    """The ``Version:`` of ``package``'s stanza in a dpkg status file ("36.4.4-20250616085344"), or None."""
+    for stanza in (status_text or "").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
+        if fields.get("Package") == package:
+            return fields.get("Version")
+    return None
+
+
+def detect_jetson(ctx: ProbeContext, machine: Optional[str]) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(jetson, jetson_l4t, jetson_model) on Linux aarch64; all None elsewhere and on aarch64 that is not a Jetson.
+
+    Evidence, most telling first: /etc/nv_tegra_release, the nvidia-l4t-core package, a device-tree model
+    naming a Jetson or a device tree compatible with "nvidia,tegra" (the Orin Nano kit's model says "NVIDIA
+    Orin Nano Developer Kit", no "Jetson"). Grace Hopper / GB200 servers (SBSA) have none of these.
+    """
+    if not sys.platform.startswith("linux") or (machine or "").lower() not in _ARM_MACHINES:
+        return None, None, None
+    line, l4t = parse_tegra_release(read_text(ctx.path("/etc/nv_tegra_release"), 4096))
+    model = (read_text(ctx.path("/proc/device-tree/model"), 4096) or "").replace("\x00", "").strip() or None
+    compatible = (read_text(ctx.path("/proc/device-tree/compatible"), 4096) or "").lower()
+    package = None
+    if line is None and os.path.exists(ctx.path("/var/lib/dpkg/info/nvidia-l4t-core.list")):
+        package = dpkg_version(read_text(ctx.path("/var/lib/dpkg/status"), 1 << 24), "nvidia-l4t-core")
+        if package is not None:
+            nums = dotted(package)
+            l4t = ".".join(str(n) for n in nums) if nums else None
+    is_jetson = bool(line or package or "jetson" in (model or "").lower() or "nvidia,tegra" in compatible)
+    if not is_jetson:
+        return None, None, None
+    jetson = line or (f"nvidia-l4t-core {package}" if package else None) or model or "tegra"
+    return jetson, l4t, model
+
+
 def _distro(ctx: ProbeContext) -> Optional[str]:
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         name = parse_os_release(read_text(ctx.path(path)))
@@ -218,8 +268,11 @@ def _tools(ctx: ProbeContext) -> Tuple[List[Compiler], Optional[str]]:
 
 
 def basic(ctx: ProbeContext) -> System:
-    """Only what picking a torch build needs (OS, architecture, distro): no commands run."""
-    return System(os=platform.system() or None, machine=platform.machine() or None, distro=_distro(ctx))
+    """Only what picking a torch build needs (OS, architecture, distro, Jetson or not): no commands run."""
+    machine = platform.machine() or None
+    system = System(os=platform.system() or None, machine=machine, distro=_distro(ctx))
+    system.jetson, system.jetson_l4t, system.jetson_model = detect_jetson(ctx, machine)
+    return system
 
 
 def probe(ctx: ProbeContext) -> System:
@@ -237,6 +290,7 @@ def probe(ctx: ProbeContext) -> System:
         container=detect_container(ctx),
         wsl=detect_wsl(ctx, kernel),
     )
+    system.jetson, system.jetson_l4t, system.jetson_model = detect_jetson(ctx, system.machine)
     _memory(system, ctx)
     system.compilers, system.ninja = _tools(ctx)
     return system

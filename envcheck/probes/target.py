@@ -34,6 +34,7 @@ _STAGE_WORDS = {
     "cuda-available": "during torch.cuda.is_available()",
     "cuda-devices": "while reading CUDA device properties",
     "cuda-tensor": "while creating the first CUDA tensor",
+    "xpu": "during torch.xpu.is_available()",
     "maps": "while reading /proc/self/maps",
 }
 
@@ -477,6 +478,7 @@ def probe_live(
     torch.arch_list = _strs(raw.get("arch_list"))
     torch.cuda_available = _bool(raw.get("cuda_available"))
     torch.cuda_warning = _str(raw.get("cuda_warning"))
+    torch.xpu_available = _bool(raw.get("xpu_available"))
     torch.device_count = _int(raw.get("device_count"))
     if torch.device_count is None and torch.cuda_available is False:
         torch.device_count = 0

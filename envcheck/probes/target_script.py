@@ -481,6 +481,8 @@ def live_facts():
         cuda_facts(torch, facts)
     except BaseException as exc:
         facts["error"], facts["error_kind"] = error_text(exc), "cuda-init"
+    stage("xpu")
+    facts["xpu_available"] = optional(lambda: bool(torch.xpu.is_available()))
     stage("maps")
     out["libraries"] = mapped_libraries(errors)
     return out

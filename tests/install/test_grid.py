@@ -71,6 +71,12 @@ GRID = [
                                             torch="2.12", cuda="13.2", companions=TVA), None, "fit"),
     ("xformers-2.15", dict(driver="595.45.04", capabilities=["8.9"], python="3.12",
                            companions=("torchvision", "xformers")), None, "fit"),
+    ("linux-mi300x-rocm-py312", dict(gfx=["gfx942"], no_gpu=True, python="3.12"), None, "fit"),
+    ("linux-rx7900-rocm-py311-audio", dict(gfx=["gfx1100"], no_gpu=True, python="3.11", companions=TVA), None, "fit"),
+    ("linux-xpu-py312", dict(xpu=True, no_gpu=True, python="3.12"), None, "fit"),
+    ("windows-xpu-py312", dict(os="windows", xpu=True, no_gpu=True, python="3.12"), None, "fit"),
+    ("linux-rocm6.3-asked", dict(cuda="rocm6.3", python="3.11"), None, "fit"),
+    ("windows-arm64-nofit", dict(os="windows", arch="arm64", no_gpu=True, python="3.12"), None, "nofit"),
     ("linux-a100-470-py312-nofit", dict(driver="470.82.01", capabilities=["8.0"], python="3.12", torch="2.15"), None,
      "nofit"),
     ("linux-5090-450-impossible", dict(driver="450.80.02", capabilities=["12.0"], python="3.12"), None, "nofit"),
@@ -192,3 +198,26 @@ def test_windows_1_13_has_no_python_3_11_wheel():
     with pytest.raises(NoFit) as exc:
         choose(Target(os="windows", no_gpu=True, python="3.11", torch="1.13"), K, None)
     assert "the newest Python with wheels is 3.10" in str(exc.value.reasons[0])
+
+
+def test_rocm_build_covers_every_amd_gpu_and_xpu_has_its_index():
+    mi300, _ = choose(Target(gfx=["gfx942"], no_gpu=True, python="3.12"), K, None)
+    assert mi300.variant.tag.startswith("rocm") and "gfx942" in mi300.variant.arch_list
+    plan = make_plan(mi300, "linux", ["pip"], None, knowledge=K)
+    assert f"https://download.pytorch.org/whl/{mi300.variant.tag}" in plan.commands[0].command
+    xpu, _ = choose(Target(xpu=True, no_gpu=True, python="3.12"), K, None)
+    assert xpu.variant.tag == "xpu"
+    with pytest.raises(NoFit):
+        choose(Target(gfx=["gfx9999"], no_gpu=True, python="3.12"), K, None)
+
+
+def test_windows_on_arm_is_said_honestly():
+    with pytest.raises(NoFit) as exc:
+        choose(Target(os="windows", arch="arm64", no_gpu=True, python="3.12"), K, None)
+    assert "no release wheel for Windows on ARM" in str(exc.value.reasons[0])
+
+
+def test_jetson_is_pointed_at_nvidias_wheels():
+    with pytest.raises(NoFit) as exc:
+        choose(Target(arch="aarch64", jetson="R36 (release), REVISION: 4.3", driver="540.4.0", python="3.10"), K, None)
+    assert "Jetson" in str(exc.value.reasons[0]) and "docs.nvidia.com" in str(exc.value.reasons[0])
