@@ -19,7 +19,7 @@ class Severity(str, Enum):
 
 
 class ExitCode:
-    """Documented in the README; never renumber."""
+    """Documented in docs/reference.md (Exit codes); never renumber."""
 
     OK = 0
     WARNINGS_STRICT = 1
@@ -38,7 +38,7 @@ class ExitCode:
 
 @dataclass
 class Finding:
-    #: stable kebab-case code, listed in the README's table
+    #: stable kebab-case code, listed in docs/reference.md's findings table
     code: str
     severity: Severity
     title: str
@@ -73,11 +73,13 @@ def looks_like_command(step: str) -> bool:
     """A fix step that is a shell command (printed after ``$``, pasted as is) rather than prose."""
     first = step.split(" ", 1)[0]
     return first in {"pip", "sudo", "conda", "export", "unset", "nvidia-smi", "python", "ls", "lsmod", "echo",
-                     "env", "uv", "docker", "mamba", "pip3"} or first.startswith(("/", "~", "./"))
+                     "env", "uv", "docker", "mamba", "pip3", "&"} or first.startswith(("/", "~", "./", "'/", "'~"))
 
 
-#: the shell every fix command is written for (POSIX ``sh``), as ``--json`` names it
+#: the shell fix commands are written for (POSIX ``sh``), as ``--json`` names it
 SHELL = "sh"
+#: a command aimed at a Windows interpreter whose path needs quotes: ``& "C:\Program Files\...\python.exe" -m pip``
+POWERSHELL = "powershell"
 #: what separates a command from its comment: ``cmd   # comment`` (at least one space before ``#``)
 _COMMENT = re.compile(r"\s+#\s")
 
@@ -117,5 +119,6 @@ def fix_step(step: str, shell: str = SHELL) -> FixStep:
         return FixStep("note", text)
     if looks_like_command(text):
         command, comment = split_comment(text)
-        return FixStep("command", command, comment, shell)
+        # a Windows path that needed quotes is written with PowerShell's call operator (rules/aim.py)
+        return FixStep("command", command, comment, POWERSHELL if command.startswith("& ") else shell)
     return FixStep("step", text)

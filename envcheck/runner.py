@@ -17,9 +17,11 @@ child that survives SIGKILL is abandoned: nothing waits for it.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import shutil
 import signal
+import stat as _stat
 import subprocess
 import sys
 import threading
@@ -30,6 +32,12 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 DEFAULT_TIMEOUT_S = 10.0
 #: After a kill, how long we still wait for the pipes to close before abandoning the child.
 KILL_GRACE_S = 0.5
+#: After a command's complete answer (``run(answered=...)``), how long it may take to exit and close its output
+#: before envcheck ends it (a daemon it started can hold the pipe for ever).
+ANSWER_GRACE_S = 0.5
+#: most bytes kept of each of a child's streams: the head is kept, the rest read and dropped (``truncated``), so a
+#: tool that prints without end costs its timeout, never the memory
+MAX_OUTPUT_BYTES = 16 << 20
 
 T = TypeVar("T")
 
@@ -51,6 +59,14 @@ class CommandResult:
     signal: Optional[int] = None
     #: True when the child ignored the kill and was left behind
     abandoned: bool = False
+    #: the file exists but could not be executed: no execute permission (EACCES: mode 0644, a noexec mount) or
+    #: not a program this system can run (ENOEXEC); ``error`` says which. Not the same as ``not_found``.
+    not_executable: bool = False
+    #: it gave its answer (``run(answered=...)``), then did not exit or kept its output open (a daemon it started
+    #: holds the pipe): envcheck took the answer and ended it. Not a timeout: the answer counts.
+    lingered: bool = False
+    #: it printed more than :data:`MAX_OUTPUT_BYTES` on stdout or stderr: only the head of that stream is kept
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -68,9 +84,16 @@ class CommandResult:
         name = os.path.basename(self.argv[0]) if self.argv else "?"
         if self.not_found:
             return f"{name}: not found"
+        if self.lingered:
+            if self.returncode is not None:
+                return (f"{name}: answered and exited {self.returncode}, but a process it started kept its output "
+                        f"open (ended by envcheck after {ANSWER_GRACE_S:.1f} s)")
+            return f"{name}: answered, then did not exit within {ANSWER_GRACE_S:.1f} s (ended by envcheck)"
         if self.timed_out:
             extra = " (left running: it ignored the kill)" if self.abandoned else ""
             return f"{name}: no answer within {self.duration_s:.1f} s{extra}"
+        if self.not_executable and self.error:
+            return self.error  # it names the file: "/usr/bin/nvidia-smi: not executable (mode 0644)"
         if self.error:
             return f"{name}: {self.error}"
         if self.signal:
@@ -405,6 +428,42 @@ def _kill_descendants_of(pid: int) -> None:
             _killpg(pgid)
 
 
+def _pipe_holders(fds: Sequence[int]) -> List[int]:
+    """Linux: the other processes that hold an end of these pipes open (by the pipes' inodes in /proc/*/fd).
+
+    After its parent exited, a daemon in a session of its own is found by no process tree, group or session
+    walk; that it keeps our pipe open is exactly what makes it ours to end.
+    """
+    if not sys.platform.startswith("linux"):
+        return []
+    wanted = set()
+    for fd in fds:
+        try:
+            wanted.add(f"pipe:[{os.fstat(fd).st_ino}]")
+        except OSError:
+            continue
+    me, found = os.getpid(), []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        if pid == me:
+            continue
+        try:
+            links = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in links:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                    found.append(pid)
+                    break
+            except OSError:
+                continue
+    return found
+
+
 def _set_subreaper(on: bool) -> bool:
     """Linux: orphaned descendants are re-parented to this process instead of init (PR_SET_CHILD_SUBREAPER)."""
     if not sys.platform.startswith("linux"):
@@ -416,6 +475,30 @@ def _set_subreaper(on: bool) -> bool:
         return libc.prctl(36, 1 if on else 0, 0, 0, 0) == 0 and on
     except Exception:
         return False
+
+
+#: ``hook(result)`` for every command :func:`run` finished, on the thread that ran it (``-v`` lists them);
+#: add with :func:`trace`, which gives back the function that removes it again
+TRACE: List[Callable[["CommandResult"], None]] = []
+
+
+def trace(hook: Callable[["CommandResult"], None]) -> Callable[[], None]:
+    """Call ``hook`` with every command's result from now on; returns the function that stops it."""
+    TRACE.append(hook)
+
+    def remove() -> None:
+        if hook in TRACE:
+            TRACE.remove(hook)
+    return remove
+
+
+def _traced(result: "CommandResult") -> "CommandResult":
+    for hook in list(TRACE):
+        try:
+            hook(result)
+        except Exception:  # noqa: BLE001 - a display hook never changes what a command did
+            pass
+    return result
 
 
 def _decode(data: Optional[bytes]) -> str:
@@ -430,8 +513,14 @@ def run(
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
     stdin_text: Optional[str] = None,
+    answered: Optional[Callable[[str], bool]] = None,
 ) -> CommandResult:
-    """Run ``argv`` and return what happened; never raises for the command's own failures."""
+    """Run ``argv`` and return what happened; never raises for the command's own failures.
+
+    ``answered(stdout so far)``: the output is read as it comes, and once this says the answer is complete
+    the command gets :data:`ANSWER_GRACE_S` to exit; after that it is ended and the answer kept
+    (``lingered``). On a timeout the output read until then (progress markers) is kept too.
+    """
     argv = [str(a) for a in argv]
     result = CommandResult(argv=argv)
     start = time.monotonic()
@@ -451,29 +540,193 @@ def run(
         result.not_found = True
         result.returncode = 127
         result.duration_s = time.monotonic() - start
-        return result
+        return _traced(result)
     except (OSError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
+        result.not_executable = getattr(exc, "errno", None) in _NOT_EXECUTABLE
+        if result.not_executable:
+            result.error = not_executable_reason(argv[0], exc, env)
         result.duration_s = time.monotonic() - start
-        return result
+        return _traced(result)
 
     CHILDREN.add(proc)
     stdin_bytes = stdin_text.encode() if stdin_text is not None else None
-    try:
-        out, err = proc.communicate(input=stdin_bytes, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        result.timed_out = True
-        CHILDREN.end(proc.pid)
-        out, err, result.abandoned = _collect_after_kill(proc)
+    own_exit: Optional[int] = None
+    if answered is not None:
+        out, err, result.timed_out, result.lingered, result.abandoned, own_exit = _read_until(
+            proc, stdin_bytes, start + timeout, answered)
+    else:
+        partial: Dict[str, bytearray] = {"out": bytearray(), "err": bytearray()}
+        try:
+            out, err = _communicate_capped(proc, stdin_bytes, timeout, partial)
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+            CHILDREN.end(proc.pid)
+            more_out, more_err, result.abandoned = _collect_after_kill(proc)
+            out, err = bytes(partial["out"]) + more_out, bytes(partial["err"]) + more_err
+    result.truncated = len(out) > MAX_OUTPUT_BYTES or len(err) > MAX_OUTPUT_BYTES
+    out, err = out[:MAX_OUTPUT_BYTES], err[:MAX_OUTPUT_BYTES]
     if not result.abandoned:  # abandoned: still recorded, so the way out tries again
         CHILDREN.discard(proc.pid)
     result.duration_s = time.monotonic() - start
     result.stdout, result.stderr = _decode(out), _decode(err)
-    if not result.abandoned:
+    if result.lingered:  # its exit status only if it exited by itself; the kill was ours, not a crash
+        result.returncode = own_exit
+    elif not result.abandoned:
         result.returncode = proc.returncode
         if proc.returncode is not None and proc.returncode < 0:
             result.signal = -proc.returncode
-    return result
+    return _traced(result)
+
+
+#: errno values that mean "this file exists but cannot be executed" (not "not found")
+_NOT_EXECUTABLE = (errno.EACCES, errno.ENOEXEC)
+
+
+def not_executable_reason(program: str, exc: BaseException, env: Optional[Mapping[str, str]] = None) -> str:
+    """Why an existing file could not be executed, in words: "not executable (mode 0644)", "not a program this
+    system can run (Exec format error)", or the OS's own words (a noexec mount keeps the x bits)."""
+    path = program if os.sep in program or "/" in program else (unrunnable(program, env) or (program, ""))[0]
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOEXEC:
+        return f"{path}: not a program this system can run ({os.strerror(code)})"
+    mode = file_mode(path)
+    if mode is not None and not mode & 0o111:
+        return f"{path}: not executable (mode {mode:04o})"
+    return f"{path}: cannot be executed ({os.strerror(code) if code else exc})" + (
+        f" (mode {mode:04o})" if mode is not None else "")
+
+
+def file_mode(path: str) -> Optional[int]:
+    """The permission bits of ``path`` (0o644), or None when it cannot be read."""
+    try:
+        return _stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def unrunnable(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[Tuple[str, str]]:
+    """The first file called ``name`` on PATH that :func:`which` passes over because it may not be executed:
+    (path, "not executable (mode 0644)"); None when there is none. Tells "not executable" from "not found"."""
+    path = (env or os.environ).get("PATH", os.defpath)
+    for directory in path.split(os.pathsep):
+        if not directory:
+            continue
+        candidate = os.path.join(directory, name)
+        reason = unrunnable_file(candidate)
+        if reason:
+            return candidate, reason
+    return None
+
+
+def unrunnable_file(path: str) -> Optional[str]:
+    """Why the regular file at ``path`` may not be executed by us ("not executable (mode 0644)"), or None when
+    it is executable or is not a regular file at all."""
+    try:
+        if not os.path.isfile(path) or os.access(path, os.X_OK):
+            return None
+    except OSError:
+        return None
+    mode = file_mode(path)
+    return f"not executable (mode {mode:04o})" if mode is not None else "not executable"
+
+
+def _read_until(proc: subprocess.Popen, stdin_bytes: Optional[bytes], deadline: float,
+                answered: Optional[Callable[[str], bool]]) -> Tuple[bytes, bytes, bool, bool, bool, Optional[int]]:
+    """Read the child's output as it comes until it ends, answers, or ``deadline`` passes.
+
+    Returns (stdout, stderr, timed_out, lingered, abandoned, its own exit status). A child that answered gets
+    :data:`ANSWER_GRACE_S` to exit and close its pipes; one that does not (it hangs in its teardown, or a daemon
+    it started holds the pipe) is ended with its tree and its answer kept. Unlike ``communicate``, what was
+    read before a timeout survives it, even when the pipes never close: the progress markers say where it hung.
+    ``answered`` None: read until it ends or the deadline. Each stream keeps its first :data:`MAX_OUTPUT_BYTES`
+    and one byte more (that says it was cut); the rest is read and dropped, so the child never blocks on a full pipe.
+    """
+    bufs = {"out": bytearray(), "err": bytearray()}
+    open_ = {"out": True, "err": True}
+    cond = threading.Condition()
+
+    def pump(key: str, fd: int) -> None:
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                with cond:
+                    room = MAX_OUTPUT_BYTES + 1 - len(bufs[key])
+                    if room > 0:
+                        bufs[key] += chunk[:room]
+                        cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with cond:
+                open_[key] = False
+                cond.notify_all()
+
+    pumps = [threading.Thread(target=pump, args=(key, pipe.fileno()), daemon=True, name=f"read-{key}")
+             for key, pipe in (("out", proc.stdout), ("err", proc.stderr))]
+    for thread in pumps:
+        thread.start()
+    if stdin_bytes is not None and proc.stdin is not None:
+        def feed() -> None:
+            try:
+                proc.stdin.write(stdin_bytes)
+                proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+        threading.Thread(target=feed, daemon=True, name="write-in").start()
+    answered_at: Optional[float] = None
+    checked = -1
+    with cond:
+        while True:
+            if (answered is not None and answered_at is None and len(bufs["out"]) != checked
+                    and len(bufs["out"]) <= MAX_OUTPUT_BYTES):  # an answer past the kept head cannot be read
+                checked = len(bufs["out"])
+                if answered(_decode(bytes(bufs["out"]))):
+                    answered_at = time.monotonic()
+            limit = deadline if answered_at is None else min(deadline, answered_at + ANSWER_GRACE_S)
+            now = time.monotonic()
+            if (not open_["out"] and not open_["err"]) or now >= limit:
+                break
+            cond.wait(limit - now)
+    closed = not open_["out"] and not open_["err"]
+    exited = False
+    if closed:
+        try:
+            proc.wait(max(0.0, limit - time.monotonic()))
+            exited = True
+        except subprocess.TimeoutExpired:
+            pass
+    own_exit = proc.poll()
+    done = closed and exited
+    timed_out = not done and answered_at is None
+    lingered = not done and answered_at is not None
+    abandoned = False
+    if not done:
+        fds = [pipe.fileno() for pipe in (proc.stdout, proc.stderr)]
+        CHILDREN.end(proc.pid)
+        end = time.monotonic() + KILL_GRACE_S
+        for thread in pumps:
+            thread.join(min(0.1, max(0.0, end - time.monotonic())))
+        if any(t.is_alive() for t in pumps):  # a daemon no tree leads to (its parent exited) holds the pipe
+            for pid in _pipe_holders(fds):
+                _kill_pid(pid)
+        for thread in pumps:
+            thread.join(max(0.0, end - time.monotonic()))
+        try:
+            proc.wait(max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        abandoned = any(t.is_alive() for t in pumps) or proc.poll() is None
+    if not abandoned:
+        for pipe in (proc.stdout, proc.stderr):
+            try:
+                pipe.close()
+            except (OSError, ValueError, AttributeError):
+                pass
+    with cond:
+        return bytes(bufs["out"]), bytes(bufs["err"]), timed_out, lingered, abandoned, own_exit
 
 
 class Started:
@@ -484,11 +737,12 @@ class Started:
     """
 
     def __init__(self, argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = None,
-                 cwd: Optional[str] = None) -> None:
+                 cwd: Optional[str] = None, answered: Optional[Callable[[str], bool]] = None) -> None:
         self.argv = [str(a) for a in argv]
         self.timeout = timeout
         self._box: list[CommandResult] = []
-        self._thread = threading.Thread(target=lambda: self._box.append(run(self.argv, timeout, env, cwd)),
+        self._thread = threading.Thread(target=lambda: self._box.append(run(self.argv, timeout, env, cwd,
+                                                                            answered=answered)),
                                         daemon=True, name="started-command")
         self._started_at = time.monotonic()
         self._thread.start()
@@ -504,9 +758,51 @@ class Started:
 
 
 def start(argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT_S, env: Optional[Mapping[str, str]] = None,
-          cwd: Optional[str] = None) -> Started:
-    """Start ``argv`` now and collect it later with ``.result()``."""
-    return Started(argv, timeout, env, cwd)
+          cwd: Optional[str] = None, answered: Optional[Callable[[str], bool]] = None) -> Started:
+    """Start ``argv`` now and collect it later with ``.result()`` (``answered``: as for :func:`run`)."""
+    return Started(argv, timeout, env, cwd, answered)
+
+
+def _communicate_capped(proc: subprocess.Popen, stdin_bytes: Optional[bytes], timeout: float,
+                        partial: Dict[str, bytearray]) -> Tuple[bytes, bytes]:
+    """``proc.communicate(stdin_bytes, timeout)`` that keeps at most :data:`MAX_OUTPUT_BYTES` (and one byte more,
+    which says it was cut) of each stream, reading and dropping the rest so that the child never blocks on a full
+    pipe. Raises ``subprocess.TimeoutExpired`` as ``communicate`` does; what was read by then is in ``partial``."""
+    if os.name != "posix":  # no select() on pipes: the standard library's own reader
+        return proc.communicate(input=stdin_bytes, timeout=timeout)
+    import selectors
+
+    deadline = time.monotonic() + timeout
+    if stdin_bytes is not None and proc.stdin is not None:
+        def feed() -> None:
+            try:
+                proc.stdin.write(stdin_bytes)
+                proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+        threading.Thread(target=feed, daemon=True, name="write-in").start()
+    keys = {proc.stdout.fileno(): "out", proc.stderr.fileno(): "err"}
+    with selectors.DefaultSelector() as selector:
+        for fd in keys:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            for key, _events in selector.select(remaining):
+                try:
+                    chunk = os.read(key.fd, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    selector.unregister(key.fd)
+                    continue
+                buf = partial[keys[key.fd]]
+                room = MAX_OUTPUT_BYTES + 1 - len(buf)
+                if room > 0:
+                    buf += chunk[:room]
+    proc.wait(max(0.0, deadline - time.monotonic()))  # TimeoutExpired when it closed its pipes but runs on
+    return bytes(partial["out"]), bytes(partial["err"])
 
 
 def _collect_after_kill(proc: subprocess.Popen) -> tuple[bytes, bytes, bool]:
@@ -561,7 +857,9 @@ def run_parallel(
         with lock:
             results[key] = value
 
-    threads = {key: threading.Thread(target=call, args=(key, fn), daemon=True, name=f"probe-{key}")
+    parent = threading.current_thread().name  # nested: "probe-system/gcc", so -v knows whose command it was
+    prefix = parent + "/" if parent.startswith("probe-") else "probe-"
+    threads = {key: threading.Thread(target=call, args=(key, fn), daemon=True, name=f"{prefix}{key}")
                for key, fn in tasks.items()}
     for t in threads.values():
         t.start()

@@ -2,7 +2,7 @@
 
 Probes fill it, rules read it, renderers show it; it round-trips through JSON (``doctor --save`` /
 ``--from``) with ``schema_version`` 1. ``None`` always means *unknown*, never *absent*: rules stay
-silent about what was not observed. Keys documented in the README are stable.
+silent about what was not observed. Keys documented in docs/reference.md (JSON report) are stable.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ class ProbeIssue:
     """A probe that could not do its job: which tool, how it failed, and what it said."""
 
     probe: str
-    #: not-found | timeout | crashed | garbage | error | no-driver-comm | driver-library-mismatch | no-devices
+    #: not-found | not-executable | timeout | crashed | garbage | error | did-not-exit | no-driver-comm |
+    #: driver-library-mismatch | no-devices
     kind: str
     message: str = ""
     command: List[str] = field(default_factory=list)
     duration_s: Optional[float] = None
+    #: the target probe's last progress marker before it hung or crashed: "startup" (none: the interpreter's own
+    #: start-up), started, import, imported, cuda-available, cuda-devices, cuda-tensor, cuda-done, xpu, maps, done, result, exit;
+    #: None when the probe reports no stages (other tools, older snapshots)
+    stage: Optional[str] = None
 
 
 # --------------------------------------------------------------------------- NVIDIA driver & GPUs
@@ -458,6 +463,93 @@ class System:
     jetson_model: Optional[str] = None
 
 
+# --------------------------------------------------------------------------- faults the driver, the fabric, containers and WSL report
+
+
+@dataclass
+class XidRecord:
+    """One Xid line of the kernel log ("NVRM: Xid (PCI:0000:3b:00): 79, pid=1173, GPU has fallen off the bus.")."""
+
+    xid: int = 0
+    #: "0000:3b:00" as the driver wrote it
+    pci: Optional[str] = None
+    #: the line's time as the log wrote it: "Jan 16 14:04:39" (journalctl), "44643.002804" or "Fri Aug 30 11:43:09 2024" (dmesg)
+    time: Optional[str] = None
+    #: what follows the Xid number (pid, process, the driver's words), shortened
+    text: str = ""
+
+
+@dataclass
+class KernelLog:
+    """The NVIDIA driver's Xid reports in this boot's kernel log (dmesg, else journalctl -k), read without root where
+    the system allows it. Not tried (all None) where no NVIDIA kernel module is loaded."""
+
+    #: dmesg | journalctl: the log the Xids were read from; None when none was read
+    source: Optional[str] = None
+    #: True: a log was read; False: none could be (not permitted, not there); None: not tried
+    readable: Optional[bool] = None
+    #: why no log could be read, in the tools' own words ("dmesg: read kernel buffer failed: Operation not permitted")
+    reason: Optional[str] = None
+    xids: List[XidRecord] = field(default_factory=list)
+
+
+@dataclass
+class FabricGpu:
+    """One GPU's "Fabric" section of ``nvidia-smi -q`` (NVSwitch systems)."""
+
+    #: the GPU's bus id as nvidia-smi heads its section ("00000000:18:00.0")
+    bus_id: Optional[str] = None
+    #: Not Supported | Not Started | In Progress | Completed (nvidia-smi's words)
+    state: Optional[str] = None
+    #: Success, or the error once the state is Completed ("Insufficient Resources"); N/A before
+    status: Optional[str] = None
+
+
+@dataclass
+class Fabric:
+    """The NVSwitch fabric and its fabric manager. Not probed (all empty) without NVSwitch evidence."""
+
+    #: why this looks like an NVSwitch system: "nvswitch-pci" (NVIDIA bridge functions, class 0x0680, in /sys/bus/pci)
+    #: or "fabricmanager-installed" (nv-fabricmanager or its systemd unit); None when neither was seen
+    nvswitch_evidence: Optional[str] = None
+    #: ``systemctl is-active nvidia-fabricmanager``: active | inactive | failed | activating | deactivating | reloading;
+    #: None when not asked or not answered (no systemd)
+    service: Optional[str] = None
+    gpus: List[FabricGpu] = field(default_factory=list)
+
+
+@dataclass
+class ContainerRuntime:
+    """What a GPU container needs, read from files and PATH only (no docker daemon call)."""
+
+    #: the /dev/nvidia* device nodes (nvidia0, nvidiactl, nvidia-uvm, ...)
+    dev_nodes: List[str] = field(default_factory=list)
+    #: False when /dev could not be listed (not Linux): then no node means unknown
+    dev_scanned: bool = False
+    #: the docker client on PATH
+    docker: Optional[str] = None
+    #: NVIDIA Container Toolkit programs on PATH: nvidia-ctk, nvidia-container-runtime, nvidia-container-runtime-hook,
+    #: nvidia-container-cli
+    toolkit: List[str] = field(default_factory=list)
+    #: the runtimes /etc/docker/daemon.json names ("nvidia"); None when the file is absent or unreadable
+    daemon_runtimes: Optional[List[str]] = None
+
+
+@dataclass
+class WslCuda:
+    """Where libcuda comes from on WSL2 (the Windows driver's copy in /usr/lib/wsl/lib); empty off WSL."""
+
+    #: True when /usr/lib/wsl/lib exists; None off WSL
+    wsl_lib: Optional[bool] = None
+    #: the libcuda files in /usr/lib/wsl/lib ("libcuda.so", "libcuda.so.1", "libcuda.so.1.1")
+    stub_files: List[str] = field(default_factory=list)
+    #: libcuda.so* in the Linux library directories that are not links into /usr/lib/wsl/lib: a Linux NVIDIA driver
+    #: installed inside WSL, which shadows the Windows driver's
+    linux_libcuda: List[str] = field(default_factory=list)
+    #: ``ldconfig -p``'s libcuda entries, in its order ("libcuda.so.1 => /usr/lib/wsl/lib/libcuda.so.1"); None when not read
+    ldconfig: Optional[List[str]] = None
+
+
 @dataclass
 class Meta:
     envcheck_version: Optional[str] = None
@@ -484,6 +576,10 @@ class Snapshot:
     pip: PipConfig = field(default_factory=PipConfig)
     conda: Conda = field(default_factory=Conda)
     system: System = field(default_factory=System)
+    kernel_log: KernelLog = field(default_factory=KernelLog)
+    fabric: Fabric = field(default_factory=Fabric)
+    container_runtime: ContainerRuntime = field(default_factory=ContainerRuntime)
+    wsl_cuda: WslCuda = field(default_factory=WslCuda)
     #: the variables that matter (CUDA_*, LD_LIBRARY_PATH, NCCL_*, ...), secrets redacted
     env: Dict[str, str] = field(default_factory=dict)
     probe_issues: List[ProbeIssue] = field(default_factory=list)

@@ -18,7 +18,7 @@ GROUND = {"envcheck", "envcheck.runner", "envcheck.versions", "envcheck.snapshot
           "envcheck.serde", "envcheck.redact", "envcheck.fileio", "envcheck.i18n"}
 #: the layers (a module belongs to the first prefix it starts with)
 LAYERS = ["knowledge", "probes", "rules", "render", "analyze", "install", "smoke", "preflight", "fleet",
-          "mirrors", "cli", "i18n"]
+          "mirrors", "cli", "i18n", "mcp_server"]
 #: what each layer must never import (besides the rules that hold for everyone)
 FORBIDDEN = {
     "knowledge": {"probes", "rules", "render", "analyze", "install", "smoke", "preflight", "fleet", "mirrors", "cli"},
@@ -31,7 +31,12 @@ FORBIDDEN = {
     "preflight": {"cli", "analyze", "install", "fleet", "mirrors"},
     "fleet": {"probes", "cli", "analyze", "install", "smoke", "preflight", "mirrors"},
     "mirrors": {"cli", "rules", "render", "analyze", "install", "smoke", "preflight", "fleet"},
+    # the MCP server: the tools' command lines and the code catalogue; the command line itself is handed in by cli
+    "mcp_server": {"knowledge", "probes", "render", "analyze", "install", "smoke", "preflight", "fleet", "mirrors",
+                   "cli"},
 }
+#: the one module that imports the optional MCP SDK (torch-envcheck[mcp]); `envcheck mcp` imports it lazily
+MCP_SDK = {"envcheck.mcp_server.server"}
 #: the tools that read the whole package (the catalogue extractor) sit above the ground floor
 TOOLS = {"envcheck.i18n.catalog", "envcheck.i18n.compile"}
 #: scripts run inside the *target* interpreter (handed over as text): the only code that imports torch, and
@@ -107,6 +112,11 @@ def violations() -> List[str]:
                 found.append(f"{where}: nothing in envcheck imports torch (probe it in the target interpreter)")
             if top in ("typer", "click") and layer != "cli":
                 found.append(f"{where}: only envcheck.cli may import {top}")
+            if top in ("mcp", "mcp_types") and name not in MCP_SDK:
+                found.append(f"{where}: only envcheck.mcp_server.server imports the MCP SDK (an optional extra)")
+            if (target == "envcheck.mcp_server.server" or target.startswith("envcheck.mcp_server.server.")) \
+                    and (target, line) in top_level and name not in MCP_SDK:
+                found.append(f"{where}: import the MCP server inside `envcheck mcp`, never at module level")
             if not target.startswith("envcheck"):
                 continue
             inner = _internal(target)

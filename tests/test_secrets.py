@@ -270,6 +270,8 @@ FORMS: List[Tuple[str, List[str]]] = [
     ("diff --markdown", ["diff", "--markdown", "{good}", "{bad}"]),
     ("mirrors list", ["mirrors", "list"]),
     ("mirrors list --json", ["mirrors", "list", "--json"]),
+    ("mirrors show", ["mirrors", "show", "tuna"]),
+    ("mirrors show --json", ["mirrors", "show", "tuna", "--json"]),
     ("mirrors status", ["mirrors", "status"]),
     ("mirrors status --json", ["mirrors", "status", "--json"]),
     ("mirrors use --dry-run", ["mirrors", "use", "tuna", "--dry-run"]),
@@ -279,6 +281,9 @@ FORMS: List[Tuple[str, List[str]]] = [
     ("mirrors test", ["mirrors", "test", "--timeout", "1", "--url", f"http://tester:{ARG_URL}@127.0.0.1:9/simple"]),
     ("mirrors test --json", ["mirrors", "test", "--json", "--timeout", "1", "--url",
                              f"http://tester:{ARG_URL}@127.0.0.1:9/simple"]),
+    # envcheck mcp's tools answer with the forms above (doctor/analyze/install-cmd/smoke --json, the same code):
+    # tests/cli/test_mcp.py checks that they are that JSON and that a secret in the environment stays redacted
+    ("mcp --help", ["mcp", "--help"]),
 ]
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from .runs import Miss
 from . import conda_plan, env_report, env_vars, install_cmd, ldd, pip_log, prints, prose, smi_list
 
 #: every kind of block, in the order detectors are tried
@@ -180,7 +181,8 @@ def is_table_line(line: str) -> bool:
 
 
 # --------------------------------------------------------------------------- detectors
-# Each takes the cleaned lines and a start index and returns the end of its block, or None.
+# Each takes the cleaned lines and a start index and returns the end of its block, None, or a Miss.
+
 
 
 def _smi_xml(lines: List[str], i: int) -> Optional[int]:
@@ -218,7 +220,7 @@ def _smi_q(lines: List[str], i: int) -> Optional[int]:
     return j
 
 
-def _smi_table(lines: List[str], i: int) -> Optional[int]:
+def _smi_table(lines: List[str], i: int) -> "Optional[int | Miss]":
     line = lines[i]
     header = "NVIDIA-SMI" in line and SMI_HEADER.search(line) is not None
     if not header and not is_table_line(line):
@@ -238,7 +240,7 @@ def _smi_table(lines: List[str], i: int) -> Optional[int]:
     if header or any(("NVIDIA-SMI" in b and SMI_HEADER.search(b)) or SMI_GPU_ROW.match(b.strip())
                      or "Processes:" in b or "MIG devices:" in b for b in block):
         return j
-    return None
+    return Miss(j)  # every later start in the run reads the same rows, less some: none of them is nvidia-smi's
 
 
 def _ce_line_kind(line: str, in_cpu: bool, first_in_cpu: bool) -> str:
@@ -306,7 +308,7 @@ def _collect_env(lines: List[str], i: int) -> Optional[int]:
     return last + 1
 
 
-def _conda_info(lines: List[str], i: int) -> Optional[int]:
+def _conda_info(lines: List[str], i: int) -> "Optional[int | Miss]":
     if not _CONDA_INFO_KEY.match(lines[i]) and not lines[i].strip().startswith("Current conda install"):
         return None
     n = len(lines)
@@ -325,7 +327,7 @@ def _conda_info(lines: List[str], i: int) -> Optional[int]:
         else:
             break
         j += 1
-    return last + 1 if keys >= 2 else None
+    return last + 1 if keys >= 2 else Miss(j)  # a later start in the run counts fewer keys
 
 
 def _conda_list(lines: List[str], i: int) -> Optional[int]:
@@ -462,7 +464,7 @@ def _headerless_list(lines: List[str], i: int) -> Optional[Tuple[str, int]]:
     return kind, j
 
 
-Detector = Callable[[List[str], int], Optional[int]]
+Detector = Callable[[List[str], int], "Optional[int | Miss]"]
 
 DETECTORS: Tuple[Tuple[str, Detector], ...] = (
     ("smi-xml", _smi_xml),
@@ -512,13 +514,20 @@ def detect(lines: Sequence[str], input_name: str = "<input>") -> List[Block]:
             blocks.append(Block("log", input_name, log_start, upto, lines[log_start:upto]))
         log_start = None
 
+    #: detector kind -> the line before which it said no block of its kind starts (see Miss)
+    skip: Dict[str, int] = {}
     while i < n:
         line = lines[i]
         stripped = line.lstrip()
         found: Optional[Tuple[str, int]] = None
         if stripped and i not in long_lines and _INTERESTING.match(stripped) and not _FENCE.match(line):
             for kind, detector in DETECTORS:
+                if skip.get(kind, 0) > i:
+                    continue
                 end = detector(lines, i)
+                if isinstance(end, Miss):
+                    skip[kind] = end.until
+                    continue
                 if end is not None and end > i:
                     found = (kind, end)
                     break

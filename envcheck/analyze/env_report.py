@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..probes.target_script import normalize, wanted
 from .prints import VERSION
+from .runs import Miss
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 _DOTS = re.compile(r"^\s*(?P<key>[A-Za-z][\w ./()\-]{0,60}?)\s*\.{3,}\s*(?P<value>.*)$")
@@ -166,8 +167,8 @@ def _continues(line: str, spaced: bool = False) -> bool:
     return _key_value(line) is not None and not line.lstrip().startswith(("http://", "https://"))
 
 
-def detect(lines: List[str], i: int) -> Optional[int]:
-    """End of an environment report starting at ``i``, or None."""
+def detect(lines: List[str], i: int) -> "Optional[int | Miss]":
+    """End of an environment report starting at ``i``, or None (a Miss: nor anywhere in the run read)."""
     if not _is_start(lines[i]):
         return None
     n = len(lines)
@@ -188,7 +189,11 @@ def detect(lines: List[str], i: int) -> Optional[int]:
         break
     known, fact = _block_keys(lines[i:last + 1], spaced)
     if known < 3 or not fact:
-        return None
+        # a later start in the run reads a part of the same lines, in the same mode up to the first line of the
+        # other mode, and finds fewer keys: no report starts before then (one read per run, not one per line;
+        # past the 400-line window a report is looked for from the window's end)
+        until = next((k for k in range(i + 1, j) if (_D2_RULE.match(lines[k]) is not None) != spaced), j)
+        return Miss(until)
     return last + 1
 
 

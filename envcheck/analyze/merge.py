@@ -39,6 +39,10 @@ _SMI_FAILURE = re.compile(r"NVIDIA-SMI has failed because it couldn.t communicat
 _SYS_PLATFORM = {"linux": "Linux", "win32": "Windows", "darwin": "Darwin", "cygwin": "Windows"}
 
 
+#: GPUs one analysis keeps (one machine shows at most 16: DGX-2, HGX-2)
+MAX_GPUS = 64
+
+
 def _unknown(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -99,6 +103,8 @@ class Merger:
     # ------------------------------------------------------------------ GPUs, toolkits, packages
 
     def add_gpu(self, new: Gpu) -> Gpu:
+        """The GPU ``new`` is (merged into it), or ``new`` added. Past :data:`MAX_GPUS` GPUs a new one is not kept:
+        each is compared with every one kept, and no machine has that many (a paste listing more is not one machine)."""
         for gpu in self.snap.gpus:
             same = (gpu.uuid and new.uuid and gpu.uuid.lower() == new.uuid.lower()) or \
                    (_bus_key(gpu.bus_id) and _bus_key(gpu.bus_id) == _bus_key(new.bus_id))
@@ -107,7 +113,8 @@ class Merger:
             if same:
                 self._merge_gpu(gpu, new)
                 return gpu
-        self.snap.gpus.append(new)
+        if len(self.snap.gpus) < MAX_GPUS:
+            self.snap.gpus.append(new)
         return new
 
     def _merge_gpu(self, gpu: Gpu, new: Gpu) -> None:

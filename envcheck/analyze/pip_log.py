@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
 from ..probes.target_script import normalize, wanted
+from .runs import Miss
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]*"
 _COLLECTING = re.compile(r"^\s*Collecting\s+(?!package metadata|environment information)(?P<spec>" + _NAME + r"(?:\[[^\]]*\])?[^\s(]*)")
@@ -193,8 +194,8 @@ def _is_pip_line(line: str) -> bool:
     return bool(_OTHER.match(line) or _UV_LINE.match(line) or "but you have " in line)
 
 
-def detect(lines: List[str], i: int) -> Optional[int]:
-    """End of a pip (or uv) transcript starting at ``i``, or None."""
+def detect(lines: List[str], i: int) -> "Optional[int | Miss]":
+    """End of a pip (or uv) transcript starting at ``i``, or None (a Miss: nor anywhere in the run read)."""
     if not _is_pip_line(lines[i]):
         return None
     n = len(lines)
@@ -208,7 +209,7 @@ def detect(lines: List[str], i: int) -> Optional[int]:
     block = lines[i:j]
     if not any(_COLLECTING.match(l) or _ALREADY_HEAD.match(l) or _FOUND.match(l) or _INSTALLED.match(l)
                or _UNINSTALLED.match(l) or _UV_LINE.match(l) or _is_download(l) for l in block):
-        return None
+        return Miss(j)  # a later start in the run reads a part of the same lines: none of them is pip's either
     return j
 
 

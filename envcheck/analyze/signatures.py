@@ -111,7 +111,7 @@ def _cuda_for_arch(value: str) -> Optional[str]:
 def _xid_meaning(value: str) -> Optional[str]:
     """"94" -> "Contained ECC error": NVIDIA's name for the Xid (xid.toml)."""
     event = Knowledge().xid_event(value)
-    return event.meaning if event else None
+    return DataText(event.meaning) if event else None  # data text: translated where shown (the catalogue holds it)
 
 
 def _xid_action(value: str) -> Optional[str]:
@@ -289,6 +289,10 @@ def line_starts(text: str) -> List[int]:
     return starts
 
 
+#: characters of a matched line read for its evidence (which keeps 300 of them, spaces squeezed)
+EVIDENCE_SCAN = 2000
+
+
 def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines: Optional[Sequence[str]] = None,
          limit_per_signature: int = 50) -> List[Hit]:
     """Every match of every signature in ``text``, in text order.
@@ -316,7 +320,7 @@ def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines:
             else:
                 end = text.find("\n", starts[line])
                 shown = text[starts[line]: end if end >= 0 else len(text)]
-            shown = " ".join(shown.split())
+            shown = " ".join(shown[:EVIDENCE_SCAN].split())  # the head only: a hit costs no pass over a long line
             hits.append(Hit(signature, input_name, line, shown[:300], _values(signature, match), offset))
             count += 1
             if count >= limit_per_signature:

@@ -83,15 +83,19 @@ def register(app: typer.Typer) -> None:
             help=N_("Pasted outputs to read (nvidia-smi, collect_env, pip/conda lists, nvcc -V, logs); "
                  "'-' or none: standard input.")),
         as_json: bool = typer.Option(False, "--json", help=N_("Print the report as JSON.")),
+        jsonl: bool = typer.Option(False, "--jsonl", help=N_("Print the report as JSON on one line, written at once "
+                                                            "(many nodes can append to one file).")),
         markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
         strict: bool = typer.Option(False, "--strict", help=N_("Exit 1 when there are warnings (and no errors).")),
         facts: bool = typer.Option(True, "--facts/--no-facts", help=N_("Show the facts after the findings.")),
     ) -> None:
         """Diagnose from pasted text: the findings doctor would give, with the lines they rest on."""
-        from .common import gettext_of as _gettext, one_output, stdout_console as _stdout_console
+        from .common import gettext_of as _gettext, stdout_console as _stdout_console
 
         _ = _gettext(ctx)  # messages on stderr: in the chosen language, --json or not
-        one_output(as_json, markdown)
+        from .common import one_form
+        one_form(("--json", as_json), ("--jsonl", jsonl), ("--markdown", markdown))
+        as_json, jsonl = as_json or jsonl, jsonl  # --jsonl: the same report, on one line
         if (not files or "-" in files) and _stdin_is_terminal():
             err(_("envcheck analyze: reading standard input (end with Ctrl-D)"))
         inputs = read_inputs(list(files or []), _)
@@ -117,7 +121,11 @@ def register(app: typer.Typer) -> None:
 
             data["analyze"] = {"inputs": [name for name, _text in inputs], "blocks": result.blocks_summary(),
                                "notes": redact_data([str(n) for n in result.notes]), "parse_s": round(result.parse_s, 4)}
-            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            if jsonl:
+                from .common import write_line
+                write_line(json.dumps(data, separators=(",", ":"), ensure_ascii=True))
+            else:
+                sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         elif markdown:
             from ..render.markdown import render_markdown
 

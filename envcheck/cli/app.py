@@ -17,16 +17,21 @@ from .. import __version__
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english
 from . import analyze, doctor, fleet, install, mirrors, smoke
+from . import mcp as mcp_command  # envcheck mcp (the SDK itself is imported only inside the command)
 from .common import INTERRUPTED, UsageProblem, err, gettext_for_lang, silence_stdout
 
 app = typer.Typer(
     name="envcheck",
     help=N_("Is this PyTorch/CUDA machine sound? What is wrong, and which commands fix it."),
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: typer imports its completion code anyway
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+#: typer's own help for the completion options, marked here so the catalogue carries them (``--help`` in Chinese)
+COMPLETION_HELP = (N_("Install completion for the current shell."),
+                   N_("Show completion for the current shell, to copy it or customize the installation."))
 
 
 def _version_callback(value: bool) -> None:
@@ -40,7 +45,7 @@ def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help=N_("Print envcheck's version and exit.")),
-    lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh",
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh", envvar="ENVCHECK_LANG", show_envvar=False,
                                        help=N_("Language of the report (JSON stays English). Default: from "
                                                "LC_ALL, LC_MESSAGES, LANG (zh_* gives Chinese). Accepted anywhere "
                                                "on the line.")),
@@ -84,7 +89,7 @@ def hoist_lang(argv: List[str]) -> List[str]:
     return moved + rest + tail
 
 
-for _command in (doctor, install, smoke, analyze, mirrors, fleet):  # the root imports the commands, never the reverse
+for _command in (doctor, install, smoke, analyze, mirrors, fleet, mcp_command):  # the root imports the commands, never the reverse
     _command.register(app)
 
 
@@ -103,6 +108,7 @@ def message_gettext(args: List[str], env=None) -> Gettext:
         flag = args[1]
     elif args and args[0].startswith("--lang="):
         flag = args[0].split("=", 1)[1]
+    flag = flag or env.get("ENVCHECK_LANG") or None  # as the root's --lang option reads it
     try:
         lang = resolve_lang(flag, env)
     except ValueError:
@@ -117,8 +123,10 @@ def main(argv: Optional[List[str]] = None, early=None) -> None:
 
     ``early``: target probes already started by ``envcheck.cli.entry`` (an optimisation only).
     """
+    from ..render.encoding import install as encodable_streams
     from ..runner import CHILDREN, Stopped
 
+    encodable_streams()  # a GBK, cp1252, cp437 or ASCII stream degrades marks and text, never raises (issue 17)
     restore_signals = CHILDREN.install()  # SIGTERM/SIGHUP: every child ended, then Stopped (exit 128 + signal)
     args = hoist_lang(list(sys.argv[1:] if argv is None else argv))
     _ = message_gettext(args)

@@ -5,7 +5,7 @@ snapshot and writing a file. Command modules import this; it imports no command 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import typer
 
@@ -110,6 +110,14 @@ def one_output(as_json: bool, markdown: bool) -> None:
         raise UsageProblem(Message(N_("choose one of {first} and {second}"), first="--json", second="--markdown"))
 
 
+def one_form(*chosen: Tuple[str, bool]) -> None:
+    """Refuse two output forms at once (``("--json", as_json), ("--markdown", markdown), ...``)."""
+    from ..i18n import N_
+    given = [name for name, on in chosen if on]
+    if len(given) > 1:
+        raise UsageProblem(Message(N_("choose one of {first} and {second}"), first=given[0], second=given[1]))
+
+
 def read_snapshot(path: Path):
     """A saved snapshot (``doctor --save``, or the snapshot inside a ``doctor --json`` report), or a usage
     problem naming the file."""
@@ -122,21 +130,23 @@ def read_report(path: Path):
     A report's findings are shown as that machine's envcheck judged them, worded in the reader's language
     from their messages; nothing is judged again.
     """
-    import json
-
     from ..i18n import N_
     from ..render.report import finding_from_data
+    from ..shape import check_report
     from ..snapshot import Snapshot
+    from ..textio import InputError, read_json
+
+    source = str(path)
+    try:  # bounded, any BOM / UTF-16 / UTF-32, depth-limited, then every field the readers use checked by type
+        data = read_json(path, source=source)
+        kind = check_report(data, source, kinds=("doctor", "snapshot"))
+    except InputError as exc:
+        raise UsageProblem(exc.message if exc.unreadable else Message(
+            N_("{path} is not an envcheck snapshot: {reason}"), path=path, reason=exc.reason)) from exc
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageProblem(Message(N_("cannot read {path}: {reason}"), path=path,
-                                   reason=exc.strerror or str(exc))) from exc
-    try:
-        data = json.loads(text)
         snap = Snapshot.from_dict(data)
         findings = None
-        if isinstance(data, dict) and isinstance(data.get("snapshot"), dict) and isinstance(data.get("findings"), list):
+        if kind == "doctor" and isinstance(data.get("findings"), list):
             findings = [finding_from_data(f) for f in data["findings"]]
         return snap, findings
     except (ValueError, TypeError, KeyError) as exc:
@@ -200,3 +210,161 @@ def _not_a_python(python: str, answer: str) -> "UsageProblem":
     return UsageProblem(Message(N_("{python} is not a working Python interpreter (it answered: {answer}); give "
                                    "--python the path of a python executable or of an environment"),
                                 python=python, answer=quoted(answer)))
+
+
+# --------------------------------------------------------------------------- conventions (issue 17)
+
+
+def write_line(text: str) -> None:
+    """``text`` as one line on stdout in one ``os.write`` (``--jsonl``): many writers appending to one file
+    (``srun``, ``pdsh``, Ansible) never interleave inside a line. ASCII only, so any stream takes it."""
+    import os
+    import sys
+
+    data = (text.rstrip("\n") + "\n").encode("ascii", "backslashreplace")
+    try:
+        sys.stdout.flush()  # whatever was printed before goes first
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests): its own write
+        sys.stdout.write(data.decode("ascii"))
+        return
+    written = os.write(fd, data)
+    while written < len(data):  # a pipe may take less than asked (a regular file takes it whole)
+        written += os.write(fd, data[written:])
+
+
+class ProbeStatus:
+    """What is being waited on, as a rich status line on stderr, once a probe has run about a second.
+
+    Only when stderr is a terminal (nothing in a log, a pipe or a CI job); the collector calls it as each
+    probe starts and ends (:data:`envcheck.probes.collect.Progress`).
+    """
+
+    DELAY_S = 1.0
+
+    def __init__(self, _: Gettext = english, enabled: Optional[bool] = None) -> None:
+        import sys
+        import threading
+
+        self._ = _
+        self.enabled = bool(getattr(sys.stderr, "isatty", lambda: False)()) if enabled is None else enabled
+        self.running: dict = {}
+        self._lock = threading.Lock()
+        self._status = None
+        self._timer = None
+        self._closed = False
+
+    def __call__(self, probe: str, running: bool) -> None:
+        import time
+
+        with self._lock:
+            if running:
+                self.running[probe] = time.monotonic()
+            else:
+                self.running.pop(probe, None)
+            if self._status is not None:
+                self._status.update(self.text())
+
+    def text(self) -> str:
+        """"waiting for: importing torch (target-live), nvidia" (the longest-running first)."""
+        from ..i18n import N_
+        names = [self._(N_("importing torch")) + " (target-live)" if p == "target-live" else p
+                 for p in sorted(self.running, key=self.running.get)]
+        return self._(N_("waiting for: {probes}")).format(probes=", ".join(names) or "...")
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._closed or not self.running:
+                return
+            from rich.console import Console
+
+            from ..render.encoding import is_utf
+            import sys
+            console = Console(stderr=True, highlight=False)
+            spinner = "dots" if is_utf(getattr(sys.stderr, "encoding", None)) else "line"
+            self._status = console.status(self.text(), spinner=spinner)
+            self._status.start()
+
+    def __enter__(self) -> "ProbeStatus":
+        if self.enabled:
+            import threading
+            self._timer = threading.Timer(self.DELAY_S, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+
+
+class CommandTrace:
+    """``-v``: every command the probes ran, with how long it took, grouped by probe (printed to stderr)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.commands: list = []  # (probe, CommandResult)
+        self._lock = threading.Lock()
+        self._remove = None
+
+    def _record(self, result) -> None:
+        import threading
+
+        name = threading.current_thread().name
+        probe = name[len("probe-"):].split("/")[0] if name.startswith("probe-") else "-"
+        if name == "started-command":  # started by the entry point before the CLI: the target script's mode
+            probe = f"target-{result.argv[-1]}" if result.argv and result.argv[-1] in ("static", "live") else "-"
+        with self._lock:
+            self.commands.append((probe, result))
+
+    def add_started(self, early: dict) -> None:
+        """The target probes the entry point started, those that ended before this trace began included."""
+        with self._lock:
+            seen = {id(result) for _, result in self.commands}
+        for mode, started in (early or {}).items():
+            box = getattr(started, "_box", None)
+            if box and id(box[0]) not in seen:
+                with self._lock:
+                    self.commands.append((f"target-{mode}", box[0]))
+
+    def __enter__(self) -> "CommandTrace":
+        from ..runner import trace
+        self._remove = trace(self._record)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._remove is not None:
+            self._remove()
+
+    def lines(self, durations: Optional[dict] = None) -> list:
+        """One line per probe (its seconds), then each of its commands (seconds and how it ended)."""
+        durations = dict(durations or {})
+        by_probe: dict = {}
+        with self._lock:
+            for probe, result in self.commands:
+                by_probe.setdefault(probe, []).append(result)
+        out = []
+        for probe in sorted(set(durations) | set(by_probe)):
+            seconds = durations.get(probe)
+            out.append(f"probe {probe}" + (f": {seconds:.2f} s" if seconds is not None else ""))
+            for result in by_probe.get(probe, []):
+                out.append(f"  {shown_argv(result.argv)}  ({result.duration_s:.2f} s, {result.describe()})")
+        return out
+
+
+def shown_argv(argv) -> str:
+    """A command as a person would type it; an inline script (``python -c <source>``) as its first line."""
+    import shlex
+
+    shown = []
+    for arg in argv:
+        if "\n" in arg or len(arg) > 200:
+            arg = f"<script of {arg.count(chr(10)) + 1} lines>"
+        shown.append(arg)
+    return shlex.join(shown)

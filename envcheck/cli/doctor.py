@@ -11,8 +11,12 @@ import typer
 
 from ..findings import ExitCode
 from ..i18n import N_
-from .common import UsageProblem, early_probes, err, gettext_of, out, one_output, read_report, refuse_non_python, \
-    stdout_console, target_context, write_text
+from .common import CommandTrace, ProbeStatus, UsageProblem, early_probes, err, gettext_of, one_form, out, \
+    read_report, refuse_non_python, stdout_console, target_context, write_line, write_text
+
+#: the default of --torch-timeout: ``envcheck.probes.target.TORCH_TIMEOUT_S`` (written out here so that
+#: ``--help`` does not import the probes; a test holds the two equal)
+TORCH_TIMEOUT_S = 120.0
 
 
 def register(app: typer.Typer) -> None:
@@ -22,11 +26,20 @@ def register(app: typer.Typer) -> None:
     def doctor(
         ctx: typer.Context,
         python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                             envvar="ENVCHECK_PYTHON", show_envvar=False,
                                              help=N_("Judge this interpreter (or env prefix) instead of the active one.")),
         timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1,
+                                      envvar="ENVCHECK_TIMEOUT", show_envvar=False,
                                       help=N_("Per-command timeout in seconds.")),
+        torch_timeout: float = typer.Option(TORCH_TIMEOUT_S, "--torch-timeout", metavar="S", min=1,
+                                            envvar="ENVCHECK_TORCH_TIMEOUT", show_envvar=False,
+                                            help=N_("Limit in seconds for importing torch in the target (the live "
+                                                    "check), apart from --timeout: a cold import from a network "
+                                                    "filesystem can take minutes.")),
         fast: bool = typer.Option(False, "--fast", help=N_("Skip the live check that imports torch (static facts only).")),
         as_json: bool = typer.Option(False, "--json", help=N_("Print the report as JSON.")),
+        jsonl: bool = typer.Option(False, "--jsonl", help=N_("Print the report as JSON on one line, written at once "
+                                                            "(many nodes can append to one file).")),
         markdown: bool = typer.Option(False, "--markdown", help=N_("Print Markdown for a GitHub issue.")),
         save: Optional[Path] = typer.Option(None, "--save", metavar="FILE", help=N_("Also save the snapshot as JSON.")),
         from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE",
@@ -40,10 +53,14 @@ def register(app: typer.Typer) -> None:
                                                   "smoke-bf16>=500, no-finding=CODE. Unmet: exit 4.")),
         policy: Optional[Path] = typer.Option(None, "--policy", metavar="FILE",
                                               help=N_("A TOML file with require = [...] (as --require).")),
+        verbose: bool = typer.Option(False, "--verbose", "-v",
+                                     help=N_("On stderr: each probe, the commands it ran and how long each took.")),
+        quiet: bool = typer.Option(False, "--quiet", "-q",
+                                   help=N_("Print only the verdict line (the exit code says the rest).")),
     ) -> None:
         """Inspect driver, GPUs, CUDA toolkits, cuDNN, torch and its packages, pip and conda; report findings."""
-        _ = gettext_of(ctx, as_json)
-        one_output(as_json, markdown)
+        _ = gettext_of(ctx, as_json or jsonl)
+        one_form(("--json", as_json), ("--jsonl", jsonl), ("--markdown", markdown), ("--quiet", quiet))
         requirements = []
         if require or policy is not None:
             from ..preflight.policy import PolicyError, parse_requirements
@@ -62,7 +79,14 @@ def register(app: typer.Typer) -> None:
             snap, recorded = read_report(from_file)  # a report's own findings, or a bare snapshot to judge here
         else:
             from ..probes.collect import collect
-            snap = collect(target_context(python, timeout, fast), knowledge, early=early_probes(ctx))
+            probe_ctx = target_context(python, timeout, fast)
+            with CommandTrace() as trace, ProbeStatus(gettext_of(ctx), enabled=None if not quiet else False) as status:
+                snap = collect(probe_ctx, knowledge, early=early_probes(ctx), torch_timeout=torch_timeout,
+                               progress=status)
+            if verbose:
+                trace.add_started(early_probes(ctx))
+                for line in trace.lines(snap.meta.probe_durations_s):
+                    err(line)
             refuse_non_python(snap)
         findings = recorded if recorded is not None else evaluate(snap, knowledge)
         report = Report(snap, findings)
@@ -78,14 +102,21 @@ def register(app: typer.Typer) -> None:
         if save is not None:
             from ..redact import redact_data
             write_text(save, json.dumps(redact_data(snap.to_dict()), indent=2, ensure_ascii=False) + "\n")
-        if as_json:
+        if as_json or jsonl:
             from ..render.report import report_data
             data = report_data(report)
             if policy_result is not None:
                 from ..preflight.policy import policy_data
                 from ..redact import redact_data
                 data["policy"] = redact_data(policy_data(policy_result))
-            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            if jsonl:
+                write_line(json.dumps(data, separators=(",", ":"), ensure_ascii=True))
+            else:
+                sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        elif quiet:
+            from ..render.terminal import verdict_line
+            from ..render.report import redacted
+            stdout_console().print(verdict_line(redacted(report), _=_, policy=outcome), soft_wrap=True)
         elif markdown:
             from ..render.markdown import render_markdown
             out(render_markdown(report, _=_, policy=outcome))

@@ -29,11 +29,17 @@ def early_probes(argv: List[str]) -> Dict[str, object]:
     if any(a in ("-h", "--help") or a.startswith("--from") for a in argv):
         return {}
     python = _option(argv, "--python")
+    if argv[0] == "doctor":  # doctor's options also come from the environment (ENVCHECK_*): the same values here
+        python = python or os.environ.get("ENVCHECK_PYTHON") or None
     if argv[0] == "install-cmd" and python and os.sep not in python and not os.path.exists(python):
         python = None  # --python 3.10 is a version for install-cmd, not an interpreter
     try:
-        timeout = float(_option(argv, "--timeout") or 10.0)
+        timeout = float(_option(argv, "--timeout") or (os.environ.get("ENVCHECK_TIMEOUT") if argv[0] == "doctor"
+                                                        else None) or 10.0)
         from ..probes import target
+
+        torch_timeout = float(_option(argv, "--torch-timeout") or os.environ.get("ENVCHECK_TORCH_TIMEOUT")
+                              or target.TORCH_TIMEOUT_S)
 
         ctx = target.context_for(python, timeout)
         from ..runner import CHILDREN
@@ -41,7 +47,7 @@ def early_probes(argv: List[str]) -> Dict[str, object]:
         CHILDREN.install()  # before the first child: a SIGTERM now still ends the early probes (exit 128 + signal)
         early = {"static": target.start_script(ctx, "static", timeout)}
         if argv[0] == "doctor" and "--fast" not in argv:
-            early["live"] = target.start_script(ctx, "live", target.live_timeout(timeout))
+            early["live"] = target.start_script(ctx, "live", torch_timeout)
         return early
     except Exception:  # never let the optimisation decide the outcome
         return {}

@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
                                                "uv, or a pip.conf.")),
         from_file: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help=N_("Use a saved doctor snapshot.")),
         timeout: float = typer.Option(10.0, "--timeout", metavar="S", min=0.1, help=N_("Per-command timeout in seconds.")),
+        every: bool = typer.Option(False, "--all", help=N_("Also print the lines through every mirror envcheck "
+                                                             "knows.")),
         as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
     ) -> None:
         """The matching pip / uv / conda commands for this machine (or for the constraints given), and why."""
@@ -63,7 +65,8 @@ def register(app: typer.Typer) -> None:
         request = InstallRequest(os_name=os_name, arch=arch, python=python, driver=driver, no_gpu=no_gpu, gpus=gpu,
                                  capabilities=compute_capability, torch=torch_version, cuda=cuda,
                                  managers=manager or list(MANAGERS), mirror=mirror, timeout=timeout,
-                                 with_packages=with_packages, keep_torch=keep_torch, out_format=out_format)
+                                 with_packages=with_packages, keep_torch=keep_torch, out_format=out_format,
+                                 every_mirror=every)
         code = run_install_cmd(request, Knowledge(), read_snapshot(from_file) if from_file else None,
                                as_json, early_probes(ctx), gettext_of(ctx, as_json))
         raise typer.Exit(code)
@@ -107,7 +110,7 @@ def run_install_cmd(req: "InstallRequest", knowledge: "Knowledge", snap: Optiona
             render_no_fit(exc.reasons, stdout_console(), _)
         return ExitCode.NO_FIT
     plan = make_plan(choice, target.os, req.managers, mirror, arch=target.arch, conda=knowledge.conda_facts(),
-                     knowledge=knowledge, python=target.python)
+                     knowledge=knowledge, python=target.python, every_mirror=req.every_mirror)
     plan.alternatives = notes + plan.alternatives
     if as_json:
         sys.stdout.write(plan_json(plan))

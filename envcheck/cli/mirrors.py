@@ -76,11 +76,32 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
     ) -> None:
-        """Every known mirror: PyPI index, conda channels, PyTorch wheels and their layout, notes, sources."""
+        """Every known mirror in one table: its host and what it carries for pip, conda and PyTorch wheels."""
         from ..knowledge import Knowledge
         from ..mirrors.commands import run_list
 
         raise typer.Exit(run_list(Knowledge(), as_json, _screen(ctx, as_json)))
+
+    @mirrors.command("show")
+    def show_cmd(
+        ctx: typer.Context,
+        name: str = typer.Argument(..., metavar="NAME", help=N_("A mirror from `envcheck mirrors list` (e.g. tuna).")),
+        as_json: bool = typer.Option(False, "--json", help=N_("Print JSON.")),
+    ) -> None:
+        """One mirror in full: its URLs for pip, conda and PyTorch wheels, where each is stated, notes, sources."""
+        from ..knowledge import Knowledge
+        from ..mirrors.commands import UsageError, find_mirror, mirror_dict
+
+        try:
+            mirror = find_mirror(Knowledge(), name)
+        except UsageError as exc:
+            raise _usage(exc) from exc
+        screen = _screen(ctx, as_json)
+        if as_json:
+            screen.json(mirror_dict(mirror))
+        else:
+            screen.mirror_show(mirror)
+        raise typer.Exit(0)
 
     @mirrors.command("status")
     def status_cmd(
@@ -103,6 +124,7 @@ def register(app: typer.Typer) -> None:
         uv: bool = typer.Option(False, "--uv", help=N_("Change uv's user uv.toml.")),
         dry_run: bool = typer.Option(False, "--dry-run", help=N_("Only show the changes.")),
         yes: bool = typer.Option(False, "--yes", "-y", help=N_("Apply without asking.")),
+        force: bool = typer.Option(False, "--force", help=N_("Also change a read-only config file.")),
         platform: Optional[str] = typer.Option(None, "--platform", hidden=True, help=_PLATFORM_HELP),
     ) -> None:
         """Point pip, conda and uv (all the mirror serves, or those named) at a mirror; backs up first.
@@ -115,7 +137,8 @@ def register(app: typer.Typer) -> None:
 
         wanted: List[str] = [t for t, on in (("pip", pip), ("conda", conda), ("uv", uv)) if on]
         try:
-            code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform), _screen(ctx))
+            code = run_use(_context(), Knowledge(), name, wanted, dry_run, yes, _platform(platform), _screen(ctx),
+                           force=force)
         except UsageError as exc:
             raise _usage(exc) from exc
         raise typer.Exit(code)

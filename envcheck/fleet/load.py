@@ -3,6 +3,11 @@
 A file or stream may hold one JSON object, JSON lines, or pretty-printed objects one after another
 (what ``srun envcheck doctor --json`` prints from many nodes). Anything that is not an envcheck
 report is skipped and counted, never fatal: one broken node must not hide the other 9,999.
+
+Every file and stream is read as every reader reads one (:mod:`envcheck.textio`: a device is refused, any BOM
+or UTF-16 is decoded) and streamed a block at a time, each record parsed on its own (a record past 64 MB is
+skipped), then checked against the fields the aggregate reads (:mod:`envcheck.shape`): a wrong type is a skipped
+report naming the field, never a crash of the whole run.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ def title_of(finding: Dict[str, Any]) -> str:
     return title.mapped(redact_data)
 
 
-#: why a part of a stream is skipped
+#: why a part of a stream is skipped (the one wording, :data:`envcheck.textio.NOT_JSON`)
 NOT_JSON = N_("not JSON ({error} at line {line})")
 
 
@@ -105,9 +110,10 @@ def _json_values(text: str) -> Iterator[Tuple[Optional[Any], Optional[Tuple[str,
             return
         try:
             value, pos = decoder.raw_decode(text, pos)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested a thousand deep: the parser gives up, so do we
             nxt = text.find("\n{", pos + 1)
-            yield None, (exc.msg, text.count("\n", 0, pos) + 1)
+            msg = getattr(exc, "msg", None) or "nested too deep"
+            yield None, (msg, text.count("\n", 0, pos) + 1)
             if nxt < 0:
                 return
             pos = nxt + 1
@@ -125,19 +131,168 @@ def _files_under(folder: Path) -> List[Path]:
     return out
 
 
-def _records_from_text(text: str, source: str, hint: Optional[str], stats: LoadStats) -> Iterator[Record]:
-    position = 0
+#: what the aggregate reads of a report (``aggregate.snapshot_facts``, ``Aggregator.add``): checked by type, the
+#: rest of a report is not read, so not checked (a full check of 10,000 reports would double fleet's time)
+_SNAPSHOT_FIELDS = {"schema_version": True, "meta": ["created_at"], "system": ["hostname"],
+                    "driver": ["status", "version", "kernel_module_version"],
+                    "torch": ["version", "dist_version", "location", "cuda", "hip", "cudnn"], "gpus": ["name"],
+                    "python": ["executable", "error"], "cudnn": {"loaded": ["version"], "torch_reported": True}}
+_SHAPES: Dict[str, Any] = {}
+
+
+def _shapes() -> Dict[str, Any]:
+    if not _SHAPES:
+        from ..shape import ANY, TEXT, ListOf, Nullable, Obj, finding_shape, policy_shape, report_shapes
+        from ..snapshot import Snapshot
+        from ..shape import shape_of
+
+        snapshot = shape_of(Snapshot).pick(_SNAPSHOT_FIELDS)
+        findings = ListOf(finding_shape())
+        _SHAPES["snapshot"] = snapshot
+        _SHAPES["doctor"] = Obj({"node": ANY, "verdict": Nullable(TEXT), "findings": findings, "snapshot": snapshot,
+                                 "policy": Nullable(policy_shape())}, required=["snapshot"])
+        _SHAPES["smoke"] = report_shapes()["smoke"]
+    return _SHAPES
+
+
+def check_record(value: Dict[str, Any], where: str) -> Optional[Skipped]:
+    """None for a report the aggregate can read (or one it will skip as not a report, or of another
+    schema_version, in its own words); a Skipped naming the wrong field otherwise."""
+    from ..shape import kind_of
+    from ..textio import InputError
+
+    kind = kind_of(value)
+    if kind is None or value.get("schema_version", 1) != 1:
+        return None
+    if kind == "snapshot" and not isinstance(value.get("driver"), dict):
+        return None  # not a report, as the aggregate says
+    try:
+        _shapes()[kind].check(value, where, "")
+    except InputError as exc:
+        return Skipped(where, exc.reason)
+    return None
+
+
+class _Position:
+    """Where a source is: the next object's position, and the line the next piece starts at."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.line = 1
+
+
+def _records_from_text(text: str, source: str, hint: Optional[str], stats: LoadStats,
+                       at: Optional[_Position] = None) -> Iterator[Record]:
+    at = at if at is not None else _Position()
     for value, error in _json_values(text):
         if error is not None:
-            stats.skipped.append(skipped(source, NOT_JSON, error=error[0], line=error[1]))
+            stats.skipped.append(skipped(source, NOT_JSON, error=error[0], line=error[1] + at.line - 1))
             continue
+        where = source if at.position == 0 else f"{source}#{at.position}"
         if not isinstance(value, dict):
-            stats.skipped.append(skipped(f"{source}#{position}", N_("a JSON {type}, not a report"),
+            stats.skipped.append(skipped(f"{source}#{at.position}", N_("a JSON {type}, not a report"),
                                          type=type(value).__name__))
         else:
-            stats.read += 1
-            yield Record(value, source, position, hint)
-        position += 1
+            bad = check_record(value, where)
+            if bad is not None:
+                stats.skipped.append(bad)
+            else:
+                stats.read += 1
+                yield Record(value, source, at.position, hint)
+        at.position += 1
+    at.line += text.count("\n")
+
+
+def _record_end(text: str, start: int = 0) -> int:
+    """The end of the last complete record in ``text`` (just after the line end before a line that starts a new
+    object, the previous line ending one), or -1: where a stream can be cut without cutting a report."""
+    end = len(text)
+    while True:
+        nl = text.rfind("\n{", start, end)
+        if nl < 0:
+            return -1
+        before = text[max(start, nl - 64):nl].rstrip(" \t\r\n")
+        if before.endswith("}") or not text[start:nl].strip():
+            return nl + 1
+        end = nl
+
+
+def _records_from_blocks(blocks: Iterable[str], source: str, hint: Optional[str],
+                         stats: LoadStats) -> Iterator[Record]:
+    """Records from a stream's text blocks, parsed a few records at a time (memory: one block and one record)."""
+    from ..textio import MAX_BYTES
+
+    at = _Position()
+    held = ""
+    dropping = False  # inside a record past MAX_BYTES: skip to the next record
+    for block in blocks:
+        text = held + block
+        if dropping:
+            cut = _record_end(text)
+            if cut < 0:
+                at.line += text.count("\n")
+                held = ""
+                continue
+            at.line += text.count("\n", 0, cut)
+            text, dropping = text[cut:], False
+        cut = _record_end(text)
+        if cut > 0:
+            yield from _records_from_text(text[:cut], source, hint, stats, at)
+            text = text[cut:]
+        if len(text) > MAX_BYTES:
+            stats.skipped.append(skipped(f"{source}#{at.position}", N_("a record larger than {size} MB"),
+                                         size=MAX_BYTES // (1024 * 1024)))
+            at.position += 1
+            at.line += text.count("\n")
+            held, dropping = "", True
+            continue
+        held = text
+    if held and not dropping:
+        yield from _records_from_text(held, source, hint, stats, at)
+
+
+def _text_blocks(stream: IO[str]) -> Iterator[str]:
+    while True:
+        block = stream.read(1 << 20)
+        if not block:
+            return
+        yield block
+
+
+def _stdin_blocks(stream: Any) -> Iterator[str]:
+    """stdin's text: its bytes decoded as a file's are (a BOM, UTF-16 from PowerShell), a device refused."""
+    from ..textio import InputError, iter_blocks
+
+    raw = getattr(stream, "buffer", None)
+    if raw is None:  # a text stream (a test's StringIO): already text
+        yield from _text_blocks(stream)
+        return
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+        if stat.S_ISCHR(mode) and not stream.isatty():
+            raise InputError(Message(N_("cannot read: {reason}"),
+                                     reason=Message(N_("not a regular file (a device or a socket)"))), "stdin")
+    except (OSError, ValueError, AttributeError):
+        pass
+    yield from iter_blocks(raw, "stdin")
+
+
+def _file_blocks(path: Path) -> Iterator[str]:
+    from ..textio import iter_blocks, open_stream
+
+    with open_stream(path, str(path)) as fh:
+        yield from iter_blocks(fh, str(path))
+
+
+def _read_source(blocks: Iterator[str], source: str, hint: Optional[str], stats: LoadStats) -> Iterator[Record]:
+    from ..textio import InputError
+
+    try:
+        yield from _records_from_blocks(blocks, source, hint, stats)
+    except InputError as exc:  # cannot be read, a device, a line past 64 MB: this source ends here, the rest go on
+        stats.skipped.append(Skipped(source, exc.reason))
 
 
 def load_records(sources: Iterable[str], stdin: Optional[IO[str]] = None,
@@ -147,23 +302,17 @@ def load_records(sources: Iterable[str], stdin: Optional[IO[str]] = None,
     for src in sources:
         if src == "-":
             stream = stdin if stdin is not None else sys.stdin
-            yield from _records_from_text(stream.read(), "stdin", None, stats)
+            yield from _read_source(_stdin_blocks(stream), "stdin", None, stats)
             continue
         path = Path(src).expanduser()
         if path.is_dir():
             files = _files_under(path)
             if not files:
                 stats.skipped.append(skipped(str(path), N_("no *.json files in this folder")))
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             files = [path]
         else:
             stats.skipped.append(skipped(str(path), N_("no such file or folder")))
             continue
-        for f in files:
-            try:
-                with open(f, encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()
-            except OSError as exc:
-                stats.skipped.append(skipped(str(f), N_("cannot read: {reason}"), reason=exc.strerror or str(exc)))
-                continue
-            yield from _records_from_text(text, str(f), node_name_from_path(f), stats)
+        for f in files:  # one at a time: only the aggregate's per-node facts stay in memory
+            yield from _read_source(_file_blocks(f), str(f), node_name_from_path(f), stats)

@@ -2,7 +2,7 @@
 the docstrings of the CLI's commands (their ``--help`` text),
 and the human-readable text of the data files that envcheck prints (mirror titles and notes,
 known-defect descriptions and fixes, the titles, details and fix steps of the error signatures
-``envcheck analyze`` reports).
+``envcheck analyze`` reports, NVIDIA's Xid meanings).
 
 Standard library only (``ast``), so the tests and ``python -m envcheck.i18n.compile --update`` share
 one extractor. Message ids are the English text; see :mod:`envcheck.i18n`.
@@ -123,6 +123,9 @@ def data_messages(knowledge=None) -> List[Message]:
     where = _relative(CATALOGUE)
     for text in printed_messages(load_catalogue(CATALOGUE)):
         add(text, where)
+    where = _relative(Path(DATA_DIR) / "xid.toml")
+    for event in knowledge.xid_events():  # NVIDIA's name for each Xid, shown in the gpu-xid finding's title
+        add(event.meaning, where)
     return list(found.values())
 
 

@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 
 from ..i18n import N_, Message
 from ..knowledge import Knowledge, TorchRelease, TorchVariant
-from .availability import index_package, on_pypi, pypi_pythons, torch_pythons
+from .availability import index_package, on_pypi, pypi_build, pypi_pythons, torch_pythons
 
 #: every companion install-cmd can pair, in the order commands name them
 COMPANIONS = ("torchvision", "torchaudio", "xformers", "torchao", "torchcodec")
@@ -84,6 +84,18 @@ def choose_packages(knowledge: Knowledge, release: TorchRelease, variant: TorchV
     return out, problems
 
 
+def _pypi_build_matches(knowledge: Knowledge, release: TorchRelease, variant: TorchVariant, platform: str) -> bool:
+    """PyPI's companions on ``platform`` are built for PyPI's torch there: usable beside this build only when that
+    is the same build, or a CUDA build of the same CUDA major (torchvision and torchaudio check the major only).
+    A CPU torch beside PyPI's CUDA-built torchvision fails ("operator torchvision::nms does not exist")."""
+    build = pypi_build(knowledge, release.version, platform)
+    if build is None:
+        return False
+    if build == variant.tag:
+        return True
+    return bool(variant.cuda) and build.startswith("cu") and build[2:4] == variant.tag[2:4] and len(build) == len(variant.tag)
+
+
 def _pins_torch(knowledge: Knowledge, name: str, version: str) -> bool:
     """True when the companion's wheel pins an exact torch (``torch==2.5.1``), or its pin is not recorded."""
     rel = knowledge.wheel_facts().release(name, version)
@@ -99,7 +111,8 @@ def _companion(knowledge: Knowledge, release: TorchRelease, variant: TorchVarian
         problem = _python_problem(name, version, python, pypi_pythons(knowledge, name, version, platform), platform)
         return (None, problem) if problem else (PackageChoice(name, version, PYPI), None)
     carried = index_package(knowledge, release, variant, name, platform) if name in INDEX_TRACKED else None
-    if carried is None and not _pins_torch(knowledge, name, version):
+    if carried is None and not _pins_torch(knowledge, name, version) and _pypi_build_matches(knowledge, release,
+                                                                                               variant, platform):
         # Not recorded for this index, and the companion does not pin one torch build (it is built on
         # torch's stable ABI): PyPI's wheel is the one known to exist.
         pythons = pypi_pythons(knowledge, name, version, platform)
@@ -114,7 +127,7 @@ def _companion(knowledge: Knowledge, release: TorchRelease, variant: TorchVarian
             N_("the {tag} index carries {package} {carried}, not {version}: {carried} is the one that installs there"),
             tag=variant.tag, package=name, carried=carried, version=version)), None
     pythons = pypi_pythons(knowledge, name, version, platform)
-    if pythons and (python is None or python in pythons):
+    if pythons and (python is None or python in pythons) and _pypi_build_matches(knowledge, release, variant, platform):
         return PackageChoice(name, version, PYPI, Message(
             N_("{package} {version} comes from PyPI: the {tag} index carries no {package}"),
             package=name, version=version, tag=variant.tag)), None

@@ -102,7 +102,8 @@ def mirror_spec(packages: List[PackageChoice], variant: TorchVariant, mirror: Mi
     for the torch index's when it carries the variant, else the official torch index. None: no route."""
     pypi = Source(mirror.pypi, INDEX, mirror.name) if mirror.pypi else Source(PYPI_SIMPLE)
     torch_source = _torch_index(variant)
-    if mirror.torch_wheels and mirror.carries_variant(variant.tag) is not False:
+    # only a variant the mirror is recorded to carry: a list that is not verified says nothing of the others
+    if mirror.torch_wheels and mirror.carries_variant(variant.tag) is True:
         url = f"{mirror.torch_wheels.rstrip('/')}/{variant.tag}"
         layout = FIND_LINKS if mirror.torch_wheels_layout == "find-links" else INDEX
         torch_source = Source(url, layout, f"{mirror.name}-{variant.tag}")
@@ -224,7 +225,7 @@ def _conda_forge(release: TorchRelease, variant: TorchVariant, os_name: str, mir
 
 def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optional[Mirror],
               arch: str = "x86_64", conda: Optional[CondaFacts] = None, knowledge: Optional[Knowledge] = None,
-              python: Optional[str] = None) -> Plan:
+              python: Optional[str] = None, every_mirror: bool = False) -> Plan:
     """Commands for every manager asked for, one line each (through the mirror when one is named);
     reasons, notes and warnings as Messages, worded by the renderer or as English in JSON."""
     knowledge = knowledge or Knowledge()
@@ -249,6 +250,11 @@ def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optiona
         elif manager == "conda":
             plan.commands.extend(conda_commands(rel, var, os_name, mirror, facts=conda, knowledge=knowledge,
                                                 arch=arch, python=python, packages=packages))
+    if every_mirror:
+        for other in knowledge.mirrors():
+            routed = mirror_spec(packages, var, other) if not other.official and other is not mirror else None
+            for manager in [m for m in managers if m in ("pip", "uv")] if routed else []:
+                plan.commands.append(_spec_commands(manager, routed, False, var, other))
     _dedupe(plan)
     if "flash-attn" in choice_companions(choice):
         plan.alternatives.append(flash_attn_pointer(rel, var, platform, python, knowledge))

@@ -51,6 +51,8 @@ class InstallRequest:
     keep_torch: Optional[bool] = None
     #: shell | requirements | uv-project | pip-conf
     out_format: str = "shell"
+    #: --all: the lines through every mirror too
+    every_mirror: bool = False
 
     def python_path(self) -> Optional[str]:
         """The interpreter to probe when ``--python`` names one (a path), else None (this environment's)."""

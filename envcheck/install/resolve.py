@@ -427,7 +427,10 @@ def _no_fit_reasons(target: Target, knowledge: Knowledge, rejected: List[Message
     if not lead:
         reasons += _arch_blocks(target, knowledge)
     seen = {str(r) for r in reasons}
-    reasons.extend(r for r in rejected[:3 if lead else 8] if str(r) not in seen)
+    for r in rejected:
+        if str(r) not in seen and len(reasons) < (len(seen) + (3 if lead else 8)):
+            seen.add(str(r))
+            reasons.append(r)
     if not reasons:
         reasons.append(Message(N_("no release in envcheck's data matches these constraints")))
     return reasons
@@ -513,8 +516,12 @@ def _python_blocks(target: Target, knowledge: Knowledge, serves: Optional[Serves
 
 
 def _arch_blocks(target: Target, knowledge: Knowledge) -> List[Message]:
+    """For each GPU no build of the asked-for releases has a kernel for: the first torch that does."""
     reasons: List[Message] = []
+    asked = releases_matching(target.torch, knowledge)
     for cc in sorted(set(target.capabilities)):
+        if any(v.arch_list and arch_support(v.arch_list, cc) == CUBIN for r in asked for v in r.variants):
+            continue
         first = None
         for release in reversed(knowledge.torch_releases()):
             for v in release.variants:

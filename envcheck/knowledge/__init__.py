@@ -57,6 +57,27 @@ def load_toml(path: Path) -> Dict[str, Any]:
         raise KnowledgeError(f"cannot read knowledge file {path}: {exc}") from exc
 
 
+def read_toml(path: Path, source: Optional[str] = None) -> Dict[str, Any]:
+    """A TOML file from outside envcheck (a policy file, a mirror file): read, decoded and size-limited by
+    :mod:`envcheck.textio`, parsed by :func:`parse_toml`; :class:`envcheck.textio.InputError` naming the file
+    (and the line) when it cannot be read, is not TOML, or nests deeper than ``textio.MAX_DEPTH``."""
+    from ..i18n import N_, Message
+    from ..textio import MAX_DEPTH, InputError, read_text, too_deep
+
+    source = source if source is not None else str(path)
+    text = read_text(path, source=source)
+    try:
+        data = parse_toml(text)
+    except RecursionError as exc:
+        data = exc  # refused below, outside the handler (the stack is deep here)
+    except ValueError as exc:
+        raise InputError(Message(N_("not TOML: {error}"), error=str(exc)), source) from exc
+    if isinstance(data, RecursionError) or too_deep(data, MAX_DEPTH):
+        raise InputError(Message(N_("nested deeper than {depth} levels: not an envcheck file"), depth=MAX_DEPTH),
+                         source)
+    return data
+
+
 def load_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -270,6 +291,37 @@ class Mirror:
         return False if self.torch_wheels_verified and self.torch_wheels_variants else None
 
 
+class MirrorFileError(KnowledgeError):
+    """A mirror file that cannot be used (a user's own, or an edited one): ``message`` names the file and the field."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+
+def read_mirror_file(path: Path) -> Dict[str, Any]:
+    """One ``mirrors/*.toml`` file's data, checked against :class:`Mirror`'s fields (types, required ``name`` and
+    ``title``; unknown keys refused, as ``Mirror(**data)`` would); MirrorFileError naming the file and the field."""
+    from ..i18n import N_, Message
+    from ..shape import shape_of
+    from ..textio import InputError
+
+    try:
+        data = read_toml(path)
+        unknown = sorted(set(data) - set(shape_of(Mirror).fields))
+        if unknown:
+            raise InputError(Message(N_("{field}: not a mirror file field"), field=unknown[0]), str(path), unknown[0])
+        shape_of(Mirror).check(data, str(path), "")
+    except InputError as exc:
+        raise MirrorFileError(exc.message) from exc
+    variants = data.get("torch_wheels_variants")
+    if variants is not None and variants != "all" and not isinstance(variants, list):
+        raise MirrorFileError(InputError(Message(N_("{field}: expected {expected}, got {got}"),
+                                                 field="torch_wheels_variants", expected='"all"',
+                                                 got=json.dumps(variants, default=str)), str(path)).message)
+    return data
+
+
 # --------------------------------------------------------------------------- the loader
 
 
@@ -481,7 +533,7 @@ class Knowledge:
         def load() -> List[Mirror]:
             found = []
             for path in sorted(self.mirror_dir.glob("*.toml")):
-                data = load_toml(path)
+                data = read_mirror_file(path)
                 try:
                     found.append(Mirror(**data))
                 except TypeError as exc:

@@ -6,7 +6,9 @@ Modules, each small and usable on its own:
   Message, diffs for the user to read (the writes go through :mod:`envcheck.fileio`).
 * :mod:`.edit_pip`, :mod:`.edit_conda`, :mod:`.edit_uv` -- minimal text edits of pip.conf/pip.ini,
   ~/.condarc and uv.toml: only the keys a mirror needs change, every other byte stays.
-* :mod:`.backup` -- the journal of original bytes that `mirrors restore` puts back.
+* :mod:`.backup` -- the journal of original bytes that `mirrors restore` puts back (validated, never
+  obeyed outside :mod:`.places`, the config files `use` edits).
+* :mod:`.lock` -- one lock per backup folder, so concurrent `use` / `restore` runs queue or refuse.
 * :mod:`.status` -- what each tool uses now and from where, and the problems (plain data).
 * :mod:`.nettest` -- concurrent latency and small-download measurement of every mirror.
 * :mod:`.commands` -- the five commands: gather, decide, write, return an exit code.

@@ -8,6 +8,13 @@ screen; :mod:`envcheck.cli.mirrors` stays what its docstring says (options and e
 builds the one :class:`~.render.Screen` that knows the reader's language. Nothing in this module
 words a sentence: every one is a :class:`~envcheck.i18n.Message` handed to the screen.
 
+`use` and `restore` hold the backup folder's lock (:mod:`.lock`) while they read and write, sweep the
+temporary files a killed run left, check every file before writing any, and change all or none
+(a failed write puts back what was already written). With ``--yes`` the lock is taken before the
+files are read (a second run queues behind the first); when asking, after the answer, and the files
+are read again: if they changed meanwhile, nothing is written. ``ENVCHECK_MIRRORS_LOCK_WAIT`` (seconds,
+default 60) is how long a run waits for the lock before it refuses.
+
 Exit codes: 0 done (also: nothing to change, `--dry-run`, unreachable mirrors in `test`);
 1 the user declined (or gave no answer to) the confirmation, nothing changed; 2 a file could not
 be changed or restored (cannot parse it, cannot write it: it is left as it was and named);
@@ -16,18 +23,22 @@ be changed or restored (cannot parse it, cannot write it: it is left as it was a
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..fileio import atomic_write, write_target
+from ..fileio import atomic_write, give_new_folder, resolve_target, sweep_temps
 from ..i18n import N_, Message, join
 from ..knowledge import Knowledge, Mirror
 from ..probes import ProbeContext
 from ..redact import redact_url
 from . import edit_conda, edit_pip, edit_uv
 from .backup import Journal, JournalError, journal_dir
-from .fileio import Edit, EditRefused, Refusal, ensure_dir, read_bytes
+from .fileio import Edit, EditRefused, Refusal, ensure_dir, read_bytes, sha256
+from .lock import DEFAULT_WAIT, JournalLock, LockError
+from .places import config_paths, folders_to_sweep
 
 if TYPE_CHECKING:  # the CLI builds the screen; this module only calls it
     from .render import Screen
@@ -119,60 +130,230 @@ def choose_tools(mirror: Mirror, wanted: Sequence[str]) -> Tuple[List[str], List
 
 def plan_use(ctx: ProbeContext, mirror: Mirror, tools: Sequence[str], platform: str) -> List[Edit]:
     edits: List[Edit] = []
+    paths = config_paths(ctx, platform)
     for tool in tools:
         if tool == "pip":
-            edits.append(edit_pip.plan(edit_pip.user_config_path(ctx, platform), mirror.pypi or "", mirror.name))
+            edits.append(edit_pip.plan(paths["pip"], mirror.pypi or "", mirror.name))
         elif tool == "conda":
-            edits.append(edit_conda.plan(edit_conda.user_condarc_path(ctx.home_dir()), mirror))
+            edits.append(edit_conda.plan(paths["conda"], mirror))
         elif tool == "uv":
-            edits.append(edit_uv.plan(edit_uv.user_config_path(ctx, platform), mirror.pypi or "", mirror.name))
+            edits.append(edit_uv.plan(paths["uv"], mirror.pypi or "", mirror.name))
     return edits
 
 
+def check_writes(edits: Sequence[Edit], force: bool = False) -> None:
+    """Before anything is written: mark (``error``) each change that cannot be made as promised."""
+    for edit in edits:
+        if edit.changes:
+            edit.error = write_problem(edit.path, force)
+
+
+def write_problem(path: Path, force: bool = False) -> Optional[Message]:
+    """Why ``path`` cannot be written keeping what it is (owner, mode, links), or None."""
+    try:
+        info = resolve_target(path)
+    except OSError as exc:
+        return Message(N_("{path} cannot be written: {reason}"), path=path, reason=exc.strerror or str(exc))
+    if info.exists:
+        if info.read_only and not force:
+            return Message(N_("{path} is read-only (mode {mode}); pass --force to change it anyway"),
+                           path=info.path, mode=oct(info.mode or 0)[2:].rjust(4, "0"))
+        if info.nlink > 1 or not _may_give(info.uid, info.gid):
+            if not os.access(info.path, os.W_OK) and not (force and info.uid == _euid()):
+                return Message(N_("{path} belongs to another user and cannot be written in place; replacing it "
+                                  "would change its owner"), path=info.path)
+        elif not os.access(info.path.parent, os.W_OK | os.X_OK):
+            return Message(N_("{folder} is not writable: {path} cannot be replaced"), folder=info.path.parent,
+                           path=info.path)
+    # a new file: whether its folder can be made shows when it is made (the OS's own words), and
+    # apply_use then undoes whatever was already written
+    return None
+
+
+def _euid() -> Optional[int]:
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def _may_give(uid: Optional[int], gid: Optional[int]) -> bool:
+    """This process can give a replacement file this owner and group (root can; a user only their own)."""
+    euid = _euid()
+    if euid is None or euid == 0 or uid is None:
+        return True
+    return uid == euid and (gid == os.getegid() or gid in os.getgroups())
+
+
+def lock_wait(ctx: ProbeContext) -> float:
+    try:
+        return max(0.0, float(ctx.env.get("ENVCHECK_MIRRORS_LOCK_WAIT", "") or DEFAULT_WAIT))
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+@contextlib.contextmanager
+def exits_cleanly() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run through its ``finally`` blocks (temporary files removed, writes undone)."""
+    import signal
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            previous[sig] = signal.signal(sig, stop)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def sweep(ctx: ProbeContext, platform: str, folder: Path) -> List[Path]:
+    """Remove the temporary files killed runs left next to the config files and in the journal (lock held)."""
+    removed: List[Path] = []
+    for where, names in folders_to_sweep(list(config_paths(ctx, platform).values())).items():
+        removed += sweep_temps(where, names)
+    removed += sweep_temps(folder)
+    return removed
+
+
+def _fingerprint(edits: Sequence[Edit]) -> List[Tuple[str, Optional[bytes], Optional[bytes], bool]]:
+    return [(str(e.path), e.before, e.after, e.error is None) for e in edits]
+
+
 def run_use(ctx: ProbeContext, knowledge: Knowledge, name: str, wanted: Sequence[str], dry_run: bool,
-            yes: bool, platform: str, screen: "Screen") -> int:
-    """Plan the edits, show them, ask (unless ``yes``), journal each original, then write."""
+            yes: bool, platform: str, screen: "Screen", force: bool = False) -> int:
+    """Plan the edits, check each, show them, ask (unless ``yes``), journal every original, then write all."""
     mirror = find_mirror(knowledge, name)
     tools, skipped = choose_tools(mirror, wanted)
-    edits = plan_use(ctx, mirror, tools, platform)
-    screen.use_plan(mirror, skipped, edits)
-    failed = [e for e in edits if e.error]
-    changes = [e for e in edits if e.changes]
-    code = FAILED if failed else OK
-    if not changes:
-        screen.nothing_to_change(bool(failed))
-        return code
-    if dry_run:
-        screen.dry_run()
-        return code
-    if not yes and not screen.confirm_apply(len(changes)):
-        screen.declined()
-        return DECLINED
-    try:
-        journal = Journal.load(journal_dir(ctx, platform))
-    except JournalError as exc:
-        screen.error(exc.message)
-        return FAILED
-    written: List[Edit] = []
-    for edit in changes:
+    folder = journal_dir(ctx, platform)
+    lock: Optional[JournalLock] = None
+    with exits_cleanly():
         try:
-            if read_bytes(edit.path) != edit.before:
+            if yes and not dry_run:
+                lock = JournalLock(folder, lock_wait(ctx)).acquire()
+                sweep(ctx, platform, folder)
+            edits = plan_use(ctx, mirror, tools, platform)
+            check_writes(edits, force)
+            screen.use_plan(mirror, skipped, edits)
+            failed = [e for e in edits if e.error]
+            changes = [e for e in edits if e.changes]
+            if failed:
+                if changes:
+                    screen.error(Message(N_("nothing changed: {paths} cannot be changed (see above), and envcheck "
+                                            "changes all the files or none"),
+                                         paths=", ".join(str(e.path) for e in failed)))
+                else:
+                    screen.nothing_to_change(True)
+                return FAILED
+            if not changes:
+                screen.nothing_to_change(False)
+                return OK
+            if dry_run:
+                screen.dry_run()
+                return OK
+            if not yes and not screen.confirm_apply(len(changes)):
+                screen.declined()
+                return DECLINED
+            if lock is None:
+                lock = JournalLock(folder, lock_wait(ctx)).acquire()
+                sweep(ctx, platform, folder)
+                again = plan_use(ctx, mirror, tools, platform)
+                check_writes(again, force)
+                if _fingerprint(again) != _fingerprint(edits):
+                    screen.error(Message(N_("the files changed while envcheck was asking; nothing changed, run the "
+                                            "command again")))
+                    return FAILED
+            journal = Journal.load(folder)
+            journal._add_dirs(lock.created)
+            written, problem = apply_use(journal, changes, force)
+        except (JournalError, LockError) as exc:
+            screen.error(exc.message)
+            return FAILED
+        finally:
+            if lock is not None:
+                _record_lock_folders(lock)
+                lock.release()
+    if problem is not None:
+        screen.not_changed(*problem)
+        return FAILED
+    screen.changed(len(written), journal.folder,
+                   after_checks(ctx, knowledge, mirror, [e.tool for e in written], platform))
+    return OK
+
+
+def _record_lock_folders(lock: JournalLock) -> None:
+    """The folders this run made to hold the lock go into an existing journal (restore removes them), even
+    when this run changed nothing: the run that wrote the journal found them already there."""
+    if not lock.created or not (lock.folder / "manifest.json").is_file():
+        return
+    try:
+        journal = Journal.load(lock.folder)
+        missing = [f for f in lock.created if str(f) not in journal.dirs]
+        if missing:
+            journal._add_dirs(missing)
+            journal.save()
+    except (JournalError, OSError):
+        pass  # the journal stays as it was; at worst an empty folder outlives restore
+
+
+def apply_use(journal: Journal, changes: Sequence[Edit], force: bool = False
+              ) -> Tuple[List[Edit], Optional[Tuple[str, Message]]]:
+    """Journal every original, then write every file; on any failure undo what was written (all or none).
+
+    Returns (the edits written, None) or ([], (tool, why nothing changed)); other exceptions (a signal)
+    are re-raised after the undo."""
+    state = journal.state()
+    written: List[Edit] = []
+    current = changes[0]
+    try:
+        for current in changes:  # every original is safe in the journal before any file is touched
+            created = ensure_dir(resolve_target(current.path).path.parent)
+            for made in created:
+                give_new_folder(made)
+            journal.remember(current.path, current.before, current.tool, created)
+        for current in changes:
+            if read_bytes(current.path) != current.before:
                 raise EditRefused(Message(N_("{path} changed while envcheck was asking; left as it is now"),
-                                          path=edit.path))
-            created = ensure_dir(write_target(edit.path).parent)
-            journal.remember(edit.path, edit.before, edit.tool, created)
-            atomic_write(edit.path, edit.after or b"")
-            journal.written(edit.path, edit.after or b"")
-            written.append(edit)
-        except (EditRefused, OSError) as exc:
-            why = exc.message if isinstance(exc, EditRefused) else Message(N_("{path}: {reason}"), path=edit.path,
-                                                                              reason=exc.strerror or str(exc))
-            screen.not_changed(edit.tool, why)
-            code = FAILED
-    if written:
-        screen.changed(len(written), journal.folder,
-                       after_checks(ctx, knowledge, mirror, [e.tool for e in written], platform))
-    return code
+                                          path=current.path))
+            atomic_write(current.path, current.after or b"", force=force, new_owner_from_folder=True)
+            written.append(current)
+        for edit in written:
+            entry = journal.entry(edit.path)
+            if entry is not None:
+                entry.sha256_written = sha256(edit.after or b"")
+        journal.save()
+        return written, None
+    except BaseException as exc:
+        undone = undo(written)
+        if undone:
+            journal.revert(state)
+        if isinstance(exc, (EditRefused, OSError)):
+            why = exc.message if isinstance(exc, EditRefused) else Message(
+                N_("{path}: {reason}"), path=current.path, reason=exc.strerror or str(exc))
+            return [], (current.tool, why)
+        raise
+
+
+def undo(written: Sequence[Edit]) -> bool:
+    """Put back the files this run already wrote; False when one could not be (the journal then stays)."""
+    ok = True
+    for edit in reversed(written):
+        try:
+            if edit.before is None:
+                info = resolve_target(edit.path)
+                if info.exists:
+                    os.unlink(info.path)
+            else:
+                atomic_write(edit.path, edit.before)
+        except OSError:
+            ok = False
+    return ok
 
 
 def after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools: List[str],
@@ -214,28 +395,58 @@ def after_checks(ctx: ProbeContext, knowledge: Knowledge, mirror: Mirror, tools:
 def run_restore(ctx: ProbeContext, yes: bool, dry_run: bool, platform: str, screen: "Screen") -> int:
     """Show what restore puts back, ask (unless ``yes``), put it back; the journal goes when all succeeded."""
     folder = journal_dir(ctx, platform)
-    try:
-        journal = Journal.load(folder)
-    except JournalError as exc:
-        screen.error(exc.message)
-        return FAILED
-    if not journal.exists or not journal.files:
-        if journal.exists and not dry_run:
-            journal.discard()
-        screen.nothing_to_restore(folder)
-        return OK
-    steps = journal.restore_plan()
-    screen.restore_plan(steps)
-    failed = any(s.error for s in steps)
-    if dry_run:
-        screen.dry_run()
-        return FAILED if failed else OK
-    if any(s.changes for s in steps) and not yes and not screen.confirm_restore():
-        screen.declined()
-        return DECLINED
-    problems = journal.apply(steps)
+    allowed = list(config_paths(ctx, platform).values())
+    lock: Optional[JournalLock] = None
+    with exits_cleanly():
+        try:
+            if yes and not dry_run and folder.is_dir():
+                lock = _restore_lock(ctx, folder)
+                if lock is not None:
+                    sweep(ctx, platform, folder)
+            journal = Journal.load(folder)
+            if not journal.exists or not journal.files:
+                if journal.exists and not dry_run:
+                    lock = lock or _restore_lock(ctx, folder)
+                    journal.discard(allowed, ctx.home_dir())
+                screen.nothing_to_restore(folder)
+                return OK
+            steps = journal.restore_plan(allowed)
+            screen.restore_plan(steps)
+            failed = any(s.error for s in steps)
+            if dry_run:
+                screen.dry_run()
+                return FAILED if failed else OK
+            if any(s.changes for s in steps) and not yes and not screen.confirm_restore():
+                screen.declined()
+                return DECLINED
+            if lock is None:
+                lock = _restore_lock(ctx, folder)
+                if lock is not None:
+                    sweep(ctx, platform, folder)
+                again = Journal.load(folder)
+                fresh = again.restore_plan(allowed)
+                if [(s.path, s.current, s.original, s.error is None) for s in fresh] != \
+                        [(s.path, s.current, s.original, s.error is None) for s in steps]:
+                    screen.error(Message(N_("the files or the backups changed while envcheck was asking; nothing "
+                                            "restored, run the command again")))
+                    return FAILED
+            problems = journal.apply(steps, allowed, ctx.home_dir())
+        except (JournalError, LockError) as exc:
+            screen.error(exc.message)
+            return FAILED
+        finally:
+            if lock is not None:
+                lock.release()
     screen.restored(problems, folder)
     return FAILED if problems else OK
+
+
+def _restore_lock(ctx: ProbeContext, folder: Path) -> Optional[JournalLock]:
+    """The journal's lock for restore, which never creates the folder (None: it is gone, nothing to restore)."""
+    try:
+        return JournalLock(folder, lock_wait(ctx)).acquire(create=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 # --------------------------------------------------------------------------- test

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from ..i18n import N_, Gettext, Message, data_text, english, text_in
 from ..knowledge import Mirror
@@ -38,6 +38,30 @@ def _row(table, *cells: str) -> None:
     from rich.text import Text
 
     table.add_row(*(Text(redact_url(c)) for c in cells))
+
+
+def _conda_cell(m: Mirror) -> str:
+    """The conda channels a mirror carries: defaults, the three torch users need most, and how many more."""
+    main = [c for c in ("conda-forge", "pytorch", "nvidia") if c in m.conda_channels]
+    parts = (["defaults"] if m.conda_default_channels else []) + main
+    more = len(m.conda_channels) - len(main)
+    if more:
+        parts.append(f"+{more}")
+    if not parts:
+        return "-"
+    return ", ".join(parts) + ("" if m.conda_verified else " ?")
+
+
+def aligned(rows: Sequence[Sequence[str]], indent: str = "", gap: int = 2) -> List[str]:
+    """Rows as plain text lines, each column starting at the same cell (a Chinese character is two cells wide)."""
+    from rich.cells import cell_len
+
+    widths = [max(cell_len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows), default=0))]
+    lines = []
+    for row in rows:
+        cells = [c + " " * (widths[i] - cell_len(c)) if i < len(row) - 1 else c for i, c in enumerate(row)]
+        lines.append(indent + (" " * gap).join(cells))
+    return lines
 
 
 class Screen:
@@ -82,35 +106,111 @@ class Screen:
     # ----------------------------------------------------------------------- list
 
     def mirror_list(self, mirrors: Sequence[Mirror]) -> None:
-        from rich.table import Table
+        """One row per mirror: name, host, and what it carries for pip, conda and PyTorch wheels.
 
+        A rich table on a terminal; plain columns aligned in cells in a pipe (one line per mirror, for grep and
+        awk). The notes and sources are `mirrors show NAME`'s; `--json` has everything.
+        """
         _ = self._
-        console = self.console
-        table = Table(title=_("Known mirrors (data: {files})").format(files="mirrors/*.toml"), show_lines=True)
-        table.add_column(_("mirror"), no_wrap=True)
-        table.add_column(_("PyPI index"), overflow="fold")
-        table.add_column("conda", overflow="fold")
-        table.add_column(_("PyTorch wheels"), overflow="fold")
-        for m in mirrors:
-            conda = []
-            if m.conda_default_channels:
-                conda.append("defaults: " + ", ".join(u.rstrip("/").rsplit("/", 1)[-1]
-                                                      for u in m.conda_default_channels))
-            if m.conda_channels:
-                conda.append("channels: " + ", ".join(m.conda_channels))
+        header = [_("mirror"), _("host"), "pip", "conda", _("PyTorch wheels")]
+        rows = [[m.name, m.hosts[0] if m.hosts else "-", self._pip_cell(m), _conda_cell(m), self._wheels_cell(m)]
+                for m in mirrors]
+        if self.console.is_terminal:
+            from rich.table import Table
+
+            table = Table(title=_("Known mirrors (data: {files})").format(files="mirrors/*.toml"),
+                          title_justify="left")
+            for i, col in enumerate(header):
+                table.add_column(col, no_wrap=i < 2, overflow="fold")
+            for row in rows:
+                _row(table, *row)
+            self.console.print(table)
+        else:
+            for line in aligned([header] + rows):
+                self.line(line)
+        self.line(_("?: not confirmed by the mirror's own pages. Notes and sources: `envcheck mirrors show NAME`; "
+                    "every field: `envcheck mirrors list --json`"), "dim")
+
+    def _pip_cell(self, m: Mirror) -> str:
+        """What the mirror carries for pip: PyPI itself, a full copy of it, a partial one, or a copy of unknown extent."""
+        _ = self._
+        if not m.pypi:
+            return "-"
+        if m.official:
+            return _("PyPI itself")
+        if m.pypi_full is None:
+            return _("PyPI copy") + " ?"
+        word = _("full PyPI copy") if m.pypi_full else _("partial PyPI copy")
+        return word + ("" if m.pypi_verified else " ?")
+
+    def _wheels_cell(self, m: Mirror) -> str:
+        """The PyTorch wheel mirror's variants and layout (index: --index-url; find-links: -f)."""
+        if not m.torch_wheels:
+            return "-"
+        variants = m.torch_wheels_variants
+        what = self._("all variants") if variants == "all" else (" ".join(variants) or "?")
+        return f"{what} ({m.torch_wheels_layout or '?'})" + ("" if m.torch_wheels_verified else " ?")
+
+    # ----------------------------------------------------------------------- show
+
+    def mirror_show(self, m: Mirror) -> None:
+        """One mirror in full: what it serves to each manager and where that is stated, its notes, its sources."""
+        _ = self._
+        yes_no = {True: _("yes"), False: _("no"), None: _("not confirmed")}
+        self.line(f"{m.name}: {data_text(_, m.title)}", "bold")
+        self._pairs([(_("hosts"), ", ".join(m.hosts) or "-"), (_("official"), yes_no[m.official]),
+                     (_("checked on"), m.verified or "-")])
+        self.line("pip", "bold")
+        if m.pypi:
+            self._pairs([(_("index"), m.pypi), (_("full copy of PyPI"), yes_no[m.pypi_full]),
+                         (_("stated by the mirror"), yes_no[m.pypi_verified])])
+            self._sources(m.pypi_source)
+        else:
+            self.line("  " + _("no PyPI mirror"), "dim")
+        self.line("conda", "bold")
+        if m.conda_default_channels or m.conda_channels:
+            pairs = [("default_channels", u) for u in m.conda_default_channels]
+            pairs += [(name, url) for name, url in m.conda_channels.items()]
+            pairs.append((_("stated by the mirror"), yes_no[m.conda_verified]))
+            self._pairs(pairs)
+            self._sources(m.conda_source)
+        else:
+            self.line("  " + _("no conda mirror"), "dim")
+        self.line(_("PyTorch wheels"), "bold")
+        if m.torch_wheels:
+            variants = m.torch_wheels_variants
             layout = m.torch_wheels_layout or ""
-            wheels = (f"{m.torch_wheels}\n({_(LAYOUTS[layout]) if layout in LAYOUTS else layout})"
-                      if m.torch_wheels else "-")
-            name = m.name + ("\n" + _("(official)") if m.official else "")
-            _row(table, name, m.pypi or "-", "\n".join(conda) or "-", wheels)
-        console.print(table)
-        for m in mirrors:
-            console.print()
-            self.line(f"{m.name}: {data_text(_, m.title)}", "bold")
-            if m.notes:
-                self.line("  " + " ".join(data_text(_, m.notes).split()))
+            self._pairs([(_("URL"), m.torch_wheels),
+                         (_("layout"), _(LAYOUTS[layout]) if layout in LAYOUTS else layout or "-"),
+                         (_("variants"), _("all variants") if variants == "all" else " ".join(variants) or "-"),
+                         (_("dependency wheels too"), yes_no[m.torch_wheels_mirrors_deps]),
+                         (_("stated by the mirror"), yes_no[m.torch_wheels_verified])])
+            self._sources(m.torch_wheels_source)
+        else:
+            self.line("  " + _("no PyTorch wheel mirror"), "dim")
+        if m.notes:
+            self.line(_("Notes"), "bold")
+            notes = " ".join(data_text(_, m.notes).split())
+            if self.console.is_terminal:  # wrapped to the terminal; in a pipe one line, for grep
+                from rich.padding import Padding
+                from rich.text import Text
+
+                self.console.print(Padding(Text(redact_url(notes)), (0, 0, 0, 2)))
+            else:
+                self.line("  " + notes)
+        if m.source.split():
+            self.line(_("Sources"), "bold")
             for src in m.source.split():
-                self.line("  " + _("source: {url}").format(url=src), "dim")
+                self.line("  " + src, "dim")
+
+    def _pairs(self, pairs: Sequence[Tuple[str, str]]) -> None:
+        """Label / value lines, the values in one column (Chinese labels count two cells a character)."""
+        for line in aligned([list(p) for p in pairs], indent="  "):
+            self.line(line)
+
+    def _sources(self, text: str) -> None:
+        for src in text.split():
+            self.line("  " + self._("source: {url}").format(url=src), "dim")
 
     # ----------------------------------------------------------------------- status
 

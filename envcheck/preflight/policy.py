@@ -145,7 +145,7 @@ def parse_requirement(text: str, origin: str = "--require") -> Requirement:
             raise bad(N_("write {form} {where}"), form="no-finding=CODE")
         code = value.strip().lower()
         if code not in CODES:
-            raise bad(N_("unknown finding code {value} {where}; see the README's findings table"), value=repr(value))
+            raise bad(N_("unknown finding code {value} {where}; see the findings table in docs/reference.md"), value=repr(value))
         return Requirement(f"no-finding={code}", name, "=", code, origin, code)
     if op is None:
         if kind in ("flag-or-dotted", "pep440"):  # bare `cuda`, bare `torch`
@@ -199,17 +199,17 @@ def parse_size_mib(text: str) -> Optional[float]:
 
 def load_policy_file(path: Path) -> List[str]:
     """The ``require = [...]`` list of a TOML policy file; PolicyError when it cannot be used."""
-    from ..knowledge import KnowledgeError, load_toml
+    from ..knowledge import read_toml
+    from ..textio import InputError
 
     path = Path(path).expanduser()
-    if not path.is_file():
+    if not path.exists():
         raise PolicyError(Message(N_("policy file {path} does not exist"), path=str(path)))
     try:
-        data = load_toml(path)
-    except KnowledgeError as exc:
-        cause = exc.__cause__
+        data = read_toml(path)  # bounded, any BOM / UTF-16, depth-limited (envcheck.textio)
+    except InputError as exc:
         raise PolicyError(Message(N_("cannot read policy file {path}: {reason}"), path=str(path),
-                                  reason=str(cause or exc))) from exc
+                                  reason=exc.message)) from exc
     require = data.get("require")
     if require is None:
         raise PolicyError(Message(N_("policy file {path} has no {form} list"), path=str(path),

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..runner import DEFAULT_TIMEOUT_S, CommandResult, run, which
 from ..snapshot import PciDevice, ProbeIssue
@@ -40,8 +40,10 @@ class ProbeContext:
     def home_dir(self) -> Path:
         return Path(self.home or self.env.get("HOME") or os.path.expanduser("~"))
 
-    def run(self, argv: List[str], timeout: Optional[float] = None) -> CommandResult:
-        return run(argv, timeout=self.timeout if timeout is None else timeout, env=self.env)
+    def run(self, argv: List[str], timeout: Optional[float] = None,
+            answered: Optional[Callable[[str], bool]] = None) -> CommandResult:
+        """``answered``: see :func:`envcheck.runner.run` (an answer counts even if the command then lingers)."""
+        return run(argv, timeout=self.timeout if timeout is None else timeout, env=self.env, answered=answered)
 
     def which(self, name: str) -> Optional[str]:
         return which(name, self.env)

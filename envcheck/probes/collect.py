@@ -22,14 +22,31 @@ from ..snapshot import Cudnn, Meta, ProbeIssue, Snapshot, Torch
 DEADLINE_SLACK_S = 2.0
 
 
-def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str) -> Callable[[], Any]:
+#: ``progress(probe, running)``: called as each probe starts (True) and ends (False), from its own thread
+Progress = Callable[[str, bool], None]
+
+
+def _timed(fn: Callable[[], Any], durations: Dict[str, float], key: str,
+           progress: Optional[Progress] = None) -> Callable[[], Any]:
     def wrapper() -> Any:
         start = time.monotonic()
+        _tell(progress, key, True)
         try:
             return fn()
         finally:
             durations[key] = round(time.monotonic() - start, 3)
+            _tell(progress, key, False)
     return wrapper
+
+
+def _tell(progress: Optional[Progress], key: str, running: bool) -> None:
+    """A progress hook that fails must not sink the probe (it only shows what is being waited on)."""
+    if progress is None:
+        return
+    try:
+        progress(key, running)
+    except Exception:  # noqa: BLE001 - display only
+        pass
 
 
 def _gpu_vendor_probe(name: str, ctx: ProbeContext) -> Any:
@@ -41,14 +58,32 @@ def _gpu_vendor_probe(name: str, ctx: ProbeContext) -> Any:
     return module.probe(ctx)
 
 
+def _fault_probe(name: str, ctx: ProbeContext) -> Any:
+    """The kernel-log, fabric, container or WSL probe, imported on its own thread."""
+    if name == "kernel_log":
+        from . import kernel_log as module
+    elif name == "fabric":
+        from . import fabric as module
+    elif name == "container":
+        from . import container as module
+    else:
+        from . import wsl as module
+    return module.probe(ctx)
+
+
 def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, Started]] = None,
-            only: Optional[Set[str]] = None) -> Snapshot:
+            only: Optional[Set[str]] = None, torch_timeout: Optional[float] = None,
+            progress: Optional[Progress] = None) -> Snapshot:
     """Probe the machine and return a complete snapshot.
 
     ``early``: target probes the caller already started ("static", "live"; see ``envcheck.cli.entry``).
     ``only``: run just these probes (install-cmd needs nvidia, system and target-static; "amd" and "intel"
     add the AMD/ROCm and Intel/XPU GPUs).
+    ``torch_timeout``: the limit for importing torch in the target (the live probe), apart from
+    ``ctx.timeout`` (each command's); None: :data:`target.TORCH_TIMEOUT_S`.
+    ``progress``: told as each probe starts and ends (the CLI's status line), see :data:`Progress`.
     """
+    torch_limit = target.TORCH_TIMEOUT_S if torch_timeout is None else torch_timeout
     started = time.monotonic()
     early = early or {}
     durations: Dict[str, float] = {}
@@ -72,13 +107,19 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, S
         "system-basic": lambda: system.basic(ctx),
         "env": lambda: envvars.probe(ctx),
         "target-static": target_static_and_configs,
+        # faults (issue 15): each reads a few files first and runs nothing without its evidence (an NVIDIA kernel
+        # module, NVSwitch functions or the fabric manager, WSL), so they cost nothing elsewhere
+        "kernel-log": lambda: _fault_probe("kernel_log", ctx),
+        "fabric": lambda: _fault_probe("fabric", ctx),
+        "container": lambda: _fault_probe("container", ctx),
+        "wsl": lambda: _fault_probe("wsl", ctx),
     }
     if not ctx.fast:
-        tasks["target-live"] = lambda: target.probe_live(ctx, timeout=target.live_timeout(ctx.timeout), started=early.get("live"))
+        tasks["target-live"] = lambda: target.probe_live(ctx, timeout=torch_limit, started=early.get("live"))
     wanted = only if only is not None else set(tasks) - {"system-basic"}
-    tasks = {key: _timed(fn, durations, key) for key, fn in tasks.items() if key in wanted}
+    tasks = {key: _timed(fn, durations, key, progress) for key, fn in tasks.items() if key in wanted}
 
-    deadline = (target.live_timeout(ctx.timeout) if not ctx.fast else ctx.timeout) + DEADLINE_SLACK_S
+    deadline = (max(torch_limit, ctx.timeout) if "target-live" in tasks else ctx.timeout) + DEADLINE_SLACK_S
     results, errors = run_parallel(tasks, deadline)
 
     snap = Snapshot()
@@ -104,6 +145,17 @@ def collect(ctx: ProbeContext, knowledge: Knowledge, early: Optional[Dict[str, S
         snap.system = results.get("system") or results["system-basic"]
     if "env" in results:
         snap.env = results["env"]
+    if "kernel-log" in results:
+        snap.kernel_log, more = results["kernel-log"]
+        issues.extend(more)
+    if "fabric" in results:
+        snap.fabric, more = results["fabric"]
+        issues.extend(more)
+    if "container" in results:
+        snap.container_runtime = results["container"]
+    if "wsl" in results:
+        snap.wsl_cuda, more = results["wsl"]
+        issues.extend(more)
 
     torch_static: Optional[Torch] = None
     bundled = Cudnn()

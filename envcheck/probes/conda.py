@@ -150,9 +150,16 @@ def parse_condarc(path: str, text: str) -> CondaRc:
     """One .condarc's channel settings; a broken file is recorded (ok False), never raised."""
     import yaml  # 11 ms to import: only when a .condarc exists
 
+    from ..yamlsafe import YamlRefused, safe_load
+
     rc = CondaRc(path=path)
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)  # yaml.safe_load with its size, depth and alias expansion bounded
+    except YamlRefused as exc:  # an alias bomb, a file too big or too deep: said, never built
+        rc.ok = False
+        rc.load_failed = True
+        rc.error = exc.reason
+        return rc
     except yaml.YAMLError as exc:
         rc.ok = False
         rc.load_failed = True
@@ -203,7 +210,9 @@ def _read_all(paths: Iterable[Path]) -> List[Tuple[Path, str]]:
 
 
 def _read_one(path: Path) -> List[Tuple[Path, str]]:
-    text = read_text(path)
+    from ..yamlsafe import MAX_BYTES
+
+    text = read_text(path, MAX_BYTES + 1)  # one byte past the limit, so that parse_condarc refuses a longer file
     return [(path, text)] if text is not None else []
 
 

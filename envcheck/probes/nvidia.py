@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..knowledge import Knowledge, KnowledgeError
-from ..runner import KILL_GRACE_S, CommandResult, run_parallel, which
+from ..runner import KILL_GRACE_S, CommandResult, run_parallel, unrunnable, unrunnable_file, which
 from ..snapshot import Driver, Gpu, GpuProcess, PciDevice, ProbeIssue
 from ..versions import capability, capability_str
 from . import ProbeContext, issue_from, read_text
@@ -286,6 +286,8 @@ def classify_smi_failure(result: CommandResult) -> Tuple[str, str]:
     text = _trim(result.output)
     if result.not_found or (result.returncode == 127 and "not found" in text.lower()):
         return "not-found", text or result.describe()
+    if result.not_executable:  # there, but refused (EACCES: a noexec mount; ENOEXEC): not "not found"
+        return "error", result.describe()
     if result.timed_out:
         return "timeout", result.describe()
     if result.returncode == 0 and len(result.output) > _SHORT_OUTPUT:
@@ -402,6 +404,22 @@ def find_smi(ctx: ProbeContext) -> List[str]:
     return list(seen.values())
 
 
+def find_unrunnable_smi(ctx: ProbeContext) -> Optional[Tuple[str, str]]:
+    """An nvidia-smi that is there but may not be executed (mode 0644): (path, "not executable (mode 0644)").
+
+    Looked for only when :func:`find_smi` finds none: ``which`` passes over such a file, and "not found" would
+    then read as "no NVIDIA driver" when the driver may be fine.
+    """
+    found = unrunnable("nvidia-smi", ctx.env)
+    if found:
+        return found
+    for candidate in _fixed_locations(ctx):
+        reason = unrunnable_file(str(candidate))
+        if reason:
+            return str(candidate), reason
+    return None
+
+
 def topology(ctx: ProbeContext) -> Optional[str]:
     """``nvidia-smi topo -m``: how the GPUs are joined (NVLink ``NV#``, PCIe ``PIX``/``PXB``/``PHB``/``SYS``), for
     holding an all-reduce against the fabric it really runs on; None where nvidia-smi is absent or says nothing."""
@@ -428,6 +446,13 @@ def probe(ctx: ProbeContext, knowledge: Optional[Knowledge] = None
     driver.pci_devices, driver.pci_scanned = scan_pci(ctx)
     driver.smi_candidates = find_smi(ctx)
     if not driver.smi_candidates:
+        refused = find_unrunnable_smi(ctx)
+        if refused is not None:  # a fact of its own: the tool is there, its answer unknown (status error)
+            path, reason = refused
+            driver.status, driver.smi_path = "error", path
+            driver.status_message = f"nvidia-smi at {path} is {reason}"
+            issue = ProbeIssue(probe=PROBE_NAME, kind="not-executable", message=f"{path}: {reason}", command=[path])
+            return driver, [], [issue]
         missing = CommandResult(argv=["nvidia-smi"], returncode=127, not_found=True)
         driver.status = "not-found"
         driver.status_message = "nvidia-smi not found on PATH or in " + ", ".join(
@@ -446,10 +471,12 @@ def probe(ctx: ProbeContext, knowledge: Optional[Knowledge] = None
         except ValueError as exc:
             status, message = "garbage", f"nvidia-smi -q -x printed no readable XML ({exc})"
     if status != "ok":
-        issues.append(issue_from(PROBE_NAME, xml_result, kind=status))
+        issues.append(issue_from(PROBE_NAME, xml_result, kind="not-executable" if xml_result.not_executable else status))
+        if xml_result.not_executable:
+            issues[-1].command = [smi]
         if status == "driver-library-mismatch":
             driver.nvml_version = nvml_library_version(xml_result.output)
-    if status in ("garbage", "error"):
+    if status in ("garbage", "error") and not xml_result.not_executable:
         fallback = _query_fallback(ctx, smi, deadline)
         if fallback is not None:
             driver.version, gpus = fallback

@@ -10,6 +10,7 @@ Whatever the target does (crash, hang, print junk, not be Python at all) ends as
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 from dataclasses import fields
@@ -27,15 +28,28 @@ MARKER = "@@ENVCHECK-TARGET-JSON@@"
 STAGE = "@@ENVCHECK-STAGE@@ "
 #: the live probe imports torch and initialises CUDA: seconds on a healthy box, more on a cold disk
 LIVE_MIN_TIMEOUT_S = 30.0
+#: the default limit for importing torch (``--torch-timeout``), apart from each command's ``--timeout``: a cold
+#: import from a network filesystem takes tens of seconds to minutes (22 s in a container,
+#: github.com/openvinotoolkit/stable-diffusion-webui/issues/88; "minutes instead of seconds" uncached,
+#: github.com/gpu-mode/kernelbot/pull/2; page faults over Lustre, github.com/Garden-AI/rootstock/issues/167)
+TORCH_TIMEOUT_S = 120.0
 STATIC_PROBE = "target"
 LIVE_PROBE = "torch-live"
+#: the stage a target that printed no progress marker at all was in: its own start-up, before our first line
+STARTUP = "startup"
+#: where the script was, by its last progress marker, as error texts say it
 _STAGE_WORDS = {
+    STARTUP: "while the interpreter was starting, before it ran the first line of envcheck's script "
+             "(sitecustomize, a .pth file, a slow filesystem on sys.path)",
+    "started": "while envcheck's script looked for packages on sys.path",
     "import": "during import torch",
+    "imported": "after import torch, while reading its build (cuDNN, NCCL versions)",
     "cuda-available": "during torch.cuda.is_available()",
     "cuda-devices": "while reading CUDA device properties",
     "cuda-tensor": "while creating the first CUDA tensor",
     "xpu": "during torch.xpu.is_available()",
     "maps": "while reading /proc/self/maps",
+    "done": "while writing its answer",
 }
 
 
@@ -143,6 +157,34 @@ def _stage(stderr: str) -> Optional[str]:
     return stages[-1] if stages else None
 
 
+def reached(result: CommandResult) -> str:
+    """The last stage the script reported; :data:`STARTUP` when it reported none (it never ran our first line)."""
+    return _stage(result.stderr) or STARTUP
+
+
+def answered(stdout: str) -> bool:
+    """Whether ``stdout`` already holds the script's whole answer: the marker, then one complete JSON line.
+
+    The runner reads the output as it comes and asks this, so an answer counts the moment it is out, even
+    when the interpreter then hangs on its way out or a daemon it started keeps the pipe open.
+    """
+    at = stdout.rfind(MARKER)
+    if at < 0:
+        return False
+    head, newline, tail = stdout[at + len(MARKER):].partition("\n")
+    if head.strip():
+        text, complete = head, bool(newline)
+    else:
+        text, newline, _ = tail.partition("\n")
+        complete = bool(newline)
+    if not complete:
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def _clean_stderr(stderr: str, lines: int = 15) -> str:
     kept = [line for line in stderr.splitlines() if not line.startswith(STAGE) and line.strip()]
     return "\n".join(kept[-lines:])
@@ -155,17 +197,24 @@ def _payload(result: CommandResult) -> Optional[Dict[str, Any]]:
 
 def _diagnose(result: CommandResult, probe: str, payload: Optional[Dict[str, Any]]) -> Tuple[str, str, ProbeIssue]:
     """(error, error_kind, issue) for a run that gave no usable answer."""
-    where = _STAGE_WORDS.get(_stage(result.stderr) or "", "")
+    stage = reached(result)
+    where = _STAGE_WORDS.get(stage, "")
     detail = _clean_stderr(result.stderr)
     if result.timed_out:
         error = f"no answer within {result.duration_s:.1f} s" + (f" ({where})" if where else "")
-        return error, "timeout", issue_from(probe, result, "timeout")
+        issue = issue_from(probe, result, "timeout")
+        issue.stage = stage
+        return error, "timeout", issue
     if result.signal:
         error = f"killed by {signal_name(result.signal)}" + (f" {where}" if where else "")
         if detail:
             error += "\n" + detail
-        return error, "signal", issue_from(probe, result, "crashed")
+        issue = issue_from(probe, result, "crashed")
+        issue.stage = stage
+        return error, "signal", issue
     if payload is None:
+        if result.not_executable:
+            return result.describe(), "probe", issue_from(probe, result, "not-executable")
         if result.not_found or result.error:
             return result.describe(), "probe", issue_from(probe, result)
         error = f"{result.describe()}: the interpreter gave no envcheck answer"
@@ -207,7 +256,7 @@ def start_script(ctx: ProbeContext, mode: str, timeout: float) -> Started:
     python_path, _, _ = _target(ctx)
     if python_path is None:
         raise TargetNotFound(Message(N_("no target interpreter")))
-    return start(script_argv(python_path, mode), timeout=timeout, env=ctx.env)
+    return start(script_argv(python_path, mode), timeout=timeout, env=ctx.env, answered=answered)
 
 
 def _collected(started: Optional[Started], python_path: str, mode: str) -> Optional[CommandResult]:
@@ -221,7 +270,7 @@ def _ask(ctx: ProbeContext, python: str, mode: str, timeout: float, probe: str,
          result: Optional[CommandResult] = None) -> _Answer:
     """Run the script in ``mode``; a complete answer counts even when the process misbehaved after it."""
     if result is None:
-        result = ctx.run(script_argv(python, mode), timeout=timeout)
+        result = ctx.run(script_argv(python, mode), timeout=timeout, answered=answered)
     payload = _payload(result)
     shown = _shown_command(python, mode)
     if payload is None or not payload.get("ok", False):
@@ -232,8 +281,15 @@ def _ask(ctx: ProbeContext, python: str, mode: str, timeout: float, probe: str,
     notes = _strs(payload.get("errors")) or []
     if notes:
         issues.append(ProbeIssue(probe=probe, kind="error", message="; ".join(notes)[:2000], command=shown))
-    if not result.ok:  # answered, then crashed or hung on the way out (atexit handlers, driver threads)
-        issue = issue_from(probe, result, "timeout" if result.timed_out else "crashed" if result.signal else "error")
+    if result.lingered or result.timed_out:
+        # answered, then hung on the way out (atexit handlers, driver threads) or left a daemon holding the pipe:
+        # the answer counts and nothing hangs that the report is about; the fact is kept, no finding says it
+        issue = issue_from(probe, result, "did-not-exit")
+        issue.message = "after answering: " + result.describe()
+        issue.command, issue.stage = shown, reached(result)
+        issues.append(issue)
+    elif not result.ok:  # answered, then crashed on the way out
+        issue = issue_from(probe, result, "crashed" if result.signal else "error")
         issue.message = "after answering: " + result.describe()
         issue.command = shown
         issues.append(issue)

@@ -5,10 +5,23 @@
 # the JSON object printed after MARKER, so noise torch prints on import can be skipped.
 # The static mode must stay fast (no torch import, no importlib.metadata: scanning the
 # *.dist-info / *.egg-info directories on sys.path ourselves is quicker and works on 3.6).
+#
+# Progress markers ("@@ENVCHECK-STAGE@@ <stage>" lines on stderr, flushed) tell the host how far it got when it
+# hangs or crashes: "started" is the very first statement (none at all: the interpreter's own start-up hangs, a
+# sitecustomize or .pth file), then import, imported, cuda-available, cuda-devices, cuda-tensor, cuda-done, xpu,
+# maps, done, result (the answer is out: it counts, whatever happens next) and exit.
+import sys
+
+if __name__ == "__main__":  # run as `python -c` (imported by tests, it stays quiet)
+    try:
+        sys.stderr.write("@@ENVCHECK-STAGE@@ started\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
 import io
 import json
 import os
-import sys
 import time
 import traceback
 
@@ -462,6 +475,7 @@ def live_facts():
         return out
     facts["installed"] = True
     facts["import_s"] = time.perf_counter() - start
+    stage("imported")
     facts["file"] = getattr(torch, "__file__", None)
     if facts["file"] is None:
         where = ", ".join(list(getattr(torch, "__path__", None) or [])) or "?"
@@ -481,6 +495,7 @@ def live_facts():
         cuda_facts(torch, facts)
     except BaseException as exc:
         facts["error"], facts["error_kind"] = error_text(exc), "cuda-init"
+    stage("cuda-done")
     stage("xpu")
     facts["xpu_available"] = optional(lambda: bool(torch.xpu.is_available()))
     stage("maps")
@@ -506,6 +521,8 @@ def main(argv):
         text = json.dumps({"mode": mode, "ok": False, "error": error_text(exc)})
     sys.stdout.write("\n" + MARKER + "\n" + text + "\n")
     sys.stdout.flush()
+    stage("result")
+    stage("exit")  # what follows is the interpreter's own teardown (atexit handlers, non-daemon threads)
     if mode == "live":
         # The answer is out. Tearing down an interpreter that holds torch (and a CUDA context)
         # takes 0.2 s or more, and can hang in driver threads: skip it.

@@ -18,7 +18,7 @@ SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("
             "info": (N_("info"), N_("INFO"))}
 #: the verdict words of the Markdown heading (JSON keeps the codes ok / degraded / broken)
 VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
-#: the verdict as terminal and Markdown word it, one word per JSON code (the README's "Exit codes" table)
+#: the verdict as terminal and Markdown word it, one word per JSON code (the "Exit codes" table of docs/reference.md)
 VERDICT_WORDS = {"ok": N_("sound"), "degraded": N_("works, with warnings"), "broken": N_("broken")}
 #: the verdict with a policy's outcome (``--require`` / ``--policy``), the first line of doctor's output
 POLICY_MET = N_("{verdict}, policy met")

@@ -36,16 +36,7 @@ def render_terminal(report: Report, console: Console, show_facts: bool = True,
     The first line is the whole verdict (with ``policy``'s outcome when a policy was applied); it is never
     wrapped when the output is not a terminal, so a log or a file holds it on one line."""
     r = redacted(report)
-    counts = r.counts()
-    verdict = r.verdict()
-    style = _VERDICT_STYLE[verdict]
-    if policy is not None and not policy.ok:
-        style = "bold red"
-    head = Text.assemble((f"{title}: ", "bold"), (verdict_words(verdict, policy, _), style),
-                         "  (" + _(COUNTS).format(**counts) + ")")
-    if r.snapshot.meta.duration_s is not None:
-        head.append(_("  in {seconds} s").format(seconds=f"{r.snapshot.meta.duration_s:.2f}"), style="dim")
-    console.print(head, soft_wrap=not console.is_terminal)
+    console.print(verdict_line(r, title, _, policy), soft_wrap=not console.is_terminal)
     console.print()
     for f in r.findings:
         label = _(SEVERITY[f.severity.value][1])
@@ -84,6 +75,21 @@ def render_terminal(report: Report, console: Console, show_facts: bool = True,
                 table.add_row(Text(label), Text(value))
             console.print(table)
             console.print()
+
+
+def verdict_line(report: Report, title: str = "envcheck doctor", _: Gettext = english,
+                 policy: Optional[PolicyOutcome] = None) -> Text:
+    """The first line, the whole verdict (``doctor -q`` prints only this): verdict, counts, seconds."""
+    counts = report.counts()
+    verdict = report.verdict()
+    style = _VERDICT_STYLE[verdict]
+    if policy is not None and not policy.ok:
+        style = "bold red"
+    head = Text.assemble((f"{title}: ", "bold"), (verdict_words(verdict, policy, _), style),
+                         "  (" + _(COUNTS).format(**counts) + ")")
+    if report.snapshot.meta.duration_s is not None:
+        head.append(_("  in {seconds} s").format(seconds=f"{report.snapshot.meta.duration_s:.2f}"), style="dim")
+    return head
 
 
 #: one wide (CJK) character, a run of spaces, or a run of anything else (a word, a path, a command)

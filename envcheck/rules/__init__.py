@@ -13,9 +13,11 @@ from ..findings import Finding, Severity, sort_findings
 from ..i18n import Message, N_
 from ..knowledge import Knowledge
 from ..snapshot import Snapshot
+from .aim import aim_fixes
 from .base import RuleContext
 from .codes import CODES
 from . import conda_rules, config_rules, cudnn_rules, driver, env, gpu, packages, system, toolkit, torch_rules
+from . import faults
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
@@ -23,6 +25,7 @@ RULES: List[Rule] = [
     *config_rules.RULES,  # first: a config pip or conda cannot load breaks every fix that runs them
     *driver.RULES,
     *gpu.RULES,
+    *faults.RULES,  # Xid events, the NVSwitch fabric, GPU containers, WSL's libcuda (issue 15)
     *torch_rules.RULES,
     *packages.RULES,
     *toolkit.RULES,
@@ -50,4 +53,5 @@ def evaluate(snap: Snapshot, knowledge: Knowledge) -> List[Finding]:
                 detail=f"{type(exc).__name__}: {exc}",
             )]
         findings.extend(produced)
+    aim_fixes(findings, snap)
     return sort_findings(findings)

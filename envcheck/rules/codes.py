@@ -1,6 +1,6 @@
 """The catalogue of finding codes: one place that names every code, its usual severity and section.
 
-The README's findings table is checked against this catalogue by a test, and every finding a rule
+The findings table in docs/reference.md is checked against this catalogue by a test, and every finding a rule
 emits must use a code listed here.
 """
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 from ..install.compat import FULL, driver_support
 from ..findings import Finding
 from ..i18n import N_, Message
+from ..snapshot import ProbeIssue
 from .base import RuleContext, finding
 
 _UNDEFINED = re.compile(r"(?P<lib>[^\s:]+\.so[\w.]*): undefined symbol: (?P<sym>\S+)")
@@ -26,19 +27,76 @@ def torch_not_installed(ctx: RuleContext) -> Iterator[Finding]:
                   ctx.install_fix(), python=py.executable)
 
 
+#: the target probes as the probes name them (the live import first: its error is the one torch.error keeps)
+TARGET_PROBES = ("torch-live", "target")
+#: whose hang each progress marker of the target script means (see ProbeIssue.stage): the interpreter's own
+#: start-up, envcheck's script, the import of torch, CUDA's or the Intel GPU's initialisation
+STAGE_PHASE = {"startup": "startup", "started": "script", "maps": "script", "done": "script",
+               "import": "import", "imported": "import", "cuda-available": "cuda", "cuda-devices": "cuda",
+               "cuda-tensor": "cuda", "cuda-done": "cuda", "xpu": "xpu"}
+
+
+def stage_phase(issue: ProbeIssue) -> Optional[str]:
+    """startup | script | import | cuda | xpu for a target probe's hang or crash; None when no stage is known."""
+    if issue.probe not in TARGET_PROBES or not issue.stage:
+        return None
+    return STAGE_PHASE.get(issue.stage, "script")
+
+
+def hang_phase(ctx: RuleContext) -> Optional[str]:
+    """Where the target probe whose error torch.error holds hung (:func:`stage_phase`), or None."""
+    for probe in TARGET_PROBES:
+        for issue in ctx.snap.probe_issues:
+            if issue.probe == probe and issue.kind == "timeout":
+                return stage_phase(issue)
+    return None
+
+
+def _hang_fix(ctx: RuleContext, phase: Optional[str]) -> List[str]:
+    """What to try for a hang, by where it hangs."""
+    if phase == "cuda":
+        return ["nvidia-smi   # " + Message(N_("does the driver answer? If it hangs too, the driver or a GPU is wedged: "
+                                               "look for Xid errors in dmesg; a GPU reset or a reboot clears it")),
+                "sudo nvidia-smi -pm 1   # " + Message(N_("persistence mode: the driver stays initialised between "
+                                                          "processes instead of bringing every GPU up again at each start")),
+                "ls -l /dev/nvidia*   # " + Message(N_("device nodes present and readable by you? In a container, start it "
+                                                       "with the GPUs passed through ({command})"), command="docker run --gpus all ..."),
+                Message(N_("One GPU at a time finds a bad one: {command}"),
+                        command="CUDA_VISIBLE_DEVICES=0 python -c 'import torch; torch.zeros(1).cuda()'"),
+                Message(N_("If the machine is only slow, give it longer: {option}"), option="--torch-timeout S")]
+    if phase == "xpu":
+        return ["ls -l /dev/dri   # " + Message(N_("the Intel GPU's device nodes; in a container pass them in ({option})"),
+                                                option="--device /dev/dri"),
+                Message(N_("If the machine is only slow, give it longer: {option}"), option="--torch-timeout S")]
+    return ["python -X importtime -c 'import torch' 2>&1 | tail   # " + Message(N_(
+                "lists each module as it finishes importing: the hang is in one imported after the last line")),
+            Message(N_("If the machine is only slow (a cold disk, a network filesystem), give it longer: {option}"),
+                    option="--torch-timeout S"),
+            Message(N_("Reinstall a matched set into a clean environment:")), *ctx.install_fix()]
+
+
 def torch_import_failed(ctx: RuleContext) -> Iterator[Finding]:
     t = ctx.snap.torch
     if not t.error or t.error_kind not in ("import", "signal", "cuda-init", "timeout"):
         return
+    phase = hang_phase(ctx) if t.error_kind == "timeout" else None
+    if phase in ("startup", "script"):
+        return  # torch was never imported: tool-timeout names the interpreter's start-up or envcheck's own step
     what = {"import": N_("`import torch` raises in {python}"),
             "signal": N_("`import torch` crashes the interpreter in {python}"),
             "cuda-init": N_("CUDA initialisation fails in {python}"),
-            "timeout": N_("`import torch` hangs in {python}")}[t.error_kind]
-    fix = [Message(N_("Reinstall a matched set into a clean environment:")), *ctx.install_fix()]
+            "timeout": {"cuda": N_("CUDA initialisation hangs in {python}"),
+                        "xpu": N_("Intel GPU initialisation (torch.xpu) hangs in {python}")}.get(
+                            phase or "", N_("`import torch` hangs in {python}"))}[t.error_kind]
+    if t.error_kind == "timeout":
+        fix = _hang_fix(ctx, phase)
+    else:
+        fix = [Message(N_("Reinstall a matched set into a clean environment:")), *ctx.install_fix()]
     if _UNDEFINED.search(t.error) or _MISSING_LIB.search(t.error):
         fix.insert(0, Message(N_("See the more specific finding below for the library involved.")))
+    facts = {"error_kind": t.error_kind, **({"stage": phase} if phase else {})}
     yield finding("torch-import-failed", Message(what, python=ctx.snap.python.executable or Message(N_("the target interpreter"))),
-                  t.error.strip()[-1500:], fix, error_kind=t.error_kind)
+                  t.error.strip()[-1500:], fix, **facts)
 
 
 def undefined_symbol(ctx: RuleContext) -> Iterator[Finding]:

@@ -200,3 +200,22 @@ def test_cli_unreadable_inputs_are_usage_errors(files, tmp_path):
         proc = cli("diff", str(good), str(other))
         assert proc.returncode == 3, proc.stderr
         assert str(other) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_diff_is_linear_in_items_only_one_side_has():
+    """20,000 packages only one side has: one "item" line each, in well under a second (it was quadratic)."""
+    import time as _time
+
+    from envcheck.fleet.diff import diff_facts
+
+    many = {"python": {"version": "3.11.7", "packages": {
+        f"pkg{i}": {"version": f"1.{i}", "location": "/x/site-packages", "installer": "pip"} for i in range(20000)}}}
+    few = {"python": {"version": "3.12.1", "packages": {"pkg0": {"version": "1.0", "location": "/x/site-packages",
+                                                                 "installer": "pip"}}}}
+    start = _time.process_time()
+    diffs = diff_facts(many, few)
+    assert _time.process_time() - start < 1.0
+    items = [d for d in diffs if d.kind == "item"]
+    assert len(items) == 19999 and items[0].b is None and items[0].a
+    assert {d.key for d in diffs if d.kind != "item"} == {"python.version"}
+    assert "python.packages[pkg0]" not in {d.key for d in items} and "python.packages.pkg0" not in {d.key for d in items}

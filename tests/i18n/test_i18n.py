@@ -485,6 +485,31 @@ def _variants() -> Dict[str, Callable[[], Snapshot]]:
                           ProbeIssue("toolkits", "crashed", "nvcc: killed by SIGSEGV")]
         return s
 
+    @variant
+    def live_faults():  # issue 15: Xid events (real dmesg lines), a fabric not set up, a container without the GPU
+        from envcheck.probes.kernel_log import parse_xid_lines
+        from envcheck.snapshot import ContainerRuntime, Fabric, FabricGpu, KernelLog
+
+        s = h100()
+        logs = Path(__file__).resolve().parents[1] / "fixtures" / "probes" / "kernel_log"
+        s.kernel_log = KernelLog(source="dmesg", readable=True, xids=parse_xid_lines(
+            (logs / "dmesg-ctime-gpud-46.txt").read_text() + (logs / "xid79-nvsentinel-155.txt").read_text()))
+        s.fabric = Fabric(nvswitch_evidence="nvswitch-pci", service="failed",
+                          gpus=[FabricGpu("00000000:18:00.0", "In Progress", "N/A")])
+        s.system.container = "docker"
+        s.container_runtime = ContainerRuntime(dev_nodes=[], dev_scanned=True)
+        return s
+
+    @variant
+    def wsl_shadowed_libcuda():  # issue 15: a Linux driver's libcuda inside WSL2
+        from envcheck.snapshot import WslCuda
+
+        s = h100()
+        s.system.wsl = True
+        s.wsl_cuda = WslCuda(wsl_lib=True, stub_files=["libcuda.so", "libcuda.so.1"],
+                             linux_libcuda=["/usr/lib/x86_64-linux-gnu/libcuda.so.1"])
+        return s
+
     return out
 
 
@@ -707,14 +732,41 @@ def _home_env(tmp_path: Path, **extra: str) -> dict:
 
 
 def test_mirrors_list_in_chinese():
+    """In a pipe: one line per mirror, every column starting at the same cell (Chinese characters count two)."""
     proc = envcheck("mirrors", "list", "--lang", "zh")
     assert proc.returncode == 0, proc.stderr
-    assert "清华大学 TUNA" in proc.stdout and "TUNA 没有 PyTorch wheel 镜像" in proc.stdout
     assert_chinese(proc.stdout, "mirrors list --lang zh")
-    # the table: every line of it the same width in cells, Chinese characters counting two
-    table = [line for line in proc.stdout.splitlines() if line and line[0] in "┏┃┡│├└"]
-    assert len(table) > 10
+    lines = proc.stdout.splitlines()
+    header, rows = lines[0], lines[1:12]
+    assert header.startswith("镜像") and "PyTorch wheel" in header
+    assert [r.split()[0] for r in rows][:2] == ["tuna", "aliyun"] and len(rows) == 11
+    for row, column in ((rows[0], "tuna.tsinghua.edu.cn"), (rows[1], "mirrors.aliyun.com")):
+        assert cell_len(row[:row.index(column)]) == cell_len(header[:header.index("主机")])
+    assert "完整的 PyPI 副本" in rows[0] and "mirrors show" in lines[12]
+    assert len(proc.stdout.splitlines()) == 13, "notes and sources are `mirrors show`'s"
+
+
+def test_mirrors_list_on_a_terminal_is_a_rich_table_in_chinese():
+    from envcheck.mirrors.render import Screen
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
+    Screen(lambda: console, ZH).mirror_list(K.mirrors())
+    out = console.file.getvalue()
+    table = [line for line in out.splitlines() if line and line[0] in "┏┃┡│├└"]
+    assert len(table) > 12
     assert len({cell_len(line) for line in table}) == 1, "\n".join(table)
+    assert "主机" in out and "镜像" in out
+    assert_chinese(out, "mirrors list on a terminal")
+
+
+def test_mirrors_show_in_chinese():
+    proc = envcheck("mirrors", "show", "tuna", "--lang", "zh")
+    assert proc.returncode == 0, proc.stderr
+    assert "清华大学 TUNA" in proc.stdout and "TUNA 没有 PyTorch wheel 镜像" in proc.stdout
+    assert "https://github.com/tuna/issues/issues/1050" in proc.stdout
+    assert_chinese(proc.stdout, "mirrors show tuna --lang zh")
+    unknown = envcheck("mirrors", "show", "nope", "--lang", "zh")
+    assert unknown.returncode == 3 and "tuna" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
 def test_mirrors_status_in_chinese(tmp_path):
@@ -784,14 +836,17 @@ def test_chinese_detail_wraps_at_the_console_width():
     assert not any(line.strip()[:1] in "，。；：）" for line in wrapped.splitlines())
 
 
-def test_readme_has_a_chinese_section_with_the_set_up_commands():
+def test_the_chinese_guide_has_the_set_up_commands_and_the_readme_links_it():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "zh.md").read_text(encoding="utf-8")
     english = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
-    chinese = readme.split("## 中文说明", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```sh\n(.*?)\n```", english, flags=re.S)
     assert len(commands) == 2
     for command in commands:
-        assert f"```sh\n{command}\n```" in chinese, command
+        assert f"```sh\n{command}\n```" in guide, command
+    assert "(docs/zh.md)" in readme.split("## 中文说明", 1)[1].split("\n## ", 1)[0]
+    for section in ("## 安装与运行", "## doctor", "## install-cmd", "## analyze", "## 常见问题与修复"):
+        assert section in guide, section
 
 
 def test_lang_is_a_global_option_accepted_anywhere():

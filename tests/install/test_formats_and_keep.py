@@ -149,3 +149,17 @@ def test_the_printed_cpu_pins_install_and_import(torch_venv):
     imported = subprocess.run([str(venv_python(torch_venv)), "-c", "import torch; print(torch.__version__)"],
                               capture_output=True, text=True, timeout=120, env=clean_env())
     assert imported.stdout.startswith(TORCH_PIN.split("==")[1]), imported.stderr
+
+
+def test_all_adds_every_mirrors_line_once_and_only_where_it_carries_the_build():
+    from envcheck.install.mirror_choice import choose
+
+    target = Target(**H100, cuda="13.0")
+    choice, _ = choose(target, K, None)
+    plan = make_plan(choice, "linux", ["pip"], None, knowledge=K, every_mirror=True)
+    mirrors = [c.mirror for c in plan.commands]
+    assert mirrors[0] is None and len(mirrors) == len(set(mirrors)) > 5
+    for c in plan.commands[1:]:
+        m = K.mirror(c.mirror)
+        if m.torch_wheels and m.carries_variant("cu130") is not True:
+            assert m.torch_wheels not in c.command, c.command

@@ -172,10 +172,46 @@ def test_list_json_has_every_mirror_tuna_first(tmp_path):
     aliyun = next(m for m in mirrors if m["name"] == "aliyun")
     assert aliyun["torch_wheels_layout"] == "find-links"
 
-    text = envcheck(env, "list")
-    assert text.returncode == 0
-    for needle in ("tuna", "aliyun", "huawei", "find-links layout", "source: https://", "nvidia"):
-        assert needle in text.stdout
+
+def test_list_is_one_aligned_line_per_mirror_in_a_pipe(tmp_path):
+    text = envcheck(make_env(tmp_path), "list")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    header, rows, legend = lines[0], lines[1:-1], lines[-1]
+    assert header.split() == ["mirror", "host", "pip", "conda", "PyTorch", "wheels"]
+    assert len(rows) == 11 and "https://" not in text.stdout, "URLs, notes and sources are `mirrors show`'s"
+    by_name = {row.split()[0]: row for row in rows}
+    for column in ("host", "pip", "conda", "PyTorch"):  # every cell starts where its heading does
+        at = header.index(column)
+        assert all(row[at - 2:at] == "  " and row[at] != " " for row in rows), column
+    assert by_name["tuna"].split()[1] == "tuna.tsinghua.edu.cn"
+    assert "full PyPI copy" in by_name["tuna"] and by_name["tuna"].rstrip().endswith("-")
+    assert "(find-links) ?" in by_name["aliyun"] and "cu128" in by_name["aliyun"]
+    assert "all variants (index)" in by_name["pytorch"] and not by_name["pytorch"].endswith("?")
+    assert "nvidia" in by_name["anaconda"] and "nvidia" not in by_name["tuna"]
+    assert by_name["pypi"][header.index("pip"):].startswith("PyPI itself")
+    assert "mirrors show NAME" in legend
+
+
+def test_show_gives_the_notes_and_sources(tmp_path):
+    env = make_env(tmp_path)
+    proc = envcheck(env, "show", "aliyun")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("aliyun: ")
+    assert "https://mirrors.aliyun.com/pytorch-wheels" in out and "find-links layout" in out
+    assert "source: https://developer.aliyun.com/mirror/pytorch-wheels" in out
+    aliyun = Knowledge().mirror("aliyun")
+    assert " ".join(aliyun.notes.split()) in out  # the notes on one line, for grep
+    for src in aliyun.source.split():
+        assert f"\n  {src}\n" in out
+    data = json.loads(envcheck(env, "show", "aliyun", "--json").stdout)
+    assert data["name"] == "aliyun" and data["torch_wheels_layout"] == "find-links" and data["source"]
+
+    unknown = envcheck(env, "show", "tsinghua")
+    assert unknown.returncode == 3 and unknown.stdout == ""
+    assert "unknown mirror 'tsinghua'" in unknown.stderr and "tuna, aliyun" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 # --------------------------------------------------------------------------- use / restore
@@ -381,15 +417,14 @@ def test_unparsable_files_are_untouched_and_reported(tmp_path):
     assert {"pip-config-unreadable", "condarc-unreadable", "uv-config-unreadable"} <= keys
     assert tree(home) == before
 
-    # one bad file does not stop the others: pip changes, the bad .condarc does not, exit 2
+    # all or none (issue 16): one bad file stops the others, and the message names it; exit 2
     bad_pip.unlink()
     bad_uv.unlink()
     before = tree(home)
     partly = envcheck(env, "use", "tuna", "--pip", "--conda", "--yes")
     assert partly.returncode == 2
-    assert TUNA_PYPI in (home / ".config" / "pip" / "pip.conf").read_text()
-    assert bad_rc.read_text() == "channels: [defaults\nssl_verify: true\n"
-    restore_and_compare(env, before, home)
+    assert f"nothing changed: {bad_rc} cannot be changed" in partly.stdout
+    assert tree(home) == before
 
 
 def test_a_symlinked_condarc_stays_a_link(tmp_path):

@@ -113,7 +113,8 @@ def test_driver_too_old_for_cu130(knowledge):
     assert f.severity == Severity.ERROR
     assert "13.0" in f.title and "Rule applied" in f.detail
     # the fix is the resolver's command: a torch built for CUDA <= 12.2, i.e. a cu12x index (or driver upgrade)
-    assert any(step.startswith("pip install torch==") and "/whl/cu12" in step for step in f.fix), f.fix
+    # aimed at the judged interpreter (rules/aim.py): "<python> -m pip install torch==..."
+    assert any("-m pip install torch==" in step and "/whl/cu12" in step for step in f.fix), f.fix
 
 
 def test_driver_too_old_minor_version_compat_is_a_warning(knowledge):
@@ -231,7 +232,7 @@ def test_torch_cpu_only_on_gpu_box(knowledge):
     s.torch.build = "cpu"
     s.python.packages.pop("torchvision"), s.python.packages.pop("torchaudio")
     f = only(s, knowledge, "torch-cpu-only")
-    assert any("--index-url https://download.pytorch.org/whl/cu" in x or x.startswith("pip install torch==2.")
+    assert any("--index-url https://download.pytorch.org/whl/cu" in x or "-m pip install torch==2." in x
                for x in f.fix)
 
 
@@ -248,7 +249,8 @@ def test_torchvision_and_torchaudio_mismatch(knowledge):
     s.python.packages["torchvision"].version = "0.25.0"
     s.python.packages["torchvision"].build_version = "0.25.0+cu130"
     f = only(s, knowledge, "torchvision-mismatch")
-    assert "0.26.0" in f.title and f.fix == ["pip install torchvision==0.26.0 --index-url https://download.pytorch.org/whl/cu130"]
+    assert "0.26.0" in f.title and f.fix == ["/opt/torch/.venv/bin/python3 -m pip install torchvision==0.26.0 "
+                                           "--index-url https://download.pytorch.org/whl/cu130"]
     s = h100()
     s.python.packages["torchaudio"].build_version = "2.11.0+cu128"
     f = only(s, knowledge, "torchaudio-mismatch")
@@ -347,7 +349,7 @@ def test_build_toolchain_gcc_too_new(knowledge):
     s.system.compilers[0].version = "15.1.0"
     s.system.ninja = None
     f = only(s, knowledge, "build-toolchain")
-    assert "gcc 15.1.0" in f.detail and "ninja" in f.detail and "pip install ninja" in f.fix
+    assert "gcc 15.1.0" in f.detail and "ninja" in f.detail and "/opt/torch/.venv/bin/python3 -m pip install ninja" in f.fix
 
 
 # --------------------------------------------------------------------------- cuDNN, env
