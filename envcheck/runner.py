@@ -213,11 +213,18 @@ class Children:
                 _end_child(child)
             except Exception:  # ending must never fail the exit
                 pass
-        if (children or self._subreaper) and _has_children():
+        # A grandchild being forked (``setsid prog &``) while the tree was read shows up a moment later,
+        # re-parented to envcheck (the subreaper): a few short passes catch it (at most ~0.1 s, only then).
+        for attempt in range(5):
+            if not ((children or self._subreaper) and _has_children()):
+                break
             try:
                 _kill_descendants_of(os.getpid())
             except Exception:
                 pass
+            if not closing:
+                break
+            time.sleep(0.02)
 
     # ----------------------------------------------------------------- signals
 

@@ -255,6 +255,24 @@ def build_of(version: Optional[str], cuda: Optional[str], hip: Optional[str]) ->
 
 
 @dataclass
+class Extension:
+    """A compiled extension tied to one torch/CUDA build, as its distribution metadata records it (issue 15)."""
+
+    #: the normalised distribution name ("flash-attn", "torch-scatter")
+    name: str = ""
+    version: Optional[str] = None
+    #: the torch major.minor its local version tag or wheel file names ("2.5" from +pt25cu121 or cu12torch2.5)
+    built_torch: Optional[str] = None
+    #: the CUDA its tag names ("12.1" from cu121, "12" from cu12)
+    built_cuda: Optional[str] = None
+    #: the Requires-Dist specifier on torch (">=2.1", "==2.5.1"); None when it names no torch
+    requires_torch: Optional[str] = None
+    #: where the built_* facts came from: version (the local tag) | wheel (direct_url.json's file name)
+    tag_source: Optional[str] = None
+    location: Optional[str] = None
+
+
+@dataclass
 class Torch:
     #: torch.__version__ ("2.11.0+cu130"); from torch/version.py when not imported
     version: Optional[str] = None
@@ -288,11 +306,21 @@ class Torch:
     cuda_warning: Optional[str] = None
     #: torch.xpu.is_available() (Intel GPUs), from the live probe; None when not asked or torch has no torch.xpu
     xpu_available: Optional[bool] = None
+    #: macOS only, from the live probe: torch.backends.mps.is_built() / is_available() (the Apple GPU); None elsewhere
+    mps_built: Optional[bool] = None
+    mps_available: Optional[bool] = None
+    #: macOS only, as the target Python sees it: platform.mac_ver()[0] ("10.16" under an old-SDK x86_64 build),
+    #: platform.machine() ("arm64", "x86_64") and sysctl.proc_translated (True: running under Rosetta 2)
+    mac_version: Optional[str] = None
+    machine: Optional[str] = None
+    translated: Optional[bool] = None
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
     #: True when the live (import) probe ran; False under --fast
     live: bool = False
     import_s: Optional[float] = None
     cuda_init_s: Optional[float] = None
+    #: CUDA extensions in the target (flash-attn, xformers, torch-scatter, ...) from their metadata, never imported
+    extensions: List[Extension] = field(default_factory=list)
 
 
 @dataclass
@@ -461,6 +489,10 @@ class System:
     jetson_l4t: Optional[str] = None
     #: /proc/device-tree/model on a Jetson ("NVIDIA Jetson AGX Orin Developer Kit")
     jetson_model: Optional[str] = None
+    #: macOS: the system's version as `sw_vers -productVersion` says it ("15.1"); None elsewhere
+    mac_version: Optional[str] = None
+    #: macOS: the hardware is Apple Silicon (`sysctl -n hw.optional.arm64` is 1, also under Rosetta); None elsewhere
+    apple_silicon: Optional[bool] = None
 
 
 # --------------------------------------------------------------------------- faults the driver, the fabric, containers and WSL report

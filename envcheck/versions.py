@@ -142,3 +142,28 @@ def cuda_from_int(value: Optional[int]) -> Optional[str]:
         return None
     major, minor = value // 1000, (value % 1000) // 10
     return f"{major}.{minor}" if 1 <= major <= 99 else None
+
+
+_TAG_TORCH = (re.compile(r"(?:^|[^a-z])pt(\d)(\d{1,2})(?!\d)"), re.compile(r"torch(\d+)\.(\d+)"))
+_TAG_CUDA = re.compile(r"(?:^|[^a-z])cu(\d{2,3})(?!\d)|cu(\d{2,3})(?=torch|pt)")
+
+
+def build_tag(tag: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """(torch major.minor, CUDA) a compiled extension's local version tag names: "pt25cu121" (PyG) ->
+    ("2.5", "12.1"), "cu12torch2.8cxx11abiTRUE" (flash-attn) -> ("2.8", "12"), "cu124" -> (None, "12.4")."""
+    if not tag:
+        return None, None
+    text = str(tag).lower()
+    torch = None
+    for pattern in _TAG_TORCH:
+        match = pattern.search(text)
+        if match:
+            torch = f"{int(match.group(1))}.{int(match.group(2))}"
+            break
+    cuda = None
+    match = _TAG_CUDA.search(text)
+    if match:
+        digits = match.group(1) or match.group(2)
+        # cu10..cu13 is a CUDA major alone (flash-attn from 2.7: "cu12"); cu92, cu118, cu121 carry the minor
+        cuda = str(int(digits)) if len(digits) == 2 and 10 <= int(digits) <= 13 else cuda_from_tag("cu" + digits)
+    return torch, cuda

@@ -8,8 +8,11 @@ to the same rule. A failure names the module, the line and the import that break
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "envcheck"
 
@@ -136,7 +139,19 @@ def test_every_import_keeps_to_its_layer():
     assert violations() == []
 
 
-def test_the_rule_catches_a_wrong_import(tmp_path, monkeypatch):
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The package's sources copied to tmp_path, and PACKAGE/MODULES pointed at the copy, so that a canary
+    module is planted there and never in the real tree, which tests on other xdist workers read meanwhile."""
+    copy = tmp_path / "envcheck"
+    shutil.copytree(PACKAGE, copy, ignore=lambda folder, names: [n for n in names if n == "__pycache__" or (
+        not n.endswith(".py") and not (Path(folder) / n).is_dir())])
+    monkeypatch.setitem(globals(), "PACKAGE", copy)
+    monkeypatch.setitem(globals(), "MODULES", modules())
+    return copy
+
+
+def test_the_rule_catches_a_wrong_import(tmp_path, monkeypatch, package_copy):
     """The checker itself fails on a probe that imports the rules (a test that could never fail is no test)."""
     bad = PACKAGE / "probes" / "_architecture_canary.py"
     bad.write_text("from ..rules import evaluate\nimport typer\n", encoding="utf-8")
@@ -233,7 +248,7 @@ def test_only_renderers_speak_a_language():
     assert found == []
 
 
-def test_the_gettext_check_catches_a_rule_that_words_its_own_text():
+def test_the_gettext_check_catches_a_rule_that_words_its_own_text(package_copy):
     canary = PACKAGE / "rules" / "_gettext_canary.py"
     canary.write_text("def rule(ctx, _: Gettext = english):\n    return _('a')\n", encoding="utf-8")
     try:

@@ -10,7 +10,7 @@ import html
 from typing import Any, Dict, List, Optional
 
 from ..i18n import Gettext, N_, english, text_in
-from ..render.report import SEVERITY, VERDICT, recorded_title
+from ..render.report import SEVERITY, VERDICT_WORDS, recorded_title
 from .aggregate import FACT_LABELS, MIN_GROUP, NONE, UNKNOWN, Fleet, Z_LIMIT
 
 FLEET_SCHEMA_VERSION = 1
@@ -76,7 +76,7 @@ def _summary_line(fleet: Fleet, _: Gettext = english) -> str:
              _("smoke results from {count} node(s)").format(
                  count=sum(1 for n in fleet.nodes if n.gpu_rates or n.has_smoke))]
     if doctor:
-        parts.append(_(", ").join(f"{_(VERDICT.get(k, _VALUE_WORDS.get(k, k)))} {c}" for k, c in v.items()))
+        parts.append(_(", ").join(f"{_(VERDICT_WORDS.get(k, _VALUE_WORDS.get(k, k)))} {c}" for k, c in v.items()))
     p = fleet.policy()
     if p["met"] or p["not_met"]:
         parts.append(_("policy met on {met}, not met on {not_met}").format(met=p["met"], not_met=p["not_met"]))

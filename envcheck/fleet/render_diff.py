@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..i18n import Gettext, N_, english
-from ..render.report import SEVERITY, VERDICT, recorded_title
+from ..render.report import SEVERITY, VERDICT_WORDS, recorded_title
 from .diff import DiffResult, diff_data, finding_brief
 
 #: the sections as shown (JSON keeps the names of :data:`.diff.SECTIONS`)
@@ -35,7 +35,7 @@ def _section(name: str, _: Gettext = english) -> str:
 def _verdict(verdict: Optional[str], _: Gettext = english, missing: str = "unknown") -> str:
     if verdict is None:
         return _("unknown") if missing == "unknown" else missing
-    return _(VERDICT[verdict]) if verdict in VERDICT else verdict
+    return _(VERDICT_WORDS[verdict]) if verdict in VERDICT_WORDS else verdict
 
 
 def _severity(severity: Optional[str], _: Gettext = english, upper: bool = False) -> str:

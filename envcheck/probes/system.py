@@ -210,6 +210,20 @@ def _cpu_model(ctx: ProbeContext) -> Optional[str]:
     return None
 
 
+def mac_facts(ctx: ProbeContext) -> Tuple[Optional[str], Optional[bool]]:
+    """macOS: (the system's version, Apple Silicon or not), for what torch's MPS needs.
+
+    ``sw_vers`` gives the real version even where an x86_64 Python is told 10.16; ``hw.optional.arm64`` is 1 on
+    Apple Silicon also for a process under Rosetta, and absent (a failed sysctl) on an Intel Mac.
+    """
+    version = ctx.run(["sw_vers", "-productVersion"])
+    mac_version = _dotted_str(version.stdout.strip()) if version.ok else None
+    arm = ctx.run(["sysctl", "-n", "hw.optional.arm64"])
+    text = arm.stdout.strip() if arm.ok else ""
+    apple_silicon = text == "1" if text in ("0", "1") else (False if arm.returncode not in (None, 0) else None)
+    return mac_version or (platform.mac_ver()[0] or None), apple_silicon
+
+
 def _hostname() -> Optional[str]:
     try:
         return socket.gethostname() or None
@@ -291,6 +305,8 @@ def probe(ctx: ProbeContext) -> System:
         wsl=detect_wsl(ctx, kernel),
     )
     system.jetson, system.jetson_l4t, system.jetson_model = detect_jetson(ctx, system.machine)
+    if sys.platform == "darwin":
+        system.mac_version, system.apple_silicon = mac_facts(ctx)
     _memory(system, ctx)
     system.compilers, system.ninja = _tools(ctx)
     return system

@@ -19,8 +19,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..i18n import N_, Message
 from ..runner import CommandResult, Started, signal_name, start, which
-from ..snapshot import Cudnn, CudnnCopy, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice, build_of
-from ..versions import cudnn_from_int, dotted, nccl_from_int
+from ..snapshot import Cudnn, CudnnCopy, Extension, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice, build_of
+from ..versions import build_tag, cudnn_from_int, dotted, local_tag, nccl_from_int
 from . import ProbeContext, issue_from, marker_json
 
 SCRIPT_PATH = Path(__file__).resolve().parent / "target_script.py"
@@ -435,6 +435,47 @@ def _bundled_cudnn(data: Dict[str, Any], torch_cuda: Optional[str]) -> Optional[
     return CudnnCopy(version=_three(_str(chosen.get("version"))), path=_str(chosen.get("lib_dir")), source="pip")
 
 
+def _requirement_on_torch(lines: List[str]) -> Optional[str]:
+    """The specifier of the first Requires-Dist on torch itself ("==2.5.1"), extras and markers left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in lines:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if normalize_name(req.name) == "torch" and str(req.specifier):
+            return str(req.specifier)
+    return None
+
+
+def _wheel_tag(wheel: Optional[str]) -> Optional[str]:
+    """The local tag of a wheel file name's version field (flash_attn-2.8.3+cu12torch2.8...-cp311-...whl)."""
+    parts = (wheel or "").split("-")
+    return local_tag(parts[1]) if len(parts) > 2 else None
+
+
+def _extensions(raw: Any) -> List[Extension]:
+    """The static probe's extension inventory: the torch/CUDA each was built for from its version's local tag,
+    else from the wheel file it was installed from."""
+    out: List[Extension] = []
+    for item in raw if isinstance(raw, list) else []:
+        item = _dict(item)
+        name = _str(item.get("name"))
+        if not name:
+            continue
+        version = _str(item.get("version"))
+        tag, source = local_tag(version), "version"
+        if not tag:
+            tag, source = _wheel_tag(_str(item.get("wheel"))), "wheel"
+        built_torch, built_cuda = build_tag(tag)
+        out.append(Extension(
+            name=normalize_name(name), version=version, built_torch=built_torch, built_cuda=built_cuda,
+            requires_torch=_requirement_on_torch(_strs(item.get("requires")) or []),
+            tag_source=source if (built_torch or built_cuda) else None, location=_str(item.get("location"))))
+    return out
+
+
 def probe_static(ctx: ProbeContext, started: Optional[Started] = None) -> Tuple[Python, Torch, Cudnn, List[ProbeIssue]]:
     """Facts from the target without importing torch: Python, packages, torch's version.py, cuDNN wheel."""
     python_path, chosen_by, missing = _target(ctx)
@@ -456,6 +497,7 @@ def probe_static(ctx: ProbeContext, started: Optional[Started] = None) -> Tuple[
     if not isinstance(payload.get("python"), dict):
         python.error = "; ".join(_strs(payload.get("errors")) or []) or "the target did not describe itself"
     torch = _static_torch(payload, python)
+    torch.extensions = _extensions(payload.get("extensions"))
     return python, torch, Cudnn(bundled=_bundled_cudnn(payload, torch.cuda)), issues
 
 
@@ -535,6 +577,9 @@ def probe_live(
     torch.cuda_available = _bool(raw.get("cuda_available"))
     torch.cuda_warning = _str(raw.get("cuda_warning"))
     torch.xpu_available = _bool(raw.get("xpu_available"))
+    torch.mps_built, torch.mps_available = _bool(raw.get("mps_built")), _bool(raw.get("mps_available"))
+    torch.mac_version, torch.machine = _str(raw.get("mac_version")), _str(raw.get("machine"))
+    torch.translated = _bool(raw.get("translated"))
     torch.device_count = _int(raw.get("device_count"))
     if torch.device_count is None and torch.cuda_available is False:
         torch.device_count = 0

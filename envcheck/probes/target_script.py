@@ -223,6 +223,66 @@ def cudnn_candidates(dists, errors):
     return out
 
 
+# CUDA extensions whose builds are tied to one torch/CUDA (issue 15): inventoried from their metadata only.
+EXTENSIONS = ("xformers", "flash-attn", "flash-attn-3", "apex", "mmcv", "mmcv-full", "torch-scatter", "torch-sparse",
+              "torch-cluster", "pyg-lib", "deepspeed", "bitsandbytes", "vllm", "triton", "torchcodec", "torchao")
+
+
+def read_requirements(path):
+    """Name, Version and the Requires-Dist lines naming torch, from a METADATA / PKG-INFO header block."""
+    found = {"requires": []}
+    with io.open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if not line:
+                break
+            key, sep, value = line.partition(":")
+            value = value.strip()
+            if sep and key in ("Name", "Version") and key not in found:
+                found[key] = value
+            elif sep and key == "Requires-Dist" and normalize(value.split(";", 1)[0]).startswith("torch"):
+                found["requires"].append(value)
+    return found
+
+
+def wheel_file(meta_dir):
+    """The file name pip installed from (PEP 610 direct_url.json: a URL or local wheel), never the URL itself."""
+    try:
+        with io.open(os.path.join(meta_dir, "direct_url.json"), encoding="utf-8", errors="replace") as fh:
+            url = json.loads(fh.read(65536)).get("url")
+    except Exception:
+        return None
+    if not isinstance(url, str):
+        return None
+    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return name if name.endswith(".whl") else None
+
+
+def extension_inventory(entries, errors):
+    """Every EXTENSIONS distribution on sys.path (first wins): version, torch pins, the wheel it came from."""
+    found = {}
+    for location in entries:
+        for entry in listdir(location):
+            parsed = meta_name(entry)
+            if parsed is None or parsed[0] not in EXTENSIONS or parsed[0] in found:
+                continue
+            meta_dir = os.path.join(location, entry)
+            try:
+                if parsed[1] == ".dist-info":
+                    meta = read_requirements(os.path.join(meta_dir, "METADATA"))
+                elif os.path.isdir(meta_dir):
+                    meta = read_requirements(os.path.join(meta_dir, "PKG-INFO"))
+                else:
+                    meta = read_requirements(meta_dir)
+            except Exception as exc:
+                errors.append("%s: %s" % (meta_dir, error_text(exc, 0)))
+                meta = {"requires": []}
+            found[parsed[0]] = {"name": meta.get("Name") or parsed[0], "version": meta.get("Version"),
+                                "requires": meta["requires"], "location": location,
+                                "wheel": wheel_file(meta_dir) if os.path.isdir(meta_dir) else None}
+    return [found[k] for k in sorted(found)]
+
+
 def python_version():
     info = sys.version_info
     text = "%d.%d.%d" % (info[0], info[1], info[2])
@@ -323,6 +383,11 @@ def static_facts():
                         errors.append("%s: %s" % (path, error_text(exc, 0)))
                 break
     out["version_files"] = version_files
+    try:
+        out["extensions"] = extension_inventory(entries, errors)
+    except Exception as exc:
+        out["extensions"] = []
+        errors.append("extensions: " + error_text(exc))
     try:
         out["cudnn"] = cudnn_candidates(dists, errors)
     except Exception as exc:
@@ -443,6 +508,34 @@ def optional(fn):
         return None
 
 
+def rosetta_translated():
+    """True when this process runs under Rosetta 2 (sysctl.proc_translated, read in-process: no command is run);
+    False on a Mac that has no such sysctl (Intel, before Big Sur); None when it cannot be read."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    value = ctypes.c_int(0)
+    size = ctypes.c_size_t(ctypes.sizeof(value))
+    if libc.sysctlbyname(b"sysctl.proc_translated", ctypes.byref(value), ctypes.byref(size), None, ctypes.c_size_t(0)) == 0:
+        return value.value == 1
+    return False if ctypes.get_errno() == errno.ENOENT else None
+
+
+def mac_facts(torch, facts, platform_name=None):
+    """macOS only: whether torch can use the Apple GPU (MPS), and the macOS and architecture this Python sees."""
+    if (platform_name or sys.platform) != "darwin":
+        return
+    import platform
+
+    mps = getattr(getattr(torch, "backends", None), "mps", None)
+    facts["mps_built"] = optional(lambda: bool(mps.is_built()))
+    facts["mps_available"] = optional(lambda: bool(mps.is_available()))
+    facts["mac_version"] = optional(lambda: platform.mac_ver()[0] or None)
+    facts["machine"] = optional(lambda: platform.machine() or None)
+    facts["translated"] = optional(rosetta_translated)
+
+
 def live_facts():
     errors = []
     facts = {"installed": None, "error": None, "error_kind": None}
@@ -498,6 +591,10 @@ def live_facts():
     stage("cuda-done")
     stage("xpu")
     facts["xpu_available"] = optional(lambda: bool(torch.xpu.is_available()))
+    try:
+        mac_facts(torch, facts)
+    except Exception as exc:
+        errors.append("mac: " + error_text(exc, 0))
     stage("maps")
     out["libraries"] = mapped_libraries(errors)
     return out

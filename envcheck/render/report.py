@@ -16,8 +16,6 @@ from ..snapshot import SCHEMA_VERSION, Snapshot
 #: each severity as a word and as a label (translate with ``_``; JSON keeps ``Severity.value``)
 SEVERITY = {"error": (N_("error"), N_("ERROR")), "warning": (N_("warning"), N_("WARNING")),
             "info": (N_("info"), N_("INFO"))}
-#: the verdict words of the Markdown heading (JSON keeps the codes ok / degraded / broken)
-VERDICT = {"ok": N_("ok"), "degraded": N_("degraded"), "broken": N_("broken")}
 #: the verdict as terminal and Markdown word it, one word per JSON code (the "Exit codes" table of docs/reference.md)
 VERDICT_WORDS = {"ok": N_("sound"), "degraded": N_("works, with warnings"), "broken": N_("broken")}
 #: the verdict with a policy's outcome (``--require`` / ``--policy``), the first line of doctor's output

@@ -18,6 +18,7 @@ from .base import RuleContext
 from .codes import CODES
 from . import conda_rules, config_rules, cudnn_rules, driver, env, gpu, packages, system, toolkit, torch_rules
 from . import faults
+from . import extensions
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
@@ -28,6 +29,7 @@ RULES: List[Rule] = [
     *faults.RULES,  # Xid events, the NVSwitch fabric, GPU containers, WSL's libcuda (issue 15)
     *torch_rules.RULES,
     *packages.RULES,
+    *extensions.RULES,  # compiled CUDA extensions beside torch, from their metadata (issue 15)
     *toolkit.RULES,
     *cudnn_rules.RULES,
     *env.RULES,

@@ -132,4 +132,93 @@ def conda_request(ctx: RuleContext) -> Iterator[Finding]:
                       requested=c.requested, causes=causes.english)
 
 
-RULES = [conda_channel_conflict, conda_request, conda_not_initialized]
+def _condarc_origins(c) -> Dict[str, object]:
+    """Where each setting comes from: the last .condarc that sets channel_alias, each custom channel, each channel."""
+    alias = None
+    custom: Dict[str, tuple] = {}
+    listed: List[tuple] = []
+    for rc in c.condarc:
+        if rc.channel_alias:
+            alias = (rc.channel_alias, rc.path)
+        for name, base in (rc.custom_channels or {}).items():
+            custom[name] = (base, rc.path)
+    for rc in reversed(c.condarc):  # conda's merge: later files first
+        for value in rc.channels or []:
+            if all(value != seen for seen, _ in listed):
+                listed.append((value, rc.path))
+    return {"alias": alias, "custom": custom, "channels": listed}
+
+
+def _cloud_channel(url: str) -> Optional[str]:
+    """The channel a mirror URL names: ".../anaconda/cloud/pytorch/" -> "pytorch"; pkgs/* (defaults) -> None."""
+    parts = [p for p in url.split("://", 1)[-1].rstrip("/").split("/") if p]
+    if len(parts) < 3 or parts[-2] != "cloud":
+        return None
+    return parts[-1]
+
+
+def conda_mirror_missing_channel(ctx: RuleContext) -> Iterator[Finding]:
+    """A channel the .condarc files send to a known mirror that does not carry it (mirror data, not a guess).
+
+    The mirror data lists the channels each mirror serves (``Mirror.conda_channels``); a mirror whose list is not
+    stated by the mirror itself (``conda_verified`` false) gives a warning, a stated one an error.
+    """
+    c = ctx.snap.conda
+    if not c.condarc:
+        return
+    kn = ctx.knowledge
+    where = _condarc_origins(c)
+    asked: List[tuple] = []  # (channel, url, file, how)
+    custom = where["custom"]
+    # a custom_channels entry is only where conda would look if that channel is asked for: judged when the
+    # channels list uses it (the mirrors' help snippets list more custom channels than anyone uses)
+    used = {value for value, _ in where["channels"]}
+    for name, (base, path) in custom.items():
+        if name in used:
+            asked.append((name, base.rstrip("/") + "/" + name, path, "custom_channels"))
+    alias = where["alias"]
+    for value, path in where["channels"]:
+        if "://" in value:
+            name = _cloud_channel(value)
+            if name:
+                asked.append((name, value, path, "channels"))
+        elif value != "defaults" and value not in custom and alias is not None:
+            asked.append((value, alias[0].rstrip("/") + "/" + value, alias[1], "channel_alias"))
+    seen = set()
+    for name, url, path, how in asked:
+        mirror = kn.mirror(kn.recognise_mirror(url) or "")
+        if mirror is None or mirror.official or not mirror.conda_channels or name in mirror.conda_channels:
+            continue
+        if (name, mirror.name) in seen:
+            continue
+        seen.add((name, mirror.name))
+        others = [m.name for m in kn.mirrors() if not m.official and m.conda_verified and name in m.conda_channels]
+        official = next((m.conda_channels[name] for m in kn.mirrors() if m.official and name in m.conda_channels),
+                        None)
+        fix: List[str] = []
+        if how == "channels":
+            fix.append(f"conda config --file {path} --remove channels {url}   # "
+                       + Message(N_("drop the mirror URL of {channel}"), channel=name))
+        else:
+            fix.append(f"conda config --file {path} --set custom_channels.{name} https://conda.anaconda.org   # "
+                       + Message(N_("fetch {channel} from anaconda.org, the mirror for the rest"), channel=name))
+        if official:
+            fix.append(Message(N_("or name {channel} by its official URL: {url}"), channel=name, url=official))
+        if others:
+            fix.append(Message(N_("or use a mirror that carries {channel}: {mirrors} (see {command})"), channel=name,
+                               mirrors=", ".join(others), command="envcheck mirrors list"))
+        else:
+            fix.append(Message(N_("No mirror envcheck knows carries {channel}; for torch, pip needs no conda channel: "
+                                  "{command}"), channel=name, command="envcheck install-cmd"))
+        yield finding("conda-mirror-missing-channel",
+                      Message(N_("{file} sends conda channel {channel} to {mirror}, which does not carry it"),
+                              file=path, channel=name, mirror=mirror.name),
+                      Message(N_("{how} in {file} makes conda fetch channel {channel} from {url}; the mirror {mirror} "
+                                 "carries only {known}, so conda fails there (404 / UnavailableInvalidChannel)."),
+                              how=how, file=path, channel=name, url=url, mirror=mirror.name,
+                              known=", ".join(sorted(mirror.conda_channels))),
+                      fix, severity=None if mirror.conda_verified else "warning",
+                      file=path, channel=name, mirror=mirror.name, url=url, setting=how)
+
+
+RULES = [conda_channel_conflict, conda_request, conda_not_initialized, conda_mirror_missing_channel]

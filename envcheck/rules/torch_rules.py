@@ -7,8 +7,9 @@ from typing import Iterator, List, Optional
 
 from ..install.compat import FULL, driver_support
 from ..findings import Finding
-from ..i18n import N_, Message
+from ..i18n import N_, Message, joined
 from ..snapshot import ProbeIssue
+from ..versions import at_least
 from .base import RuleContext, finding
 
 _UNDEFINED = re.compile(r"(?P<lib>[^\s:]+\.so[\w.]*): undefined symbol: (?P<sym>\S+)")
@@ -189,4 +190,56 @@ def cuda_unavailable(ctx: RuleContext) -> Iterator[Finding]:
     ], warning=t.cuda_warning)
 
 
-RULES = [torch_not_installed, torch_import_failed, undefined_symbol, torch_cpu_only, cuda_unavailable]
+def _mps_floor(ctx: RuleContext) -> Optional[str]:
+    """The macOS this torch's MPS needs (platforms.toml [macos-mps]): the backend's floor, higher for recent torch."""
+    data = ctx.knowledge.platform_notes().get("macos-mps", {})
+    floor = data.get("min_macos")
+    version = ctx.snap.torch.version or ctx.snap.torch.dist_version
+    if data.get("latest_torch") and at_least(version, data["latest_torch"]) and data.get("latest_min_macos"):
+        floor = data["latest_min_macos"]
+    return floor
+
+
+def mps_unavailable(ctx: RuleContext) -> Iterator[Finding]:
+    """On macOS, torch imported and cannot use the Apple GPU: the reason from the live probe's facts, no CUDA advice."""
+    t, s = ctx.snap.torch, ctx.snap.system
+    if ctx.os_name != "macos" or not t.live or t.error_kind == "import" or t.mps_available is not False:
+        return
+    version = t.version or t.dist_version
+    causes: List[Message] = []
+    fix: List[str] = []
+    rosetta = t.translated is True or (t.machine == "x86_64" and s.apple_silicon is True)
+    if t.mps_built is False:
+        causes.append(Message(N_("this torch {version} was built without MPS"), version=version))
+        fix.append("pip install --force-reinstall torch   # " + Message(N_("PyPI's macOS arm64 wheels include MPS")))
+    if rosetta:
+        causes.append(Message(N_("{python} is an x86_64 Python running under Rosetta on Apple Silicon"),
+                              python=ctx.snap.python.executable or "python"))
+        fix.append(Message(N_("Use a native arm64 Python (python.org's universal2 installer, Miniforge or Homebrew) "
+                              "and install torch in it")))
+    floor = _mps_floor(ctx)
+    seen = s.mac_version or t.mac_version
+    if floor and seen and at_least(seen, floor) is False:
+        causes.append(Message(N_("macOS {macos} is older than the {floor} torch {version}'s MPS needs"),
+                              macos=seen, floor=floor, version=version))
+        fix.append(Message(N_("Update macOS to {floor} or newer"), floor=floor))
+    elif floor and t.mac_version and s.mac_version and at_least(t.mac_version, floor) is False:
+        causes.append(Message(N_("this Python is told macOS {seen} (the system is {macos}), below the {floor} MPS "
+                                 "needs"), seen=t.mac_version, macos=s.mac_version, floor=floor))
+    if not causes:
+        causes.append(Message(N_("torch.backends.mps.is_available() is False on macOS {macos} with an MPS build (no "
+                                 "Metal GPU visible: a virtual machine, or an Intel Mac without a supported GPU)"),
+                              macos=seen or "?"))
+    fix.append(Message(N_("Until then run on the CPU: {code}"), code="device='cpu'"))
+    fix.append("python -c 'import platform, torch; print(platform.machine(), platform.mac_ver()[0], "
+               "torch.backends.mps.is_built(), torch.backends.mps.is_available())'")
+    yield finding("mps-unavailable",
+                  Message(N_("torch cannot use the Apple GPU (MPS): {cause}"), cause=causes[0]),
+                  Message(N_("On macOS torch reaches the Apple GPU through MPS (Metal); here it cannot: {causes}."),
+                          causes=joined(causes)),
+                  fix, torch=version, mps_built=t.mps_built, mac_version=seen, machine=t.machine,
+                  translated=t.translated, causes=[str(c) for c in causes])
+
+
+RULES = [torch_not_installed, torch_import_failed, undefined_symbol, torch_cpu_only, cuda_unavailable,
+         mps_unavailable]

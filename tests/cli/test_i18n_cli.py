@@ -219,8 +219,10 @@ def test_interrupted_in_chinese():
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
     env.update({"PYTHONPATH": str(root), "LANG": "zh_CN.UTF-8"})
+    # SIGINT as a terminal's job has it (a run started in the background inherits it ignored)
     proc = subprocess.Popen([sys.executable, "-m", "envcheck", "analyze"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(root))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(root),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)  # well past start-up: it is blocked reading stdin
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

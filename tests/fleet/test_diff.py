@@ -151,7 +151,7 @@ def test_terminal_form():
     console = Console(record=True, width=200, color_system=None)
     render_terminal(diff(report(working()), report(broken())), console)
     out = console.export_text()
-    assert "A = a.json (gpu-good) (ok)" in out and "(broken)" in out
+    assert "A = a.json (gpu-good) (sound)" in out and "(broken)" in out  # the one verdict vocabulary
     assert "driver.version" in out and "535.183.01" in out and "only in B: WARNING [driver-too-old]" in out
 
 

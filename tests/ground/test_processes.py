@@ -126,9 +126,16 @@ def _env(folder: Path) -> Dict[str, str]:
     return env
 
 
+def _default_signals() -> None:
+    """In the child: SIGINT and SIGHUP as a terminal's job has them. A test run started in the background
+    (``cmd &`` in a script) inherits SIGINT ignored, and envcheck rightly keeps an ignored signal ignored."""
+    for name in ("SIGINT", "SIGHUP", "SIGTERM"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _envcheck(folder: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "envcheck", *args], env=_env(folder), cwd=str(folder),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
 
 
 # --------------------------------------------------------------------------- the runner itself

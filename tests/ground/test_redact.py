@@ -189,9 +189,9 @@ def test_redaction_is_linear(unit: str) -> None:
         text = unit * (n // len(unit)) + " @ fury.io/ cloudsmith.io/ /t/ = :"
         best = float("inf")
         for _ in range(3):
-            started = time.perf_counter()
+            started = time.process_time()  # CPU time: tests on other xdist workers do not count
             redact_url(text)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         return best
 
     small, large = cost(3000), cost(24000)

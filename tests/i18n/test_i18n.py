@@ -510,6 +510,37 @@ def _variants() -> Dict[str, Callable[[], Snapshot]]:
                              linux_libcuda=["/usr/lib/x86_64-linux-gnu/libcuda.so.1"])
         return s
 
+    @variant
+    def mac_rosetta_mps():  # issue 15: an x86_64 Python under Rosetta on an M2, torch cannot use MPS
+        from envcheck.snapshot import System, Torch
+
+        s = cpu_box()
+        s.cuda_toolkits = []
+        s.system = System(os="Darwin", machine="arm64", mac_version="15.1", apple_silicon=True)
+        s.torch = Torch(version="2.2.2", build="cpu", live=True, cuda_available=False, mps_built=True,
+                        mps_available=False, mac_version="10.16", machine="x86_64", translated=True)
+        return s
+
+    @variant
+    def conda_nvidia_on_tuna():  # issue 15: custom_channels sends nvidia to TUNA, which does not carry it
+        from envcheck.probes.conda import parse_condarc
+
+        s = cpu_box()
+        s.conda.condarc.append(parse_condarc("/home/u/.condarc", "channels:\n  - nvidia\ncustom_channels:\n"
+                                             "  nvidia: https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud\n"))
+        return s
+
+    @variant
+    def extensions_for_other_torch():  # issue 15: a pinned xformers, a PyG tag, a cu12 flash-attn; a Turing GPU
+        from envcheck.snapshot import Extension
+
+        s = h100()
+        s.gpus[0].compute_capability = "7.5"
+        s.torch.extensions = [Extension("xformers", "0.0.34", requires_torch="==2.10.0"),
+                              Extension("torch-scatter", "2.1.2+pt25cu121", built_torch="2.5", built_cuda="12.1"),
+                              Extension("flash-attn", "2.8.3", built_torch="2.11", built_cuda="12")]
+        return s
+
     return out
 
 

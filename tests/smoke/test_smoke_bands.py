@@ -30,6 +30,8 @@ from envcheck.serde import to_data
 from envcheck.smoke.render import render_smoke
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())  # wherever this file sits
+#: one xdist worker runs the whole module, so its module-scoped fixtures (a real run each) run once
+pytestmark = pytest.mark.xdist_group("smoke_bands")
 HARNESS = ROOT / "tests" / "fixtures" / "fake_cuda_run.py"
 TOPO_FIXTURE = ROOT / "tests" / "fixtures" / "h100-torch2.11-cu130" / "nvidia-smi-topo.txt"
 K = Knowledge()

@@ -23,6 +23,8 @@ from envcheck.probes import marker_json
 from envcheck.smoke.render import render_smoke
 from envcheck.smoke.host import MARKER, SCRIPT, TOLERANCE, build_report, judge
 
+#: one xdist worker runs the whole module, so its module-scoped fixtures (a real run each) run once
+pytestmark = pytest.mark.xdist_group("smoke_script")
 HARNESS = Path(__file__).resolve().parents[1] / "fixtures" / "fake_cuda_run.py"
 K = Knowledge()
 #: small products: the CPU is ~10^4 times slower than an H100 (one "n" for every dtype, and no "allreduce_mib": the
