@@ -435,6 +435,20 @@ def _kill_descendants_of(pid: int) -> None:
             _killpg(pgid)
 
 
+def _feed_stdin(proc: subprocess.Popen, stdin_bytes: Optional[bytes]) -> None:
+    """Write the command's input from a thread (a child that does not read it must not block envcheck)."""
+    if stdin_bytes is None or proc.stdin is None:
+        return
+
+    def feed() -> None:
+        try:
+            proc.stdin.write(stdin_bytes)
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+    threading.Thread(target=feed, daemon=True, name="write-in").start()
+
+
 def _pipe_holders(fds: Sequence[int]) -> List[int]:
     """Linux: the other processes that hold an end of these pipes open (by the pipes' inodes in /proc/*/fd).
 
@@ -675,14 +689,7 @@ def _read_until(proc: subprocess.Popen, stdin_bytes: Optional[bytes], deadline: 
              for key, pipe in (("out", proc.stdout), ("err", proc.stderr))]
     for thread in pumps:
         thread.start()
-    if stdin_bytes is not None and proc.stdin is not None:
-        def feed() -> None:
-            try:
-                proc.stdin.write(stdin_bytes)
-                proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-        threading.Thread(target=feed, daemon=True, name="write-in").start()
+    _feed_stdin(proc, stdin_bytes)
     answered_at: Optional[float] = None
     checked = -1
     with cond:
@@ -780,14 +787,7 @@ def _communicate_capped(proc: subprocess.Popen, stdin_bytes: Optional[bytes], ti
     import selectors
 
     deadline = time.monotonic() + timeout
-    if stdin_bytes is not None and proc.stdin is not None:
-        def feed() -> None:
-            try:
-                proc.stdin.write(stdin_bytes)
-                proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-        threading.Thread(target=feed, daemon=True, name="write-in").start()
+    _feed_stdin(proc, stdin_bytes)
     keys = {proc.stdout.fileno(): "out", proc.stderr.fileno(): "err"}
     with selectors.DefaultSelector() as selector:
         for fd in keys:

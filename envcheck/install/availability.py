@@ -1,7 +1,7 @@
 """Where a package of one torch build can come from, and for which Pythons: the two indexes' own facts.
 
 PyPI's facts (``wheels.json``: the wheel tags of every release per platform, and which build PyPI
-serves there) and download.pytorch.org's (``pytorch_index.toml``: per release and variant, the
+serves there) and download.pytorch.org's (``pytorch_index.json``: per release and variant, the
 platforms, Pythons and packages that index carries). ``None`` means the data does not say, never
 "no": the resolver then falls back to the release data's own Python range.
 """

@@ -1,4 +1,4 @@
-"""What download.pytorch.org/whl/<tag>/ serves per torch release (data/pytorch_index.toml).
+"""What download.pytorch.org/whl/<tag>/ serves per torch release (data/pytorch_index.json).
 
 install-cmd must never print a command naming a package, version, platform or Python that the index it
 points at does not carry; these facts let it ask first. `carries` answers None where nothing is recorded,

@@ -3,7 +3,7 @@ index the command names, for the platform and Python it was printed for?
 
 PyPI pins are checked against the wheel listings recorded from PyPI's JSON API
 (tests/fixtures/index/pypi/<package>.json); download.pytorch.org pins against the recorded PyTorch
-index facts (knowledge/data/pytorch_index.toml); a mirror's URL stands for what it mirrors.
+index facts (knowledge/data/pytorch_index.json); a mirror's URL stands for what it mirrors.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pytorch_index.toml (what download.pytorch.org/whl/<tag>/ serves) and amd_gpus.toml, through their loaders."""
+"""pytorch_index.json (what download.pytorch.org/whl/<tag>/ serves) and amd_gpus.toml, through their loaders."""
 
 from __future__ import annotations
 
