@@ -12,17 +12,15 @@ from typing import List, Optional
 
 from ..knowledge import Knowledge, TorchRelease, TorchVariant
 
-_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}
-
-
 def platform_key(os_name: str, arch: str) -> str:
-    """"linux-x86_64", "linux-aarch64", "windows-x86_64", "windows-arm64", "macos-arm64", "macos-x86_64"."""
-    a = _ARCHES.get((arch or "x86_64").lower(), (arch or "x86_64").lower())
-    if os_name == "linux" and a == "arm64":
-        a = "aarch64"
-    if os_name in ("macos", "windows") and a == "aarch64":
-        a = "arm64"
-    return f"{os_name}-{a}"
+    """"linux-x86_64", "linux-aarch64", "windows-x86_64", "windows-arm64", "macos-arm64", "macos-x86_64"
+    (the wheel facts' own key); an OS they do not know keeps its name, and no release records it."""
+    from ..knowledge.wheels import WheelFacts
+
+    try:
+        return WheelFacts.platform_key(os_name, arch or "x86_64")
+    except ValueError:
+        return f"{(os_name or '').lower()}-{(arch or 'x86_64').lower()}"
 
 
 def pypi_build(knowledge: Knowledge, version: str, platform: str) -> Optional[str]:

@@ -256,7 +256,7 @@ def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optiona
             for manager in [m for m in managers if m in ("pip", "uv")] if routed else []:
                 plan.commands.append(_spec_commands(manager, routed, False, var, other))
     _dedupe(plan)
-    if "flash-attn" in choice_companions(choice):
+    if "flash-attn" in choice.companions:
         plan.alternatives.append(flash_attn_pointer(rel, var, platform, python, knowledge))
     if "conda" in managers and not any(c.manager == "conda" for c in plan.commands):
         plan.warnings.append(Message(N_("conda: no conda package of torch {build} is recorded (the pytorch channel "
@@ -271,10 +271,6 @@ def make_plan(choice: Choice, os_name: str, managers: List[str], mirror: Optiona
         plan.warnings.append(Message(N_("Give pip one -i/--index-url only: given twice, the last one wins silently. "
                                         "Keep a mirror with --extra-index-url instead.")))
     return plan
-
-
-def choice_companions(choice: Choice) -> tuple:
-    return getattr(choice, "companions", ()) or ()
 
 
 def flash_attn_pointer(release: TorchRelease, variant: TorchVariant, platform: str, python: Optional[str],

@@ -23,7 +23,7 @@ from ..knowledge import Knowledge, KnowledgeError
 from ..runner import KILL_GRACE_S, CommandResult, run_parallel, unrunnable, unrunnable_file, which
 from ..snapshot import Driver, Gpu, GpuProcess, PciDevice, ProbeIssue
 from ..versions import capability, capability_str
-from . import ProbeContext, issue_from, read_text
+from . import ProbeContext, issue_from, read_text, scan_pci_display
 
 PROBE_NAME = "nvidia-smi"
 CSV_FORMAT = "--format=csv,noheader,nounits"
@@ -344,30 +344,7 @@ def scan_pci(ctx: ProbeContext) -> Tuple[List[PciDevice], bool]:
     The bool says whether the directory could be listed at all: without it an empty list means
     "unknown", not "no NVIDIA GPU".
     """
-    base = ctx.path("/sys/bus/pci/devices")
-    try:
-        entries = sorted(os.listdir(base))
-    except OSError:
-        return [], False
-    found: List[PciDevice] = []
-    for name in entries:
-        entry = base / name
-        vendor = (read_text(entry / "vendor") or "").strip().lower()
-        pci_class = (read_text(entry / "class") or "").strip().lower()
-        if vendor != "0x10de" or not pci_class.startswith("0x03"):
-            continue
-        device_id = (read_text(entry / "device") or "").strip().lower() or None
-        found.append(PciDevice(address=name, device_id=device_id, pci_class=pci_class,
-                               driver=_bound_driver(entry)))
-    return found, True
-
-
-def _bound_driver(entry: Path) -> Optional[str]:
-    """The kernel driver bound to a PCI function (the ``driver`` symlink's target name)."""
-    try:
-        return os.path.basename(os.readlink(entry / "driver")) or None
-    except OSError:
-        return None
+    return scan_pci_display(ctx, "0x10de")
 
 
 # --------------------------------------------------------------------------- finding nvidia-smi

@@ -125,6 +125,20 @@ def read_small(path):
         return None
 
 
+def read_meta(meta_dir, kind, reader, errors, empty):
+    """A distribution's metadata file read with ``reader``: METADATA of a .dist-info, PKG-INFO of an
+    .egg-info folder, or the .egg-info file itself; ``empty`` (the error noted) when it cannot be read."""
+    try:
+        if kind == ".dist-info":
+            return reader(os.path.join(meta_dir, "METADATA"))
+        if os.path.isdir(meta_dir):
+            return reader(os.path.join(meta_dir, "PKG-INFO"))
+        return reader(meta_dir)
+    except Exception as exc:
+        errors.append("%s: %s" % (meta_dir, error_text(exc, 0)))
+        return empty
+
+
 def scan_distributions(entries, errors):
     """The wanted distributions, first occurrence on sys.path wins (as import would)."""
     found = {}
@@ -134,16 +148,7 @@ def scan_distributions(entries, errors):
             if parsed is None or not wanted(parsed[0]) or parsed[0] in found:
                 continue
             meta_dir = os.path.join(location, entry)
-            try:
-                if parsed[1] == ".dist-info":
-                    headers = read_headers(os.path.join(meta_dir, "METADATA"))
-                elif os.path.isdir(meta_dir):
-                    headers = read_headers(os.path.join(meta_dir, "PKG-INFO"))
-                else:
-                    headers = read_headers(meta_dir)
-            except Exception as exc:
-                errors.append("%s: %s" % (meta_dir, error_text(exc, 0)))
-                headers = {}
+            headers = read_meta(meta_dir, parsed[1], read_headers, errors, {})
             norm = normalize(headers.get("Name") or parsed[0])
             if norm in found:
                 continue
@@ -267,16 +272,7 @@ def extension_inventory(entries, errors):
             if parsed is None or parsed[0] not in EXTENSIONS or parsed[0] in found:
                 continue
             meta_dir = os.path.join(location, entry)
-            try:
-                if parsed[1] == ".dist-info":
-                    meta = read_requirements(os.path.join(meta_dir, "METADATA"))
-                elif os.path.isdir(meta_dir):
-                    meta = read_requirements(os.path.join(meta_dir, "PKG-INFO"))
-                else:
-                    meta = read_requirements(meta_dir)
-            except Exception as exc:
-                errors.append("%s: %s" % (meta_dir, error_text(exc, 0)))
-                meta = {"requires": []}
+            meta = read_meta(meta_dir, parsed[1], read_requirements, errors, {"requires": []})
             found[parsed[0]] = {"name": meta.get("Name") or parsed[0], "version": meta.get("Version"),
                                 "requires": meta["requires"], "location": location,
                                 "wheel": wheel_file(meta_dir) if os.path.isdir(meta_dir) else None}
