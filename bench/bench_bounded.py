@@ -7,10 +7,10 @@ repeated to the size asked. Each measurement runs in its own process, so its pea
     python bench/bench_bounded.py --sizes 50 --no-fleet
 
 Prints, per log size: analyze in-process (``envcheck.analyze.analyze`` on the whole text: seconds, peak RSS)
-and the CLI (``envcheck analyze FILE --json``: seconds, peak RSS, exit code). The CLI reads at most
-``cli/analyze.py``'s MAX_INPUT_BYTES (32 MB) of an input and refuses a longer one with a usage problem (exit 3)
-after reading only that much: a 500 MB log costs 32 MB of memory, never 500 MB. Then ``bench/bench_fleet.py``
-(10,000 reports) with one busy loop per core running beside it.
+and the CLI (``envcheck analyze FILE --json``: seconds, peak RSS, exit code). The CLI reads an input whole up to
+``cli/analyze.py``'s MAX_INPUT_BYTES (64 MiB); a longer one is read as its first 16 MiB and its last 48 MiB
+(where a crash is), the lines between counted and named in a note: a 500 MB log costs the memory of 64 MiB.
+Then ``bench/bench_fleet.py`` (10,000 reports) with one busy loop per core running beside it.
 """
 
 from __future__ import annotations

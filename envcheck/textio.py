@@ -13,8 +13,10 @@ import json
 import os
 import re
 import stat
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional, Union
+from typing import IO, Any, Callable, Iterator, Optional, Union
 
 from .i18n import N_, Message
 
@@ -248,3 +250,66 @@ def iter_blocks(stream: IO[bytes], source: str, limit: int = MAX_BYTES) -> Itera
             if pieces:
                 yield "".join(pieces)
             return
+
+
+@dataclass
+class Excerpt:
+    """A text too big to read whole, as analyze reads it: its head and its tail (where a log's crash is), and
+    what was left between them."""
+
+    head: str
+    #: "" when the whole text fitted in ``head``
+    tail: str = ""
+    #: the 0-based line of the original text that ``tail`` starts on
+    tail_line: int = 0
+    skipped_bytes: int = 0
+    skipped_lines: int = 0
+
+
+#: a read's chunk: what is dropped from the middle of a long text at a time
+CHUNK = 1024 * 1024
+
+
+def read_excerpt(read: Callable[[int], bytes], limit: int, head_bytes: int, chunk: int = CHUNK) -> Excerpt:
+    """Read a stream to its end keeping at most ``limit`` bytes of it (and a chunk): all of it when it fits, else
+    its first ``head_bytes`` and its last ``limit - head_bytes``, each cut at a line break (UTF-8 text). Memory is
+    bounded whatever the stream's size; the lines between are counted, never kept."""
+    chunk = min(chunk, max(4096, limit // 64))  # many chunks to a tail, so the tail keeps close to its budget
+    data = bytearray()
+    while len(data) <= limit:
+        piece = read(chunk)
+        if not piece:
+            return Excerpt(decode(bytes(data)))
+        data += piece
+    codec, _skip = encoding_of(bytes(data[:4]))
+    unit = 4 if "32" in codec else 2 if "16" in codec else 1
+    cut = head_bytes - head_bytes % unit
+    if unit == 1:
+        cut = data.rfind(b"\n", 0, head_bytes) + 1 or head_bytes
+    head = bytes(data[:cut])
+    tail: "deque[bytes]" = deque(bytes(data[k:k + chunk]) for k in range(cut, len(data), chunk))
+    del data
+    kept = sum(map(len, tail))
+    budget = limit - len(head)
+    skipped_bytes = skipped_lines = 0
+    piece = b"-"
+    while piece:
+        while len(tail) > 1 and kept - len(tail[0]) >= budget:
+            dropped = tail.popleft()
+            kept -= len(dropped)
+            skipped_bytes += len(dropped)
+            skipped_lines += dropped.count(b"\n")
+        piece = read(chunk)
+        if piece:
+            tail.append(piece)
+            kept += len(piece)
+    body = b"".join(tail)
+    if not skipped_bytes:  # longer than the limit by less than a chunk: whole after all
+        return Excerpt(decode(head + body))
+    if unit == 1:
+        start = body.find(b"\n") + 1  # the rest of a line cut in two
+        skipped_bytes += start
+        skipped_lines += 1 if start else 0
+        body = body[start:]
+    return Excerpt(decode(head), body.decode(codec, errors="replace"), head.count(b"\n") + skipped_lines,
+                   skipped_bytes, skipped_lines)

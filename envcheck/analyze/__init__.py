@@ -31,6 +31,8 @@ EVIDENCE_LIMIT = 5
 class Input:
     name: str
     text: str
+    #: the 0-based line of the whole file that ``text`` starts on (the tail of a log too big to read whole)
+    first_line: int = 0
 
 
 @dataclass
@@ -78,6 +80,9 @@ def parse_inputs(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None,
         raw = split_lines(item.text)
         clean = clean_lines(raw)
         found = detect_blocks(clean, item.name)
+        for block in found:
+            block.start += item.first_line
+            block.end += item.first_line
         blocks.extend(found)
         merger.scan_text(clean)
         for block in found:
@@ -90,6 +95,7 @@ def parse_inputs(inputs: Sequence[Input], knowledge: Optional[Knowledge] = None,
                                             "({error}); please report it"), input=item.name, first=block.start + 1,
                                          last=block.end, kind=block.kind, error=f"{type(exc).__name__}: {exc}"))
         for hit in find_messages(item.name, clean, raw, signatures):
+            hit.line += item.first_line
             hits.append((hit, item.text))
     for hit, text in hits:
         merger.apply_hit(hit, text)
@@ -133,7 +139,7 @@ def _signature_findings(hits: Sequence[Hit], catalogue_order: Optional[Dict[str,
     order = catalogue_order or {}
     findings: List[Tuple[Finding, str]] = []
     for code, group in by_code.items():
-        group.sort(key=lambda h: (order.get(h.signature.id, 0), h.input, h.offset))
+        group.sort(key=lambda h: (order.get(h.signature.id, 0), h.input, h.line, h.offset))
         lead = group[0]
         sig = lead.signature
         seen = []

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .gates import Gate
 from ..probes.conda import TORCH_PACKAGES
 from ..snapshot import CondaPackage
 from .conda_text import channel_name
@@ -44,6 +45,9 @@ _MAMBA_ROW = re.compile(r"^\s*(?P<op>[+\-])\s+(?P<name>[A-Za-z0-9_][\w.\-]*)\s+(
                         r"\s+(?P<channel>\S+)")
 _SPEC = re.compile(r"^\s+-\s+(?P<spec>\S.*?)\s*$")
 _PROCEED = re.compile(r"^\s*Proceed \(\[y\]/n\)\?")
+#: what a line where a plan (or its download table) starts always holds: the cheap test :mod:`.detect` runs first
+GATE = Gate(start=r"[\"']?(?:## Package Plan|Package plan for|Channels:|PackagesNotFoundError:|The following)"
+                 r"|[A-Za-z0-9_][\w.+!\-]*\s*\|")
 
 
 @dataclass

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from .gates import Gate, GateSet, alternation
 from .runs import Miss
 from . import conda_plan, env_report, env_vars, install_cmd, ldd, pip_log, prints, prose, smi_list
 
@@ -62,13 +63,18 @@ def clean_line(line: str) -> str:
     """A pasted line without Markdown quote markers, CI timestamps and leading stray backticks."""
     if line.startswith((">", " ", "\t")) and ">" in line[:12]:
         line = _QUOTE.sub("", line)
-    if line[:1].isdigit() or line[:1] in "[JFMASOND":
-        line = _STAMP.sub("", line)
+    first = line[:1]
+    if first and (first in "[JFMASOND" or first.isdigit()):
+        stamp = _STAMP.match(line)
+        if stamp:
+            line = line[stamp.end():]
     if line.startswith("`") and not _FENCE.match(line):
         line = line.lstrip("`")
     if "\uff1a" in line:  # a Chinese-locale full-width colon ("GPU 0\uff1a Tesla P100"): one character for one
         line = line.replace("\uff1a", ":")
-    return line.replace("\x00", "").rstrip()
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    return line.rstrip()
 
 
 def clean_lines(lines: Sequence[str]) -> List[str]:
@@ -103,7 +109,7 @@ CE_KEYS = (
 #: lower-cased spelling -> the key as collect_env prints it (old scripts and hand edits vary the case)
 _CE_CANON = {k.lower(): k for k in CE_KEYS}
 _CE_CANON["version of relevant libraries"] = "Versions of relevant libraries"
-_CE_ALTERNATION = "|".join(re.escape(k) for k in sorted(set(_CE_CANON), key=len, reverse=True))
+_CE_ALTERNATION = alternation(set(_CE_CANON))
 CE_KEY = re.compile(r"^\s*(" + "|".join(re.escape(k) for k in sorted(set(CE_KEYS), key=len, reverse=True))
                     + r")\s*:(.*)$")
 _CE_KEY_ANY = re.compile(r"^\s*(" + _CE_ALTERNATION + r")\s*:(.*)$", re.I)
@@ -133,12 +139,13 @@ def ce_key(line: str) -> Optional[Tuple[str, str]]:
     return None
 
 
-_CONDA_INFO_KEY = re.compile(
-    r"^\s*(active environment|active env location|shell level|user config file|populated config files|"
-    r"conda version|conda-build version|conda-env version|python version|virtual packages|"
-    r"base environment|root environment|default environment|conda av data dir|conda av metadata url|"
-    r"channel URLs|package cache|envs directories|platform|user-agent|UID:GID|netrc file|offline mode|"
-    r"requests version|conda is private|config file|solver)\s*:", re.I)
+_CONDA_INFO_KEYS = alternation((
+    "active environment", "active env location", "shell level", "user config file", "populated config files",
+    "conda version", "conda-build version", "conda-env version", "python version", "virtual packages",
+    "base environment", "root environment", "default environment", "conda av data dir", "conda av metadata url",
+    "channel urls", "package cache", "envs directories", "platform", "user-agent", "uid:gid", "netrc file",
+    "offline mode", "requests version", "conda is private", "config file", "solver"))
+_CONDA_INFO_KEY = re.compile(r"^\s*(" + _CONDA_INFO_KEYS + r")\s*:", re.I)
 _CONDA_INFO_CONT = re.compile(r"^\s{12,}\S")
 _CONDA_LIST_START = re.compile(r"^[ \t]*(?:#[ \t]*)?(?:packages in environment at\b|Name\s+Version\s+Build|platform:[ \t]*\S)", re.I)
 _CONDA_ROW = re.compile(r"^\s*[A-Za-z0-9_][\w.+\-]*\s+\S+(?:\s+\S+){0,2}\s*$")
@@ -149,13 +156,14 @@ _PIP_ROW = re.compile(r"^\s*[A-Za-z0-9][\w.\-]*\s+\d[^\s]*(?:\s+\S.*)?$")
 _HEADERLESS_ROW = re.compile(r"^\s*[A-Za-z0-9][\w.\-]*(?:\s{2,}|\t)\d[^\s]*(?:\s{2,}\S.*)?$")
 _FREEZE_ROW = re.compile(r"^\s*(?:[A-Za-z0-9][\w.\-]*(?:\[[\w,\s-]*\])?\s*===?\s*[\w.+!*\-]+(?:\s*;.*)?"
                          r"|[A-Za-z0-9][\w.\-]*\s+@\s+\S+|-e\s+\S+)\s*$")
-_CONDA_CONFIG_KEY = re.compile(
-    r"^(channels|default_channels|custom_channels|custom_multichannels|channel_priority|show_channel_urls|"
-    r"channel_alias|ssl_verify|auto_activate_base|envs_dirs|pkgs_dirs|always_yes|report_errors|"
-    r"add_pip_as_python_dependency|allow_softlinks|auto_update_conda|changeps1|solver|proxy_servers|"
-    r"channel_settings|default_threads|repodata_threads|verbosity|restore_free_channel|allowlist_channels|"
-    r"create_default_packages|pip_interop_enabled|offline|remote_\w+|add_anaconda_token|anaconda_upload|"
-    r"override_channels_enabled|experimental_solver|notify_outdated_conda)\s*:")
+_CONDA_CONFIG_KEYS = (
+    "channels", "default_channels", "custom_channels", "custom_multichannels", "channel_priority", "show_channel_urls",
+    "channel_alias", "ssl_verify", "auto_activate_base", "envs_dirs", "pkgs_dirs", "always_yes", "report_errors",
+    "add_pip_as_python_dependency", "allow_softlinks", "auto_update_conda", "changeps1", "solver", "proxy_servers",
+    "channel_settings", "default_threads", "repodata_threads", "verbosity", "restore_free_channel",
+    "allowlist_channels", "create_default_packages", "pip_interop_enabled", "offline", "add_anaconda_token",
+    "anaconda_upload", "override_channels_enabled", "experimental_solver", "notify_outdated_conda")
+_CONDA_CONFIG_KEY = re.compile(r"^(" + "|".join(map(re.escape, _CONDA_CONFIG_KEYS)) + r"|remote_\w+)\s*:")
 _YAML_CONT = re.compile(r"^(?:\s+\S|[a-z_][\w]*\s*:|#|\s*-\s)")
 _NVCC_START = re.compile(r"(?:vcc: NVIDIA \(R\) Cuda compiler driver|Cuda compilation tools, release \d)", re.I)
 _NVCC_CONT = re.compile(r"^\s*(?:Copyright \(c\)|Built on|Cuda compilation tools|Build cuda_)", re.I)
@@ -466,31 +474,44 @@ def _headerless_list(lines: List[str], i: int) -> Optional[Tuple[str, int]]:
 
 Detector = Callable[[List[str], int], "Optional[int | Miss]"]
 
-DETECTORS: Tuple[Tuple[str, Detector], ...] = (
-    ("smi-xml", _smi_xml),
-    ("smi-q", _smi_q),
-    ("smi-table", _smi_table),
-    ("collect-env", _collect_env),
-    ("conda-info", _conda_info),
-    ("env-report", env_report.detect),
-    ("conda-plan", conda_plan.detect),
-    ("conda-list", _conda_list),
-    ("pip-list", _pip_list),
-    ("pip-log", pip_log.detect),
-    ("pip-show", pip_log.detect_show),
-    ("conda-config", _conda_config),
-    ("nvcc", _nvcc),
-    ("smi-list", smi_list.detect),
-    ("smi-csv", _smi_csv),
-    ("ldd", ldd.detect),
-    ("env-vars", env_vars.detect),
-    ("torch-print", prints.detect),
-    ("install-cmd", install_cmd.detect),
-    ("pip-freeze", _pip_freeze),
+#: a GPU's name in a CSV row (GPU_NAME_HINT, lower-cased: "A100" as "a" and a digit)
+_GPU_WORDS = ("gpu-", "nvidia", "geforce", "tesla", "quadro", "titan", "rtx", "gtx", "v100", "p100", "t4", "b200") \
+    + tuple(f"{letter}{digit}" for letter in ("a", "h", "l", "gb") for digit in range(10))
+
+#: (kind, detector, its gate: what every line where a block of that kind starts holds; see :mod:`.gates`)
+DETECTORS: Tuple[Tuple[str, Detector, Gate], ...] = (
+    ("smi-xml", _smi_xml, Gate(words=("<?xml", "<nvidia_smi_log"))),
+    ("smi-q", _smi_q, Gate(words=("nvsmi log",))),
+    ("smi-table", _smi_table, Gate(words=("nvidia-smi",), start=r"\||\+(?:[-=]|$)")),
+    ("collect-env", _collect_env, Gate(start=r"(?i:collecting environment information|" + _CE_ALTERNATION + ")")),
+    ("conda-info", _conda_info, Gate(start=r"Current conda install|(?i:" + _CONDA_INFO_KEYS + ")")),
+    ("env-report", env_report.detect, env_report.GATE),
+    ("conda-plan", conda_plan.detect, conda_plan.GATE),
+    ("conda-list", _conda_list, Gate(start=r"(?i:#?[ \t]*(?:packages in environment at|Name\s+Version\s+Build|platform:))")),
+    ("pip-list", _pip_list, Gate(start=r"Package\s+Version")),
+    ("pip-log", pip_log.detect, pip_log.GATE),
+    ("pip-show", pip_log.detect_show, pip_log.SHOW_GATE),
+    ("conda-config", _conda_config, Gate(start=r"(?:remote_|" + alternation(_CONDA_CONFIG_KEYS) + ")")),
+    ("nvcc", _nvcc, Gate(words=("vcc: nvidia (r) cuda compiler driver", "cuda compilation tools, release "))),
+    ("smi-list", smi_list.detect, smi_list.GATE),
+    # a header's first cell is a field name; a row names a GPU or its UUID
+    ("smi-csv", _smi_csv, Gate(words=_GPU_WORDS, start=r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*(?:\s*\[[^\]]*\])?\s*,")),
+    ("ldd", ldd.detect, ldd.GATE),
+    ("env-vars", env_vars.detect, env_vars.GATE),
+    ("torch-print", prints.detect, prints.GATE),
+    ("install-cmd", install_cmd.detect, install_cmd.GATE),
+    ("pip-freeze", _pip_freeze, Gate(words=("==", "@"), start=r"-e\s")),
 )
 
+#: tried after the detectors: rows of a list pasted without its header (see _headerless_list)
+HEADERLESS_GATE = Gate(start=r"[A-Za-z0-9][\w.\-]*(?:\s{2,}|\t)\d")
+
 #: tried after everything else, the headerless lists included: a line of prose that states facts
-FALLBACK: Tuple[Tuple[str, Detector], ...] = (("facts", prose.detect),)
+FALLBACK: Tuple[Tuple[str, Detector, Gate], ...] = (("facts", prose.detect, prose.GATE),)
+
+#: every gate at once: a line none passes starts no block (most of a training log); a line some gate passes is
+#: tried by every detector (testing each gate there costs more than the detectors' own first tests)
+_ANY_GATE = GateSet.of([g for _kind, _detector, g in DETECTORS + FALLBACK] + [HEADERLESS_GATE])
 
 #: longer lines are never part of a recognised output (they stay in the text searched for messages)
 MAX_LINE = 2000
@@ -516,12 +537,14 @@ def detect(lines: Sequence[str], input_name: str = "<input>") -> List[Block]:
 
     #: detector kind -> the line before which it said no block of its kind starts (see Miss)
     skip: Dict[str, int] = {}
+    candidates = _ANY_GATE.candidates(lines)
     while i < n:
         line = lines[i]
         stripped = line.lstrip()
         found: Optional[Tuple[str, int]] = None
-        if stripped and i not in long_lines and _INTERESTING.match(stripped) and not _FENCE.match(line):
-            for kind, detector in DETECTORS:
+        if i in candidates and stripped and i not in long_lines and _INTERESTING.match(stripped) \
+                and not _FENCE.match(line):
+            for kind, detector, _gate in DETECTORS:
                 if skip.get(kind, 0) > i:
                     continue
                 end = detector(lines, i)
@@ -532,11 +555,9 @@ def detect(lines: Sequence[str], input_name: str = "<input>") -> List[Block]:
                     found = (kind, end)
                     break
             if found is None:
-                headerless = _headerless_list(lines, i)
-                if headerless is not None:
-                    found = headerless
+                found = _headerless_list(lines, i)
             if found is None:
-                for kind, detector in FALLBACK:
+                for kind, detector, _gate in FALLBACK:
                     end = detector(lines, i)
                     if end is not None and end > i:
                         found = (kind, end)

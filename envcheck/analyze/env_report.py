@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .gates import Gate, alternation
 from ..probes.target_script import normalize, wanted
 from .prints import VERSION
 from .runs import Miss
@@ -56,6 +57,10 @@ _KNOWN_KEYS = {
 _FACT_KEYS = ("pytorch", "torch", "cuda available", "nvcc", "cuda driver version", "gpu type", "accelerator",
               "torch version", "torch cuda version", "nvcc version", "pytorch version", "pytorch version (gpu?)",
               "pytorch version (accelerator?)", "platform", "sys.platform")
+#: what a line where a report starts always holds (a known key's first word after any bullet, backtick or emoji; the
+#: DeepSpeed banner; detectron2's rule): the cheap test :mod:`.detect` runs first
+GATE = Gate(start=r"DeepSpeed general environment info|-{10,}|(?i:(?:[-*•]\s+)?[`🤗\s]*(?:"
+                  + alternation({k.split()[0] for k in _KNOWN_KEYS} | {"gpu"}) + "))")
 
 
 @dataclass

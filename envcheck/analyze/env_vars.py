@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Sequence
 
-from ..probes.envvars import _relevant
+from .gates import Gate, alternation
+from ..probes.envvars import NAMES, PREFIXES, _relevant
 from ..redact import redact_env
 
 _ASSIGN = re.compile(r"^\s*(?:(?:export|declare\s+-x|set|setenv)\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=|\s+(?=\S))"
@@ -22,6 +23,11 @@ _ECHO = re.compile(r"(?:^|[\s$#>])(?:echo\s+[\"']?\$\{?(?P<name1>[A-Za-z_][A-Za-
                    r"echo\s+%(?P<name2>[A-Za-z_][A-Za-z0-9_]*)%|printenv\s+(?P<name3>[A-Za-z_][A-Za-z0-9_]*)|"
                    r"\$env:(?P<name4>[A-Za-z_][A-Za-z0-9_]*))\s*$")
 _PROMPT_LIKE = re.compile(r"[$#>](?:\s|$)|^\s*\(")
+#: what a line where variables start always holds (an echo, or a kept variable's name at its start): the cheap
+#: test :mod:`.detect` runs first
+GATE = Gate(words=("echo", "printenv", "$env:"),
+            start=r"(?i:(?:(?:export|declare\s+-x|set|setenv)\s+)?(?:"
+                  + alternation(NAMES + PREFIXES) + "))")
 
 
 def _value(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 
 from ..probes.conda import TORCH_PACKAGES
 from ..probes.target_script import normalize, wanted
+from .gates import Gate
 
 _COMMAND = re.compile(r"(?:^|[\s!`>$#(:;&|])(?P<tool>(?:python[\d.]*\s+-m\s+)?pip3?|uv(?:\s+pip)?|conda|mamba|micromamba)"
                       r"\s+(?P<verb>install|add|create)\b")
@@ -104,6 +105,10 @@ def parse_command(text: str) -> Optional[InstallCommand]:
     if not (cmd.specs or cmd.index_urls or cmd.channels):
         return None
     return cmd
+
+
+#: what a line where an install command starts always holds: the cheap test :mod:`.detect` runs first
+GATE = Gate(words=("install", "add", "create"))
 
 
 def detect(lines: List[str], i: int) -> Optional[int]:

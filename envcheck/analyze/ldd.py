@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from .gates import Gate
+
 #: (every pattern takes whole tokens, then the code checks for ".so": no backtracking inside a token)
 _ROW_RE = re.compile(r"^\s+(?P<name>\S+)\s+=>\s+(?P<path>/\S+|not found)(?:\s+\(0x[0-9a-fA-F]+\))?\s*$")
 _BARE_RE = re.compile(r"^\s+(?P<path>\S+)\s+\(0x[0-9a-fA-F]+\)\s*$")
@@ -41,6 +43,9 @@ _ROW = _SoPattern(_ROW_RE, "name")
 _BARE = _SoPattern(_BARE_RE, "path")
 _COMMAND = _SoPattern(_COMMAND_RE, "target")
 _HEADER = _SoPattern(_HEADER_RE, "target")
+#: what a line where ldd's output starts always holds (its command, header and rows all name a ".so"): the cheap
+#: test :mod:`.detect` runs first
+GATE = Gate(words=(".so",))
 _CUDA_FAMILY = re.compile(r"^lib(?:cu|nv|nccl|cudnn|torch|c10|caffe2|cupti|curand|cusolver|cusparse|cufft|cublas)",
                           re.I)
 

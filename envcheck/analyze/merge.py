@@ -28,11 +28,15 @@ from . import (collect_env, conda_plan, conda_text, env_report, env_vars, frames
                pip_log, prints, prose, smi_list, smi_q, smi_table)
 from .detect import Block
 from .signatures import Hit
+from .textscan import line_starts, lines_holding
 
 _CONDA_BUILD_CUDA = re.compile(r"cuda_?(\d+)\.?(\d)?")
 #: what only WSL shows: its kernel ("5.15.153.1-microsoft-standard-WSL2", WSL1's "4.4.0-19041-Microsoft"), the
 #: driver's libraries mounted from Windows, the \\wsl$ share
-_WSL_EVIDENCE = re.compile(r"microsoft-standard-WSL|\d-Microsoft\b|/usr/lib/wsl/|\\\\wsl(?:\$|\.localhost)\\", re.I)
+#: in the lower-cased text (a case-insensitive search is slow over a big paste)
+_WSL_EVIDENCE = re.compile(r"microsoft-standard-wsl|\d-microsoft\b|/usr/lib/wsl/|\\\\wsl(?:\$|\.localhost)\\")
+_SITE_HINT = re.compile("-packages")
+_SMI_HINT = re.compile("NVIDIA-SMI|NVML|No devices")
 #: nvidia-smi's own failure lines (the ones rules know by status, and "Unknown Error" / "Insufficient Permissions")
 _SMI_FAILURE = re.compile(r"NVIDIA-SMI has failed because it couldn.t communicate with the NVIDIA driver|"
                           r"Failed to initialize NVML: [A-Za-z/ ]+|^[ \t]*No devices were found[ \t]*$")
@@ -468,23 +472,31 @@ class Merger:
             self.snap.env.setdefault(name, value)
 
     def scan_text(self, lines: List[str]) -> None:
-        """Facts any line may show, whichever block it is in: WSL's own traces, where tracebacks load from."""
-        for line in lines:
-            for root, package in frames.site_paths(line):
+        """Facts any line may show, whichever block it is in: WSL's own traces, where tracebacks load from.
+        Each is looked for in the whole text at once; only the lines that hold it are read."""
+        text = "\n".join(lines)
+        starts = line_starts(text)
+        for i in lines_holding(_SITE_HINT, text, starts):
+            for root, package in frames.site_paths(lines[i]):
                 self.sites.setdefault(root, [])
                 if package not in self.sites[root]:
                     self.sites[root].append(package)
-        if self.snap.system.wsl is None and any(_WSL_EVIDENCE.search(line) for line in lines if len(line) <= 4000):
-            self.snap.system.wsl = True
-        for line in lines:
-            if len(line) > 4000 or ("NVIDIA-SMI" not in line and "NVML" not in line and "No devices" not in line):
+        if self.snap.system.wsl is None:
+            lowered = text.lower()
+            if len(lowered) == len(text) and any(len(lines[i]) <= 4000
+                                                  for i in lines_holding(_WSL_EVIDENCE, lowered, starts)):
+                self.snap.system.wsl = True
+        for i in lines_holding(_SMI_HINT, text, starts):
+            line = lines[i]
+            if len(line) > 4000:
                 continue
             m = _SMI_FAILURE.search(line)
             if m:
-                text = m.group(0).replace("\u2018", "'").replace("\u2019", "'").strip()
-                status, _message = classify_smi_failure(CommandResult(argv=["nvidia-smi"], returncode=1, stdout=text))
-                if status not in ("ok", "not-found", "timeout") and (status, text) not in self.smi_failures:
-                    self.smi_failures.append((status, text))
+                text_seen = m.group(0).replace("\u2018", "'").replace("\u2019", "'").strip()
+                status, _message = classify_smi_failure(CommandResult(argv=["nvidia-smi"], returncode=1,
+                                                                      stdout=text_seen))
+                if status not in ("ok", "not-found", "timeout") and (status, text_seen) not in self.smi_failures:
+                    self.smi_failures.append((status, text_seen))
 
     # ------------------------------------------------------------------ signature facts
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
+from .gates import Gate
 from ..probes.target_script import normalize, wanted
 from .runs import Miss
 
@@ -30,7 +31,7 @@ _UNINSTALLED = re.compile(r"^\s*Successfully uninstalled\s+(?P<item>\S+)\s*$")
 _INSTALLED = re.compile(r"^\s*Successfully installed\s+(?P<items>.+)$")
 _YOU_HAVE = re.compile(r"but you have (?P<name>" + _NAME + r") (?P<version>\S+?)(?: which is incompatible)?\.?\s*$")
 _REQUIRES = re.compile(r"^\s*(?P<name>" + _NAME + r") (?P<version>\S+) (?:requires|has requirement) ")
-_OTHER = re.compile(r"^\s*(?:Installing collected packages:|Attempting uninstall:|Uninstalling \S+:|"
+_OTHER_BODY = (r"(?:Installing collected packages:|Attempting uninstall:|Uninstalling \S+:|"
                     r"Building wheels? for|Created wheel for|Stored in directory:|Looking in indexes:|"
                     r"Looking in links:|Preparing metadata|Getting requirements to build|Installing build dependencies|"
                     r"Building wheel for|Running setup\.py|Successfully built|ERROR: pip's dependency resolver|"
@@ -38,6 +39,7 @@ _OTHER = re.compile(r"^\s*(?:Installing collected packages:|Attempting uninstall
                     r"Successfully (?:un)?installed|Obtaining dependency information|Processing |"
                     r"Resolved \d+ packages|Prepared \d+ packages|Installed \d+ packages|Uninstalled \d+ packages|"
                     r"Audited \d+ packages|[━╸\-]{5,}|DEPRECATION:|WARNING: Retrying|Requirement already up-to-date)")
+_OTHER = re.compile(r"^\s*" + _OTHER_BODY)
 #: uv's summary lines: " + torch==2.5.1+cu121", " - torch==2.4.0"
 _UV_LINE = re.compile(r"^\s*(?P<op>[+\-~])\s+(?P<name>" + _NAME + r")==(?P<version>\S+)\s*$")
 _SHOW_NAME = re.compile(r"^\s*Name:\s*(?P<name>" + _NAME + r")\s*$")
@@ -45,6 +47,9 @@ _SHOW_KEY = re.compile(r"^\s*(?:Name|Version|Summary|Home-page|Author|Author-ema
                        r"Location|Editable project location|Requires|Required-by|Metadata-Version|Installer|"
                        r"Classifiers|Entry-points|Files|Project-URLs?|Download-URL|Platform|Keywords|Maintainer|"
                        r"Maintainer-email|Description|---):")
+#: what a line where a transcript (or ``pip show``) starts always holds: the cheap tests :mod:`.detect` runs first
+GATE = Gate(start=r"Downloading|Processing|Using cached|[+\-~]\s|" + _OTHER_BODY, words=("but you have ",))
+SHOW_GATE = Gate(start="Name:")
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-")
 
 

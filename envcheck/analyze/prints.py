@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .gates import Gate
+
 #: a version torch prints: 2.1.0, 2.1.0+cu121, 2.6.0a0+ecf3bae40a, 1.0.0.dev20181008, 0.4.1.post2
 VERSION = r"\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc)\d+|\.post\d+|\.dev\d+)*(?:\+[\w.]+)?"
 _VERSION = re.compile(VERSION)
@@ -518,6 +520,10 @@ def parse_at(lines: Sequence[str], i: int) -> Tuple[TorchFacts, int]:
         end = _run_jobs(facts, jobs, lines, k, True)
         return facts, end
     return facts, i
+
+
+#: what a line where a torch-print block starts always holds: the cheap test :mod:`.detect` runs first
+GATE = Gate(words=("torch",))
 
 
 def detect(lines: List[str], i: int) -> Optional[int]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Sequence
 
+from .gates import Gate
 from .prints import VERSION, TorchFacts
 
 _FULL_VERSION = r"\d+\.\d+\.\d+(?:(?:a|b|rc)\d+|\.post\d+|\.dev\d+)*(?:\+[\w.]+)?"
@@ -66,7 +67,8 @@ _COMPANION_CUDA = re.compile(r"PyTorch has CUDA [Vv]ersion[ =](?P<cuda>\d+\.\d+)
                              r"CUDA [Vv]ersion[ =](?P<other>\d+\.\d+)")
 _COMFY_DEVICE = re.compile(r"^\s*Device: cuda:(?P<index>\d+) (?P<name>[^:]{2,80}?) : ")
 #: cheap test before any pattern runs
-_HINT = re.compile(r"torch|driver|nvcc|gpu|device:|__cuda|cuda", re.I)
+GATE = Gate(words=("torch", "driver", "nvcc", "gpu", "device:", "cuda"))
+_HINT = re.compile("|".join(map(re.escape, GATE.words)), re.I)
 
 
 def read_line(line: str) -> TorchFacts:

@@ -8,7 +8,6 @@ snapshot facts it sets. This module only loads and matches; :mod:`.merge` applie
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ from ..i18n import N_, DataText, Message, Template, one_line
 from ..knowledge import DATA_DIR, Knowledge, KnowledgeError, load_toml
 from ..rules.codes import CODES, Code
 from ..versions import capability, capability_str, cuda_from_int, major_minor
+from .textscan import line_of as _line_of
+from .textscan import line_starts
 
 CATALOGUE = DATA_DIR / "error_signatures.toml"
 
@@ -279,18 +280,42 @@ def _values(signature: Signature, match: "re.Match[str]") -> Dict[str, Any]:
     return values
 
 
-def line_starts(text: str) -> List[int]:
-    starts = [0]
-    find = text.find
-    pos = find("\n")
-    while pos >= 0:
-        starts.append(pos + 1)
-        pos = find("\n", pos + 1)
-    return starts
-
-
 #: characters of a matched line read for its evidence (which keeps 300 of them, spaces squeezed)
 EVIDENCE_SCAN = 2000
+
+
+#: lines searched on either side of a line holding a signature's hint: a message spans fewer (the catalogue's
+#: longest spans about 40); tests/analyze/test_signature_windows.py checks that no match is lost on the corpus
+HINT_REACH = 200
+
+
+def hint_windows(lowered: str, hint: str, starts: Sequence[int]) -> List[Tuple[int, int]]:
+    """(start, end) offsets of the runs of lines within HINT_REACH lines of a line holding ``hint``, merged; a
+    match of a signature holds its hint, so it lies in one of them."""
+    lines: List[Tuple[int, int]] = []
+    last_line = len(starts) - 1
+
+    def line_of(offset: int) -> int:
+        return _line_of(starts, offset)
+
+    def end_of(line: int) -> int:
+        return starts[line + 1] - 1 if line < last_line else len(lowered)
+
+    found = lowered.find(hint)
+    while found >= 0:
+        center = line_of(found)
+        first, last = max(0, center - HINT_REACH), min(last_line, center + HINT_REACH)
+        if lines and first <= lines[-1][1] + 1:  # touches the window before: one window
+            first = lines.pop()[0]
+        while last < last_line:  # the last occurrence inside the window widens it
+            later = lowered.rfind(hint, starts[center + 1], end_of(last))
+            if later < 0:
+                break
+            center = line_of(later)
+            last = min(last_line, center + HINT_REACH)
+        lines.append((first, last))
+        found = lowered.find(hint, end_of(last)) if last < last_line else -1
+    return [(starts[first], end_of(last)) for first, last in lines]
 
 
 def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines: Optional[Sequence[str]] = None,
@@ -298,31 +323,36 @@ def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines:
     """Every match of every signature in ``text``, in text order.
 
     ``raw_lines`` (the input as pasted, one entry per line of ``text``) gives the evidence text;
-    without it the line of ``text`` is used.
+    without it the line of ``text`` is used. A signature with a hint is searched only near the lines that
+    hold it (a 50 MB log costs a find, not a regex pass, for each).
     """
     lowered = text.lower()
-    starts: Optional[List[int]] = None
+    same_offsets = len(lowered) == len(text)  # lower-casing a rare letter can change a length
+    starts = line_starts(text)
     hits: List[Hit] = []
     for signature in signatures:
         if signature.hint and signature.hint not in lowered:
             continue
+        windows = hint_windows(lowered, signature.hint, starts) if signature.hint and same_offsets \
+            else [(0, len(text))]
         count = 0
-        for match in signature.regex.finditer(text):
-            if starts is None:
-                starts = line_starts(text)
-            offset = match.start()
-            # a match that begins with a line break belongs to the line after it
-            while offset < match.end() and text[offset] in "\r\n":
-                offset += 1
-            line = bisect.bisect_right(starts, offset) - 1
-            if raw_lines is not None and 0 <= line < len(raw_lines):
-                shown = raw_lines[line]
-            else:
-                end = text.find("\n", starts[line])
-                shown = text[starts[line]: end if end >= 0 else len(text)]
-            shown = " ".join(shown[:EVIDENCE_SCAN].split())  # the head only: a hit costs no pass over a long line
-            hits.append(Hit(signature, input_name, line, shown[:300], _values(signature, match), offset))
-            count += 1
+        for window_start, window_end in windows:
+            for match in signature.regex.finditer(text, window_start, window_end):
+                offset = match.start()
+                # a match that begins with a line break belongs to the line after it
+                while offset < match.end() and text[offset] in "\r\n":
+                    offset += 1
+                line = _line_of(starts, offset)
+                if raw_lines is not None and 0 <= line < len(raw_lines):
+                    shown = raw_lines[line]
+                else:
+                    end = text.find("\n", starts[line])
+                    shown = text[starts[line]: end if end >= 0 else len(text)]
+                shown = " ".join(shown[:EVIDENCE_SCAN].split())  # the head only: a hit costs no pass over a long line
+                hits.append(Hit(signature, input_name, line, shown[:300], _values(signature, match), offset))
+                count += 1
+                if count >= limit_per_signature:
+                    break
             if count >= limit_per_signature:
                 break
     hits.sort(key=lambda h: h.offset)

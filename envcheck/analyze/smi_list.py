@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Sequence
 
+from .gates import Gate
 from ..snapshot import Gpu
 
 _GPU = re.compile(r"^\s*GPU (?P<index>\d+): (?P<name>.+?) \(UUID: (?P<uuid>GPU-[0-9a-fA-F\-]+)\)\s*$")
 _MIG = re.compile(r"^\s+MIG \S+\s+Device\s+\d+: \(UUID: MIG-")
+#: what a line where a listing starts always holds: the cheap test :mod:`.detect` runs first
+GATE = Gate(start=r"GPU \d")
 
 
 def detect(lines: List[str], i: int) -> Optional[int]:

@@ -12,17 +12,10 @@ from .common import err, out
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english, text_in
 
-#: an input larger than this is refused: it is not a paste, and parsing it would take a while
-MAX_INPUT_BYTES = 32 * 1024 * 1024
-
-
-def decode(data: bytes) -> str:
-    """Text of a pasted file: UTF-16 when it has a BOM (PowerShell's `>`), else UTF-8 with replacement."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return data.decode("utf-8", errors="replace")
+#: an input is read whole up to this; a longer one (a training log of days) is read as its first HEAD_BYTES and its
+#: last MAX_INPUT_BYTES - HEAD_BYTES (where the crash is), the middle counted and said, never held in memory
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+HEAD_BYTES = 16 * 1024 * 1024
 
 
 #: the operating system's reasons for a failed read, as envcheck says them in another language
@@ -40,36 +33,48 @@ def _reason(exc: OSError, _: Gettext) -> str:
     return translated if message and translated != message else said
 
 
-def read_inputs(files: List[str], _: Gettext = english) -> List[Tuple[str, str]]:
-    """(name, text) of every input: files, or stdin for "-" and when no file is given."""
+def read_inputs(files: List[str], _: Gettext = english) -> Tuple[List["Input"], List[Message]]:
+    """Every input (files, or stdin for "-" and when no file is given) and a note for each one read in part."""
     from .common import UsageProblem
+    from ..analyze import Input
+    from ..textio import read_excerpt
 
     names = files or ["-"]
-    out: List[Tuple[str, str]] = []
+    inputs: List[Input] = []
+    notes: List[Message] = []
     for name in names:
         if name == "-":
+            label = "<stdin>"
             stream = getattr(sys.stdin, "buffer", None)
+            read = stream.read if stream is not None else \
+                (lambda size: sys.stdin.read(size).encode("utf-8", errors="replace"))
             try:
-                data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else \
-                    sys.stdin.read(MAX_INPUT_BYTES + 1).encode("utf-8", errors="replace")
+                excerpt = read_excerpt(read, MAX_INPUT_BYTES, HEAD_BYTES)
             except (OSError, ValueError) as exc:
                 raise UsageProblem(_("cannot read standard input: {reason}").format(
                     reason=_reason(exc, _) if isinstance(exc, OSError) else exc)) from exc
-            label = "<stdin>"
         else:
+            label = name
             try:
                 with open(name, "rb") as fh:
-                    data = fh.read(MAX_INPUT_BYTES + 1)
+                    excerpt = read_excerpt(fh.read, MAX_INPUT_BYTES, HEAD_BYTES)
             except IsADirectoryError as exc:
                 raise UsageProblem(_("cannot read {path}: it is a directory").format(path=name)) from exc
             except OSError as exc:
                 raise UsageProblem(_("cannot read {path}: {reason}").format(path=name, reason=_reason(exc, _))) from exc
-            label = name
-        if len(data) > MAX_INPUT_BYTES:
-            raise UsageProblem(_("{name} is larger than {size} MiB: paste only the relevant output").format(
-                name=label, size=MAX_INPUT_BYTES // (1024 * 1024)))
-        out.append((label, decode(data)))
-    return out
+        inputs.append(Input(label, excerpt.head))
+        if excerpt.tail:
+            inputs.append(Input(label, excerpt.tail, first_line=excerpt.tail_line))
+            notes.append(Message(N_("{input}: too long to read whole, read as its first {head} MiB and its last {tail} "
+                                    "MiB; lines {first}-{last} ({skipped} MiB) between them were skipped"),
+                                 input=label, head=_mib(HEAD_BYTES), tail=_mib(MAX_INPUT_BYTES - HEAD_BYTES),
+                                 first=excerpt.tail_line - excerpt.skipped_lines + 1, last=excerpt.tail_line,
+                                 skipped=_mib(excerpt.skipped_bytes)))
+    return inputs, notes
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2 ** 20:.1f}".rstrip("0").rstrip(".")
 
 
 def register(app: typer.Typer) -> None:
@@ -98,15 +103,16 @@ def register(app: typer.Typer) -> None:
         as_json, jsonl = as_json or jsonl, jsonl  # --jsonl: the same report, on one line
         if (not files or "-" in files) and _stdin_is_terminal():
             err(_("envcheck analyze: reading standard input (end with Ctrl-D)"))
-        inputs = read_inputs(list(files or []), _)
+        inputs, read_notes = read_inputs(list(files or []), _)
         report_gettext = _gettext(ctx, as_json)  # the report's language: JSON is English
 
-        from ..analyze import Input, analyze as run_analyze
+        from ..analyze import analyze as run_analyze
         from ..findings import exit_code
         from ..knowledge import Knowledge
         from ..render.report import Report
 
-        result = run_analyze([Input(name, text) for name, text in inputs], Knowledge())
+        result = run_analyze(inputs, Knowledge())
+        result.notes[:0] = read_notes
         report = Report(result.snapshot, result.findings)
         if not result.recognised:
             _nothing_recognised(inputs, result, as_json, markdown, _gettext(ctx))
@@ -119,7 +125,7 @@ def register(app: typer.Typer) -> None:
             data = report_data(report)
             from ..redact import redact_data
 
-            data["analyze"] = {"inputs": [name for name, _text in inputs], "blocks": result.blocks_summary(),
+            data["analyze"] = {"inputs": _names(inputs), "blocks": result.blocks_summary(),
                                "notes": redact_data([str(n) for n in result.notes]), "parse_s": round(result.parse_s, 4)}
             if jsonl:
                 from .common import write_line
@@ -157,13 +163,18 @@ def _describe(name: str, text: str) -> Message:
                    lines=len(text.splitlines()))
 
 
-def _nothing_recognised(inputs: List[Tuple[str, str]], result, as_json: bool, markdown: bool, _: Gettext) -> None:
+def _names(inputs) -> List[str]:
+    """Each input's name once (a file read in part is two inputs, its head and its tail)."""
+    return list(dict.fromkeys(item.name for item in inputs))
+
+
+def _nothing_recognised(inputs, result, as_json: bool, markdown: bool, _: Gettext) -> None:
     """No verdict: say what was read and what to paste (never "sound", which nothing here supports)."""
-    read = [_describe(name, text) for name, text in inputs]
+    read = [_describe(item.name, item.text) for item in inputs if not item.first_line]
     if as_json:
         import json
 
-        data = {"verdict": None, "analyze": {"recognised": False, "inputs": [name for name, _t in inputs],
+        data = {"verdict": None, "analyze": {"recognised": False, "inputs": _names(inputs),
                                              "read": [str(m) for m in read], "hint": str(Message(_WHAT_TO_PASTE))}}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return

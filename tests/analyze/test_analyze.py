@@ -428,7 +428,7 @@ def test_conda_info_alone_cannot_show_channel_priority(knowledge):
 
 
 def test_utf16_and_crlf_inputs(tmp_path):
-    from envcheck.cli.analyze import decode
+    from envcheck.textio import decode
 
     text = (CORPUS / "smi-461-windows-wddm.txt").read_text(encoding="utf-8").replace("\n", "\r\n")
     assert decode(text.encode("utf-16")) == text  # what PowerShell's `>` writes

@@ -80,7 +80,7 @@ def _lines(unit: str, times: int, shape: str) -> List[str]:
     return [unit.strip("\n")] * (50 * times)
 
 
-DETECTOR_KINDS = [kind for kind, _fn in detect.DETECTORS]
+DETECTOR_KINDS = [kind for kind, _fn, _gate in detect.DETECTORS]
 
 
 @pytest.mark.parametrize("kind", DETECTOR_KINDS)
