@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import errno
 import sys
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import typer
 
 from .common import err, out
 from ..findings import ExitCode
 from ..i18n import N_, Gettext, Message, english, text_in
+
+if TYPE_CHECKING:
+    from ..analyze import Input
 
 #: an input is read whole up to this; a longer one (a training log of days) is read as its first HEAD_BYTES and its
 #: last MAX_INPUT_BYTES - HEAD_BYTES (where the crash is), the middle counted and said, never held in memory
