@@ -85,9 +85,9 @@ def register(app: typer.Typer) -> None:
         if html is not None:
             _write(html, render_html(result, limit=max(limit, 200), _=_))
         if as_json:
-            import json
+            from ..render.jsontext import json_text
 
-            sys.stdout.write(json.dumps(fleet_data(result), indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(fleet_data(result), levels=3) + "\n")
         elif markdown:
             out(render_markdown(result, limit, _=report_lang))
         elif html is None or str(html) != "-":
@@ -122,9 +122,9 @@ def register(app: typer.Typer) -> None:
             raise _usage(getattr(exc, "message", str(exc))) from exc
         report_lang = _gettext(ctx, as_json)
         if as_json:
-            import json
+            from ..render.jsontext import json_text
 
-            sys.stdout.write(json.dumps(diff_data(result), indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(diff_data(result), levels=3) + "\n")
         elif markdown:
             out(render_markdown(result, _=report_lang))
         else:

@@ -181,7 +181,7 @@ def snapshot_facts(snap: Dict[str, Any]) -> Dict[str, str]:
     return facts
 
 
-def _smoke_rates(node: str, smoke: Dict[str, Any]) -> Tuple[List[GpuRate], Optional[str]]:
+def _smoke_rates(smoke: Dict[str, Any]) -> Tuple[List[Tuple[int, str, str, float]], Optional[str]]:
     if not isinstance(smoke, dict):
         return [], None
     if smoke.get("error"):
@@ -194,17 +194,75 @@ def _smoke_rates(node: str, smoke: Dict[str, Any]) -> Tuple[List[GpuRate], Optio
         for m in dev.get("matmul") or []:
             rate = m.get("tflops") if isinstance(m, dict) else None
             if isinstance(rate, (int, float)) and rate > 0 and m.get("ok") is not False and not m.get("error"):
-                out.append(GpuRate(node, int(dev.get("index") or 0), model, str(m.get("dtype")), float(rate)))
+                out.append((int(dev.get("index") or 0), model, str(m.get("dtype")), float(rate)))
     return out, None
 
 
-def _add_findings(into: Dict[str, Tuple[str, str]], findings: Any) -> None:
+def _add_findings(into: Dict[str, Tuple[str, str]], findings: Any, titles: Dict[str, Any]) -> None:
+    """``titles``: the titles already read, by what gives them (most nodes report the same findings)."""
     for f in findings or []:
         if isinstance(f, dict) and f.get("code"):
             code, sev = str(f["code"]), str(f.get("severity") or "info")
             old = into.get(code)
             if old is None or _SEVERITY_RANK.get(sev, 3) < _SEVERITY_RANK.get(old[0], 3):
-                into[code] = (sev, title_of(f))
+                messages = f.get("messages")
+                key = repr((f.get("title"), messages.get("title") if isinstance(messages, dict) else None))
+                title = titles.get(key)
+                if title is None:
+                    title = titles[key] = title_of(f)
+                into[code] = (sev, title)
+
+
+@dataclass
+class Digest:
+    """All the aggregate takes from one report, read from it alone (so worker processes can read many at once)."""
+
+    #: classify's answer, and the report's schema_version
+    kind: Optional[str]
+    version: Any = 1
+    #: the name the report gives its node ("node"), and its snapshot's hostname
+    node: Optional[str] = None
+    hostname: Optional[str] = None
+    created: Any = None
+    facts: Dict[str, str] = field(default_factory=dict)
+    verdict: Optional[str] = None
+    findings: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    policy_ok: Optional[bool] = None
+    unmet: List[str] = field(default_factory=list)
+    #: (gpu, model, dtype, TFLOP/s) of the smoke report, or of the doctor report's policy block
+    rates: List[Tuple[int, str, str, float]] = field(default_factory=list)
+    smoke_error: Optional[str] = None
+
+
+def digest(data: Dict[str, Any], titles: Optional[Dict[str, Any]] = None) -> Digest:
+    """What the aggregate takes from one report (``titles``: see :func:`_add_findings`)."""
+    titles = titles if titles is not None else {}
+    kind = classify(data)
+    if kind is None:
+        return Digest(None)
+    version = data.get("schema_version", 1)
+    if version != 1:
+        return Digest(kind, version)
+    snap = data["snapshot"] if kind == "doctor" else data if kind == "snapshot" else None
+    node = data.get("node") if isinstance(data.get("node"), str) else None
+    out = Digest(kind, version, node, _get(snap, "system", "hostname") if snap else None)
+    if snap is None:
+        out.rates, out.smoke_error = _smoke_rates(data["smoke"])
+        _add_findings(out.findings, data.get("findings"), titles)
+        return out
+    out.created = _get(snap, "meta", "created_at")
+    out.facts = snapshot_facts(snap)
+    out.verdict = data.get("verdict") if kind == "doctor" else None
+    _add_findings(out.findings, data.get("findings"), titles)
+    policy = data.get("policy")
+    if isinstance(policy, dict):
+        out.policy_ok = bool(policy.get("ok"))
+        out.unmet = [redact_data(str(r.get("expr"))) for r in policy.get("requirements") or []
+                     if isinstance(r, dict) and not r.get("met")]
+        _add_findings(out.findings, policy.get("smoke_findings"), titles)
+        if isinstance(policy.get("smoke"), dict):
+            out.rates, out.smoke_error = _smoke_rates(policy["smoke"])
+    return out
 
 
 def classify(data: Dict[str, Any]) -> Optional[str]:
@@ -229,10 +287,10 @@ class Aggregator:
         self.skipped: List[Skipped] = []
         self.duplicates = 0
         self._last_doctor: Dict[str, str] = {}
+        self._titles: Dict[str, Any] = {}
 
-    def _name(self, rec: Record, kind: str, snap: Optional[Dict[str, Any]]) -> str:
-        name = rec.data.get("node") if isinstance(rec.data.get("node"), str) else None
-        name = name or (_get(snap, "system", "hostname") if snap else None)
+    def _name(self, rec: Record, kind: str, report: "Digest") -> str:
+        name = report.node or report.hostname
         if not name and kind == "smoke":  # a smoke report follows its node's doctor report in one stream
             name = self._last_doctor.get(rec.source)
         if not name:
@@ -243,51 +301,44 @@ class Aggregator:
         return str(name)
 
     def add(self, rec: Record) -> None:
-        data = rec.data
-        kind = classify(data)
+        self.add_digest(rec, digest(rec.data, self._titles))
+
+    def add_digest(self, rec: Record, report: "Digest") -> None:
         where = rec.source if rec.position == 0 else f"{rec.source}#{rec.position}"
+        kind = report.kind
         if kind is None:
             self.skipped.append(skipped(where, N_("not an envcheck doctor or smoke report")))
             return
-        version = data.get("schema_version", 1)
-        if version != 1:
-            self.skipped.append(skipped(where, N_("schema_version {version} is not supported"), version=repr(version)))
+        if report.version != 1:
+            self.skipped.append(skipped(where, N_("schema_version {version} is not supported"),
+                                        version=repr(report.version)))
             return
-        snap = data["snapshot"] if kind == "doctor" else data if kind == "snapshot" else None
-        name = self._name(rec, kind, snap)
+        name = self._name(rec, kind, report)
         node = self.nodes.get(name)
         if node is None:
             node = self.nodes[name] = Node(name)
         node.sources.append(where)
-        if snap is not None:
-            created = _get(snap, "meta", "created_at")
+        rates = [GpuRate(name, *rate) for rate in report.rates]
+        if kind != "smoke":
+            created = report.created
             if node.has_doctor:
                 self.duplicates += 1
                 if created and node.created_at and str(created) < str(node.created_at):
                     return  # an older report of a node already seen: keep the newer one
             node.has_doctor = True
             node.created_at = created
-            node.facts = snapshot_facts(snap)
-            node.verdict = data.get("verdict") if kind == "doctor" else None
-            node.doctor_findings, node.policy_ok, node.unmet, node.policy_rates = {}, None, [], []
-            _add_findings(node.doctor_findings, data.get("findings"))
-            policy = data.get("policy")
-            if isinstance(policy, dict):
-                node.policy_ok = bool(policy.get("ok"))
-                node.unmet = [redact_data(str(r.get("expr"))) for r in policy.get("requirements") or []
-                              if isinstance(r, dict) and not r.get("met")]
-                _add_findings(node.doctor_findings, policy.get("smoke_findings"))
-                if isinstance(policy.get("smoke"), dict):
-                    node.policy_rates, error = _smoke_rates(name, policy["smoke"])
-                    node.smoke_error = node.smoke_error or error
+            node.facts = report.facts
+            node.verdict = report.verdict
+            node.doctor_findings, node.policy_ok, node.unmet = report.findings, report.policy_ok, report.unmet
+            node.policy_rates = rates
+            node.smoke_error = node.smoke_error or report.smoke_error
             self._last_doctor[rec.source] = name
         else:
             if node.has_smoke:
                 self.duplicates += 1
             node.has_smoke = True
-            node.rates, node.smoke_error = _smoke_rates(name, data["smoke"])
-            node.smoke_findings = {}
-            _add_findings(node.smoke_findings, data.get("findings"))
+            node.rates, node.smoke_error = rates, report.smoke_error
+            node.smoke_findings = report.findings
 
     def result(self) -> "Fleet":
         nodes = sorted(self.nodes.values(), key=lambda n: n.name)

@@ -140,6 +140,11 @@ _SNAPSHOT_FIELDS = {"schema_version": True, "meta": ["created_at"], "system": ["
 _SHAPES: Dict[str, Any] = {}
 
 
+#: what the aggregate reads of a finding, of a policy block and of a smoke report
+_FINDING_FIELDS = ["code", "severity", "title", "messages"]
+_SMOKE_FIELDS = {"error": True, "devices": {"index": True, "name": True, "matmul": ["dtype", "tflops", "ok", "error"]}}
+
+
 def _shapes() -> Dict[str, Any]:
     if not _SHAPES:
         from ..shape import ANY, TEXT, ListOf, Nullable, Obj, finding_shape, policy_shape, report_shapes
@@ -147,11 +152,14 @@ def _shapes() -> Dict[str, Any]:
         from ..shape import shape_of
 
         snapshot = shape_of(Snapshot).pick(_SNAPSHOT_FIELDS)
-        findings = ListOf(finding_shape())
+        finding = finding_shape().pick({name: True for name in _FINDING_FIELDS})
+        policy = policy_shape(finding).pick({"ok": True, "requirements": ["expr", "met"], "smoke": _SMOKE_FIELDS,
+                                             "smoke_findings": True})
         _SHAPES["snapshot"] = snapshot
-        _SHAPES["doctor"] = Obj({"node": ANY, "verdict": Nullable(TEXT), "findings": findings, "snapshot": snapshot,
-                                 "policy": Nullable(policy_shape())}, required=["snapshot"])
-        _SHAPES["smoke"] = report_shapes()["smoke"]
+        _SHAPES["doctor"] = Obj({"node": ANY, "verdict": Nullable(TEXT), "findings": ListOf(finding),
+                                 "snapshot": snapshot, "policy": Nullable(policy)}, required=["snapshot"])
+        _SHAPES["smoke"] = report_shapes()["smoke"].pick({"schema_version": True, "smoke": _SMOKE_FIELDS,
+                                                          "findings": True}).extended(findings=ListOf(finding))
     return _SHAPES
 
 
@@ -166,8 +174,11 @@ def check_record(value: Dict[str, Any], where: str) -> Optional[Skipped]:
         return None
     if kind == "snapshot" and not isinstance(value.get("driver"), dict):
         return None  # not a report, as the aggregate says
+    shape = _shapes()[kind]
+    if shape.valid(value):  # most reports: one fast pass; a wrong one is walked again to name its field
+        return None
     try:
-        _shapes()[kind].check(value, where, "")
+        shape.check(value, where, "")
     except InputError as exc:
         return Skipped(where, exc.reason)
     return None
