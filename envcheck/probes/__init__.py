@@ -49,13 +49,18 @@ class ProbeContext:
         return which(name, self.env)
 
 
-def read_text(path: Path, limit: int = 1 << 20) -> Optional[str]:
-    """A small text file's content, or None when it cannot be read (missing, denied, binary junk)."""
+def read_text(path: Path, limit: int = 1 << 20, whole: bool = True) -> Optional[str]:
+    """A small text file's content, or None when it cannot be read (missing, denied) or, with ``whole``, when it is
+    longer than ``limit`` bytes: a fact read from part of a file could be wrong (the package listed after the cut
+    taken for absent), one not read is unknown. ``whole=False``: its first ``limit`` bytes."""
     try:
         with open(path, "rb") as fh:
-            return fh.read(limit).decode("utf-8", errors="replace")
+            data = fh.read(limit + 1 if whole else limit)
     except OSError:
         return None
+    if whole and len(data) > limit:
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def marker_json(stdout: str, marker: str) -> Optional[Dict[str, Any]]:

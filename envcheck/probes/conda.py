@@ -212,7 +212,7 @@ def _read_all(paths: Iterable[Path]) -> List[Tuple[Path, str]]:
 def _read_one(path: Path) -> List[Tuple[Path, str]]:
     from ..yamlsafe import MAX_BYTES
 
-    text = read_text(path, MAX_BYTES + 1)  # one byte past the limit, so that parse_condarc refuses a longer file
+    text = read_text(path, MAX_BYTES + 1, whole=False)  # one byte past the limit: parse_condarc refuses a longer file
     return [(path, text)] if text is not None else []
 
 
