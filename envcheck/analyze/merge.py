@@ -18,6 +18,8 @@ from .. import __version__
 from ..i18n import N_, Message
 from ..knowledge import Knowledge, KnowledgeError
 from ..probes.nvidia import classify_smi_failure, nvml_library_version
+from ..probes.target import extension_of
+from ..probes.target_script import EXTENSIONS
 from ..runner import CommandResult
 from ..probes.envvars import _relevant as _env_relevant
 from ..redact import redact_env
@@ -630,6 +632,9 @@ class Merger:
             pkg = py.packages.get(name)
             if pkg and pkg.version and local_tag(pkg.version):
                 fill(pkg, "build_version", pkg.version)
+        if not t.extensions:  # the compiled extensions a pasted list names, as the live probe would
+            t.extensions = [extension_of(name, py.packages[name].version, location=py.packages[name].location)
+                            for name in EXTENSIONS if name in py.packages and py.packages[name].version]
         for index, count in self.mig_instances.items():
             for gpu in self.snap.gpus:
                 if gpu.index == index:

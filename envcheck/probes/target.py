@@ -15,12 +15,12 @@ import os
 import re
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..i18n import N_, Message
 from ..runner import CommandResult, Started, signal_name, start, which
 from ..snapshot import Cudnn, CudnnCopy, Extension, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice, build_of
-from ..versions import build_tag, cudnn_from_int, dotted, local_tag, nccl_from_int
+from ..versions import build_tag, cuda_from_tag, cudnn_from_int, dotted, local_tag, major_minor, nccl_from_int
 from . import ProbeContext, issue_from, marker_json
 
 SCRIPT_PATH = Path(__file__).resolve().parent / "target_script.py"
@@ -464,16 +464,40 @@ def _extensions(raw: Any) -> List[Extension]:
         name = _str(item.get("name"))
         if not name:
             continue
-        version = _str(item.get("version"))
-        tag, source = local_tag(version), "version"
-        if not tag:
-            tag, source = _wheel_tag(_str(item.get("wheel"))), "wheel"
-        built_torch, built_cuda = build_tag(tag)
-        out.append(Extension(
-            name=normalize_name(name), version=version, built_torch=built_torch, built_cuda=built_cuda,
-            requires_torch=_requirement_on_torch(_strs(item.get("requires")) or []),
-            tag_source=source if (built_torch or built_cuda) else None, location=_str(item.get("location"))))
+        build = _dict(item.get("build"))
+        out.append(extension_of(name, _str(item.get("version")), _strs(item.get("requires")) or [],
+                                _str(item.get("wheel")), _str(item.get("location")), _str(build.get("torch")),
+                                build.get("cuda")))
     return out
+
+
+def _toolkit(cuda: Any) -> Optional[str]:
+    """xformers' build-info CUDA (major * 100 + minor: 1208, 1201) as "12.8"."""
+    if isinstance(cuda, int) and not isinstance(cuda, bool) and 100 <= cuda < 10000:
+        return f"{cuda // 100}.{cuda % 100}"
+    return major_minor(cuda) if isinstance(cuda, str) else None
+
+
+def extension_of(name: str, version: Optional[str], requires: Sequence[str] = (), wheel: Optional[str] = None,
+                 location: Optional[str] = None, build_torch: Optional[str] = None,
+                 build_cuda: Any = None) -> Extension:
+    """An extension as its metadata records it: the torch/CUDA it was built for from its build-info file (the
+    torch it was compiled against, and that torch's CUDA), else its version's local tag, else the wheel file it
+    was installed from; its pin on torch from its Requires-Dist lines. analyze builds one from a pasted pip
+    list's row (no Requires-Dist there: the pin stays unknown)."""
+    if build_torch and major_minor(build_torch):
+        built_torch = major_minor(build_torch)
+        built_cuda = cuda_from_tag(local_tag(build_torch)) or _toolkit(build_cuda)
+        return Extension(name=normalize_name(name), version=version, built_torch=built_torch, built_cuda=built_cuda,
+                         requires_torch=_requirement_on_torch(list(requires)), tag_source="build-info",
+                         location=location)
+    tag, source = local_tag(version), "version"
+    if not tag:
+        tag, source = _wheel_tag(wheel), "wheel"
+    built_torch, built_cuda = build_tag(tag)
+    return Extension(name=normalize_name(name), version=version, built_torch=built_torch, built_cuda=built_cuda,
+                     requires_torch=_requirement_on_torch(list(requires)),
+                     tag_source=source if (built_torch or built_cuda) else None, location=location)
 
 
 def probe_static(ctx: ProbeContext, started: Optional[Started] = None) -> Tuple[Python, Torch, Cudnn, List[ProbeIssue]]:

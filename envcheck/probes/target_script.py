@@ -72,7 +72,7 @@ def normalize(name):
 
 
 def wanted(norm):
-    return norm in WANTED or norm.startswith(WANTED_PREFIXES)
+    return norm in WANTED or norm in EXTENSIONS or norm.startswith(WANTED_PREFIXES)
 
 
 def path_entries():
@@ -263,6 +263,28 @@ def wheel_file(meta_dir):
     return name if name.endswith(".whl") else None
 
 
+#: the file an extension writes at build time naming the torch it was compiled against (xformers' _cpp_lib.py reads
+#: the same file: {"version": {"torch": "2.10.0+cu128", "cuda": 1208, ...}})
+BUILD_INFO = {"xformers": ("xformers", "cpp_lib.json")}
+
+
+def build_info(location, name):
+    """{"torch": ..., "cuda": ...} from an extension's build-info file, or None."""
+    parts = BUILD_INFO.get(name)
+    if parts is None:
+        return None
+    try:
+        with io.open(os.path.join(location, *parts), encoding="utf-8", errors="replace") as fh:
+            data = json.loads(fh.read(65536))
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(version, dict) or not isinstance(version.get("torch"), str):
+            return None
+        cuda = version.get("cuda")
+        return {"torch": version["torch"], "cuda": cuda if isinstance(cuda, (int, str)) else None}
+    except Exception:
+        return None
+
+
 def extension_inventory(entries, errors):
     """Every EXTENSIONS distribution on sys.path (first wins): version, torch pins, the wheel it came from."""
     found = {}
@@ -275,7 +297,8 @@ def extension_inventory(entries, errors):
             meta = read_meta(meta_dir, parsed[1], read_requirements, errors, {"requires": []})
             found[parsed[0]] = {"name": meta.get("Name") or parsed[0], "version": meta.get("Version"),
                                 "requires": meta["requires"], "location": location,
-                                "wheel": wheel_file(meta_dir) if os.path.isdir(meta_dir) else None}
+                                "wheel": wheel_file(meta_dir) if os.path.isdir(meta_dir) else None,
+                                "build": build_info(location, parsed[0])}
     return [found[k] for k in sorted(found)]
 
 

@@ -39,6 +39,20 @@ def arch_floors(ctx: RuleContext) -> Dict[str, Dict[str, Any]]:
         return {}
 
 
+@lru_cache(maxsize=4)
+def _stable_abi(path: str) -> Dict[str, str]:
+    return {str(e.get("package")): str(e.get("since")) for e in load_toml(Path(path)).get("stable_abi", [])
+            if isinstance(e, dict)}
+
+
+def stable_abi_since(ctx: RuleContext) -> Dict[str, str]:
+    """package -> the first release whose wheels load beside a later torch (extension_abi.toml); empty when missing."""
+    try:
+        return _stable_abi(str(Path(ctx.knowledge.data_dir) / "extension_abi.toml"))
+    except Exception:
+        return {}
+
+
 def _exact_pin(spec: Optional[str]) -> bool:
     """Only an exact pin (==X, ===X) says which torch a build is for; a range (>=2.1) is the author's hope."""
     parts = [p.strip() for p in (spec or "").split(",") if p.strip()]
@@ -50,12 +64,24 @@ def _cuda_major(text: Optional[str]) -> Optional[int]:
     return nums[0] if nums else None
 
 
-def _problem(ext: Extension, have: str, have_cuda: Optional[str]) -> Optional[Tuple[str, Dict[str, Any]]]:
+def _forward_compatible(ext: Extension, have: str, since: Optional[str]) -> bool:
+    """A release built on torch's stable ABI, compiled against an older torch that its own range admits beside."""
+    if not since or not ext.version or not ext.built_torch:
+        return False
+    newer_release = in_specifier(ext.version, f">={since}")
+    older_build = in_specifier(have, f">={ext.built_torch}") and major_minor(have) != major_minor(ext.built_torch)
+    admitted = not ext.requires_torch or in_specifier(have, ext.requires_torch) is not False
+    return bool(newer_release and older_build and admitted)
+
+
+def _problem(ext: Extension, have: str, have_cuda: Optional[str],
+             stable_since: Optional[str] = None) -> Optional[Tuple[str, Dict[str, Any]]]:
     """What is wrong with one extension beside this torch: ("pin"|"torch"|"cuda", facts), or None."""
     if _exact_pin(ext.requires_torch) and in_specifier(have, ext.requires_torch) is False:
         return "pin", {"wants": ext.requires_torch}
     have_mm = major_minor(have)
-    if ext.built_torch and have_mm and major_minor(ext.built_torch) != have_mm:
+    if ext.built_torch and have_mm and major_minor(ext.built_torch) != have_mm \
+            and not _forward_compatible(ext, have, stable_since):
         return "torch", {"built_torch": ext.built_torch, "built_cuda": ext.built_cuda}
     ext_major, torch_major = _cuda_major(ext.built_cuda), _cuda_major(have_cuda)
     if ext_major is not None and torch_major is not None and ext_major != torch_major:
@@ -69,8 +95,9 @@ def extension_torch_mismatch(ctx: RuleContext) -> Iterator[Finding]:
     have = t.version or t.dist_version
     if not t.extensions or not have:
         return
+    stable = stable_abi_since(ctx)
     for ext in t.extensions:
-        found = _problem(ext, have, t.cuda)
+        found = _problem(ext, have, t.cuda, stable.get(ext.name))
         if found is None:
             continue
         kind, facts = found

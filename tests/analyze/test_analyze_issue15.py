@@ -302,3 +302,36 @@ def test_each_match_contains_its_hint():
                 assert sig.hint in match.group(0).lower(), (sig.id, paste.name)
                 seen.append(sig.id)
     assert len(set(seen)) >= 20
+
+
+# --------------------------------------------------------------------------- extensions from a pasted list
+
+
+PIP_LIST_WITH_EXTENSIONS = """\
+Package           Version
+----------------- ----------------
+flash-attn        2.5.8
+numpy             1.26.4
+torch             2.1.1+cu118
+torch-scatter     2.1.2+pt20cu118
+torchvision       0.16.1+cu118
+"""
+
+
+def test_a_pasted_pip_list_fills_the_extension_inventory_the_rules_read():
+    """The same rules as doctor: torch-scatter's build tag names torch 2.0 beside torch 2.1 (the rusty1s/
+    pytorch_scatter#414 situation), and flash-attn 2 on a T4 (sm_75) from the collect_env pasted with it."""
+    colab = (CORPUS / "ce-1.7.0-cu101-colab.txt").read_text(encoding="utf-8")
+    result = analyze([Input("pip.txt", PIP_LIST_WITH_EXTENSIONS), Input("ce.txt", colab)], Knowledge())
+    names = {e.name: e for e in result.snapshot.torch.extensions}
+    assert set(names) == {"flash-attn", "torch-scatter"}
+    assert (names["torch-scatter"].built_torch, names["torch-scatter"].built_cuda) == ("2.0", "11.8")
+    assert names["torch-scatter"].requires_torch is None  # a pip list shows no Requires-Dist: unknown
+    codes = {f.code: f for f in result.findings}
+    assert "torch-scatter" in str(codes["extension-torch-mismatch"].title)
+    assert "extension-arch-unsupported" in codes
+
+
+def test_no_list_no_extensions():
+    colab = (CORPUS / "ce-1.7.0-cu101-colab.txt").read_text(encoding="utf-8")
+    assert analyze([Input("ce.txt", colab)], Knowledge()).snapshot.torch.extensions == []

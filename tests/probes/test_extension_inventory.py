@@ -38,6 +38,12 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Extension]:
     site = tmp_path_factory.mktemp("site")
     dist(site, "torch_scatter-2.1.2+pt25cu121.dist-info", "torch_scatter", "2.1.2+pt25cu121")
     dist(site, "xformers-0.0.34.dist-info", "xformers", "0.0.34", ["torch==2.10.0", "numpy"])
+    (site / "xformers").mkdir()
+    # the build-info file of the real 0.0.34 wheel (manylinux_2_28_x86_64), as it is
+    (site / "xformers" / "cpp_lib.json").write_text(json.dumps(
+        {"version": {"cuda": 1208, "hip": None, "torch": "2.10.0+cu128", "python": "3.10.19"},
+         "env": {"TORCH_CUDA_ARCH_LIST": "7.5 8.0+PTX 8.0 9.0a", "XFORMERS_PACKAGE_FROM": "wheel-v0.0.34"}}),
+        encoding="utf-8")
     dist(site, "flash_attn-2.7.4.post1.dist-info", "flash_attn", "2.7.4.post1", ["torch", "einops"],
          direct_url="https://user:secret@github.com/Dao-AILab/flash-attention/releases/download/v2.7.4.post1/"
                     + FLASH_WHEEL)
@@ -69,7 +75,6 @@ def test_the_local_tag_names_torch_and_cuda(inventory):
 
 def test_an_exact_torch_pin_and_a_range_are_kept_as_written(inventory):
     assert inventory["xformers"].requires_torch == "==2.10.0"
-    assert (inventory["xformers"].built_torch, inventory["xformers"].built_cuda) == (None, None)
     # the torch requirement, not torch-scatter's, and not the body's pretend header
     assert inventory["bitsandbytes"].requires_torch == "<3,>=2.0"
     assert inventory["apex"].requires_torch is None
@@ -92,3 +97,9 @@ def test_the_script_reports_the_wheel_file_name_never_the_url(tmp_path):
     assert target_script.wheel_file(str(meta)) is None
     (meta / "direct_url.json").write_text("not json")
     assert target_script.wheel_file(str(meta)) is None
+
+
+def test_xformers_build_info_names_the_torch_it_was_compiled_against(inventory):
+    x = inventory["xformers"]
+    assert (x.built_torch, x.built_cuda, x.tag_source) == ("2.10", "12.8", "build-info")
+    assert x.requires_torch == "==2.10.0"

@@ -101,3 +101,19 @@ def test_one_old_gpu_among_new_ones_is_a_warning_and_torch_devices_count_without
     cpu.gpus, cpu.torch.devices = [], [TorchDevice(index=0, name="Tesla T4", capability="7.5")]
     (f,) = found(cpu, "extension-arch-unsupported")
     assert f.facts["extension"] == "flash-attn-3"
+
+
+def test_xformers_build_info_beside_another_torch():
+    """The torch an xformers was compiled against (its cpp_lib.json), beside the H100's torch 2.11: a source build
+    of an older release is a mismatch whatever range it declares; 0.0.35's wheels are built on torch's stable ABI
+    (extension_abi.toml) and load beside a later torch their range admits, never beside an older one."""
+    source_build = Extension("xformers", "0.0.28", built_torch="2.4", built_cuda="12.1", requires_torch=">=1.12",
+                             tag_source="build-info")
+    (f,) = found(with_ext(h100(), source_build), "extension-torch-mismatch")
+    assert str(f.title) == "xformers 0.0.28 was built for torch 2.4, but torch 2.11.0+cu130 is installed"
+    stable = Extension("xformers", "0.0.35", built_torch="2.10", built_cuda="13.0", requires_torch=">=2.10",
+                       tag_source="build-info")
+    assert not found(with_ext(h100(), stable), "extension-torch-mismatch")
+    newer_build = Extension("xformers", "0.0.36", built_torch="2.12", built_cuda="13.0", requires_torch=">=2.12",
+                            tag_source="build-info")
+    assert found(with_ext(h100(), newer_build), "extension-torch-mismatch")
