@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..versions import capability, capability_str, dotted, parse_version
 
@@ -204,6 +204,8 @@ class KnownBad:
     fix: str
     source: str
     recorded: str
+    #: compute capabilities ("9.0") the defect is documented on; empty: every GPU
+    gpus: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -484,7 +486,8 @@ class Knowledge:
     def known_bad(self) -> List[KnownBad]:
         def load() -> List[KnownBad]:
             data = load_toml(self.data_dir / "known_bad.toml")
-            return [KnownBad(**row) for row in data.get("entry", [])]
+            return [KnownBad(**dict(row, gpus=tuple(str(g) for g in row.get("gpus", ()))))
+                    for row in data.get("entry", [])]
         return self._once("known_bad", load)
 
     def host_compiler_ranges(self) -> List[HostCompilerRange]:

@@ -164,8 +164,12 @@ def known_bad_version(ctx: RuleContext) -> Iterator[Finding]:
     installed = {name: pkg.version for name, pkg in ctx.snap.python.packages.items()}
     if ctx.snap.torch.dist_version or ctx.snap.torch.version:
         installed.setdefault("torch", ctx.snap.torch.dist_version or ctx.snap.torch.version)
+    capabilities = {g.compute_capability for g in ctx.snap.gpus if g.compute_capability} | \
+        {d.capability for d in ctx.snap.torch.devices if d.capability}
     for entry in entries:
         version = ctx.snap.driver.version if entry.kind == "driver" else installed.get(entry.name)
+        if entry.gpus and not capabilities & set(entry.gpus):
+            continue  # documented on other GPUs, or no GPU known: nothing to say
         if version and _matches(entry.spec, version):
             defect = data_message(entry.defect)
             yield finding("known-bad-version", f"{entry.name} {version}: " + Headline(defect, "sentence"),

@@ -566,3 +566,17 @@ def test_pytorch_and_pytorch_nightly_in_one_conda_env_are_two_installs(knowledge
                         "pytorch-nightly": CondaPackage("pytorch-nightly", "1.0.0.dev20180921", "py3.7_0", "pytorch")}
     f = only(s, knowledge, "duplicate-torch")
     assert "pytorch 0.4.1" in f.title and "pytorch-nightly 1.0.0.dev20180921" in f.title
+
+
+def test_a_defect_documented_on_one_gpu_architecture_speaks_only_there(knowledge):
+    """NCCL 2.18.1's Tree/LL128 data corruption is documented for HGX H100 topologies (sm_90): the recorded H100
+    with torch 2.1.0's pinned NCCL hears it; the same packages beside an A100 (sm_80) do not."""
+    s = h100()
+    s.python.packages["nvidia-nccl-cu12"] = s.python.packages["numpy"].__class__("nvidia-nccl-cu12", "2.18.1")
+    f = only(s, knowledge, "known-bad-version")
+    assert "NCCL_PROTO=^LL128" in str(f.fix[0]) and "rel_2-18-1" in f.detail
+    for gpu in s.gpus:
+        gpu.compute_capability = "8.0"
+    for device in s.torch.devices:
+        device.capability = "8.0"
+    assert not [x for x in evaluate(s, knowledge) if x.code == "known-bad-version"]
