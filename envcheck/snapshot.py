@@ -267,7 +267,8 @@ class Extension:
     built_cuda: Optional[str] = None
     #: the Requires-Dist specifier on torch (">=2.1", "==2.5.1"); None when it names no torch
     requires_torch: Optional[str] = None
-    #: where the built_* facts came from: version (the local tag) | wheel (direct_url.json's file name)
+    #: where the built_* facts came from: build-info (the build's own record: xformers/cpp_lib.json) | version (the
+    #: local tag) | wheel (direct_url.json's file name)
     tag_source: Optional[str] = None
     location: Optional[str] = None
 
