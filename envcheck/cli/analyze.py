@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import sys
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import typer
 
@@ -218,12 +218,27 @@ def _kind_name(kind: str, _: Gettext) -> str:
     return _(name) if kind in _PROSE_KINDS else name
 
 
+#: blocks of one kind in one input listed one by one up to this many; more are one line (a long log repeats them)
+_LISTED = 3
+
+
 def _read_lines(result, _: Gettext = english) -> List[str]:
+    blocks = result.blocks_summary()
+    counts: Dict[Tuple[str, str], List[Tuple[int, int]]] = {}
+    for block in blocks:
+        counts.setdefault((block["input"], block["kind"]), []).append(tuple(block["lines"]))
     lines = []
-    for block in result.blocks_summary():
-        first, last = block["lines"]
-        lines.append(_("{input} lines {first}-{last}: {kind}").format(
-            input=block["input"], first=first, last=last, kind=_kind_name(block["kind"], _)))
+    for block in blocks:
+        key = (block["input"], block["kind"])
+        spans = counts[key]
+        kind = _kind_name(block["kind"], _)
+        if len(spans) <= _LISTED:
+            first, last = block["lines"]
+            lines.append(_("{input} lines {first}-{last}: {kind}").format(
+                input=block["input"], first=first, last=last, kind=kind))
+        elif tuple(block["lines"]) == spans[0]:  # the first of many: one line for all of them
+            lines.append(_("{input}: {kind} {count} times, lines {first}-{last}").format(
+                input=block["input"], kind=kind, count=len(spans), first=spans[0][0], last=spans[-1][1]))
     return lines
 
 

@@ -73,3 +73,17 @@ def test_the_skip_note_speaks_chinese(tmp_path, capsys, monkeypatch):
     log.write_text("".join(f"step {i} loss 0.5\n" for i in range(20000)) + "RuntimeError: CUDA error: out of memory\n")
     code, out, _err = run_cli(capsys, monkeypatch, "analyze", "--lang", "zh", str(log))
     assert "太长，无法整体读取" in out and "之间的第" in out, out
+
+
+def test_many_blocks_of_one_kind_are_one_line_in_what_was_read(tmp_path, capsys, monkeypatch):
+    """A log that repeats an output (nvidia-smi every minute) lists it once with its count; a few are listed."""
+    smi = (CORPUS / "smi-461-windows-wddm.txt").read_text(encoding="utf-8")
+    log = tmp_path / "watch.log"
+    log.write_text("\n".join(f"step {i}\n{smi}" for i in range(5)), encoding="utf-8")
+    code, out, _err = run_cli(capsys, monkeypatch, "analyze", str(log))
+    read = out[out.index("Read"):]
+    assert f"{log}: nvidia-smi table 5 times, lines " in read and read.count("nvidia-smi table") == 1, read
+    few = tmp_path / "two.log"
+    few.write_text(f"{smi}\nstep 1\n{smi}", encoding="utf-8")
+    code, out, _err = run_cli(capsys, monkeypatch, "analyze", str(few))
+    assert out[out.index("Read"):].count("nvidia-smi table") == 2
