@@ -47,15 +47,23 @@ def test_every_command_is_listed():
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "envcheck")
-def test_help_in_chinese(command):
-    zh = envcheck(*command, "--help", "--lang", "zh")
-    assert zh.returncode == 0, zh.stderr
-    assert "显示本帮助并退出。" in zh.stdout
-    assert "选项" in zh.stdout and "Options" not in zh.stdout
+def test_help_in_chinese(command, capsys, monkeypatch):
+    """In this process (``envcheck --help`` in a subprocess is tested once below): 30 interpreter starts saved."""
+    from test_i18n_analyze import run_cli
+
+    code, out, err = run_cli(capsys, monkeypatch, *command, "--help", "--lang", "zh")
+    assert code in (0, None), err
+    assert "显示本帮助并退出。" in out
+    assert "选项" in out and "Options" not in out
     # option names, metavars, defaults ("[default: 10.0]") and the usage line stay as they are
-    assert_chinese(zh.stdout, f"{' '.join(command)} --help")
-    en = envcheck(*command, "--help")
-    assert "Show this message and exit." in en.stdout and "显示" not in en.stdout
+    assert_chinese(out, f"{' '.join(command)} --help")
+    code, out, err = run_cli(capsys, monkeypatch, *command, "--help")
+    assert "Show this message and exit." in out and "显示" not in out
+
+
+def test_help_in_chinese_from_a_new_process():
+    zh = envcheck("doctor", "--help", "--lang", "zh")
+    assert zh.returncode == 0 and "显示本帮助并退出。" in zh.stdout and "Options" not in zh.stdout, zh.stderr
 
 
 def test_root_help_lists_commands_in_chinese():
@@ -81,17 +89,24 @@ def test_lang_alone_gives_the_overview_as_plain_envcheck_does(args):
     (("doctor", "extra"), "多出了参数（extra）"),
     (("doctor", "--python"), "选项 '--python' 需要一个值。"),
 ])
-def test_click_usage_errors_in_chinese(args, chinese):
-    zh = envcheck(*args, "--lang", "zh")
-    assert zh.returncode == 3
-    assert chinese in zh.stderr, zh.stderr
-    assert_chinese(zh.stderr, " ".join(args))
-    en = envcheck(*args)
-    assert en.returncode == 3 and "Error: " in en.stderr
+def test_click_usage_errors_in_chinese(args, chinese, capsys, monkeypatch):
+    from test_i18n_analyze import run_cli
+
+    zh_code, _out, zh_err = run_cli(capsys, monkeypatch, *args, "--lang", "zh")
+    assert zh_code == 3
+    assert chinese in zh_err, zh_err
+    assert_chinese(zh_err, " ".join(args))
+    en_code, _out, en_err = run_cli(capsys, monkeypatch, *args)
+    assert en_code == 3 and "Error: " in en_err
     # the usage line and the hint come with it whenever click knows the command (not for a bad option value)
-    assert zh.stderr.startswith("用法：envcheck") == en.stderr.startswith("Usage: envcheck")
-    assert ("查看帮助" in zh.stderr) == ("for help." in en.stderr)
-    assert args[0] == "doctor" and args[1] == "--python" or zh.stderr.startswith("用法：envcheck")
+    assert zh_err.startswith("用法：envcheck") == en_err.startswith("Usage: envcheck")
+    assert ("查看帮助" in zh_err) == ("for help." in en_err)
+    assert args[0] == "doctor" and args[1] == "--python" or zh_err.startswith("用法：envcheck")
+
+
+def test_a_click_usage_error_from_a_new_process():
+    zh = envcheck("doctor", "--bogus", "--lang", "zh")
+    assert zh.returncode == 3 and "没有这个选项：--bogus" in zh.stderr and zh.stderr.startswith("用法：envcheck")
 
 
 def test_every_click_template_is_recognised_and_round_trips():
