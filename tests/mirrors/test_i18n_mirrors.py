@@ -44,12 +44,18 @@ def both(env: Dict[str, str], *args: str, stdin: str = "") -> Tuple[str, str]:
 
     Returns (English output, Chinese output), stdout and stderr together.
     """
+    en, zh, _code = both_code(env, *args)
+    return en, zh
+
+
+def both_code(env: Dict[str, str], *args: str) -> Tuple[str, str, int]:
+    """:func:`both`, and the exit code both runs gave."""
     en = envcheck("mirrors", *args, env_extra=dict(env, **WIDE))
     zh = envcheck("mirrors", *args, "--lang", "zh", env_extra=dict(env, **WIDE))
     assert en.returncode == zh.returncode, (en.stdout + en.stderr, zh.stdout + zh.stderr)
     zh_text = zh.stdout + zh.stderr
     assert_chinese(zh_text, f"mirrors {' '.join(args)} --lang zh")
-    return en.stdout + en.stderr, zh_text
+    return en.stdout + en.stderr, zh_text, en.returncode
 
 
 def rc(env: Dict[str, str], *args: str) -> int:
@@ -65,8 +71,8 @@ def test_unparsable_files_are_refused_in_chinese(tmp_path):
     write(home / ".config" / "pip" / "pip.conf", "index-url = https://x/simple\n[global\n")
     write(home / ".condarc", "channels: [defaults\nssl_verify: true\n")
     write(home / ".config" / "uv" / "uv.toml", "index-url = \n")
-    en, zh = both(env, "use", "tuna", "--yes")
-    assert rc(env, "use", "tuna", "--yes") == 2
+    en, zh, code = both_code(env, "use", "tuna", "--yes")
+    assert code == 2
     assert "cannot be parsed as pip reads it" in en and "not valid YAML" in en and "not valid TOML" in en
     assert zh.count("无法修改") == 3 and zh.count("保持原样") == 3
     assert "无法按 pip 的方式解析（“File contains no section headers." in zh
@@ -112,8 +118,8 @@ def test_pip_conf_refusals_in_chinese(tmp_path, name, data, english_text, chines
         path.mkdir(parents=True)
     else:
         write(path, data)
-    en, zh = both(env, "use", "tuna", "--pip", "--dry-run")
-    assert rc(env, "use", "tuna", "--pip", "--dry-run") == 2
+    en, zh, code = both_code(env, "use", "tuna", "--pip", "--dry-run")
+    assert code == 2
     assert english_text in en and chinese_text in zh
 
 
@@ -138,8 +144,8 @@ def test_an_unreadable_config_folder_in_chinese(tmp_path):
     en, zh = both(env, "use", "tuna", "--pip", "--uv", "--dry-run")
     assert en.count("cannot be read: Not a directory") == 2
     assert zh.count("：“Not a directory”") == 2 and "无法读取" in zh
-    en, zh = both(env, "restore", "--yes")
-    assert rc(env, "restore", "--yes") == 2
+    en, zh, code = both_code(env, "restore", "--yes")
+    assert code == 2
     assert "envcheck: cannot read" in en and "envcheck: 无法读取" in zh
 
 
@@ -166,8 +172,8 @@ def test_a_write_that_fails_is_reported_in_chinese(tmp_path):
     """~/.condarc is a link to a file in a folder that cannot be created: the OS's own words, quoted."""
     env = _home_env(tmp_path)
     (Path(env["HOME"]) / ".condarc").symlink_to(UNWRITABLE / "condarc")
-    en, zh = both(env, "use", "tuna", "--conda", "--yes")
-    assert rc(env, "use", "tuna", "--conda", "--yes") == 2
+    en, zh, code = both_code(env, "use", "tuna", "--conda", "--yes")
+    assert code == 2
     assert "conda: not changed: " in en
     assert "conda：未修改：" in zh and re.search(r"condarc：“[^”]+”", zh)
 
@@ -204,12 +210,12 @@ def test_restore_conflicts_in_chinese(tmp_path):
     conda_copy.mkdir()  # the conda original unreadable
     with open(home / ".condarc", "a") as fh:
         fh.write("auto_activate_base: false\n")
-    en, zh = both(env, "restore", "--dry-run")
-    assert rc(env, "restore", "--dry-run") == 2
+    en, zh, code = both_code(env, "restore", "--dry-run")
+    assert code == 2
     assert "is missing from" in en and "cannot be read" in en
     assert "中缺少 " in zh and "的原文件备份" in zh and "的原文件备份无法读取：" in zh and "是目录，不是文件" in zh
-    en, zh = both(env, "restore", "--yes")
-    assert rc(env, "restore", "--yes") == 2
+    en, zh, code = both_code(env, "restore", "--yes")
+    assert code == 2
     assert zh.count("未还原：") == 2 and "备份仍保留在" in zh
     assert (folder / "manifest.json").is_file(), "the journal stays when something could not be restored"
 
@@ -227,8 +233,8 @@ def test_restore_that_cannot_write_or_read_in_chinese(tmp_path):
     pip_conf = home / ".config" / "pip" / "pip.conf"
     pip_conf.unlink()
     pip_conf.mkdir()
-    en, zh = both(env, "restore", "--yes")
-    assert rc(env, "restore", "--yes") == 2
+    en, zh, code = both_code(env, "restore", "--yes")
+    assert code == 2
     assert "put back the original" in en and "is a folder, not a file" in en
     assert "放回原文件" in zh and re.search(r"未还原：\S+condarc：“[^”]+”", zh) and "是目录，不是文件" in zh
     assert "注意：envcheck 写入后它又被改动过" in zh
@@ -248,8 +254,8 @@ def test_a_damaged_journal_in_chinese(tmp_path, manifest, english_text, chinese_
     else:
         write(path, manifest)
     for args in (("restore", "--yes"), ("use", "tuna", "--pip", "--yes")):
-        en, zh = both(env, *args)
-        assert rc(env, *args) == 2
+        en, zh, code = both_code(env, *args)
+        assert code == 2
         assert english_text in en and chinese_text in zh
         assert "保持原样，未还原任何文件" in zh or "是目录，不是文件" in zh
     assert not (Path(env["XDG_CONFIG_HOME"]) / "pip").exists(), "nothing is changed without a journal"
@@ -336,8 +342,8 @@ def test_mirrors_test_without_network_and_a_bad_url_in_chinese(tmp_path):
     assert "No mirror answered" in en
     assert "没有镜像响应（超时 1 秒）：本机似乎无法访问网络" in zh and "请设置 https_proxy" in zh
     assert "无法解析主机名（“" in zh or "秒内没有响应" in zh
-    en, zh = both(env, "test", "--url", "ftp://example.com/")
-    assert rc(env, "test", "--url", "ftp://example.com/") == 3
+    en, zh, code = both_code(env, "test", "--url", "ftp://example.com/")
+    assert code == 3
     assert "give NAME=URL" in en and "--url 'ftp://example.com/'：请给出 NAME=URL" in zh
 
 
