@@ -14,17 +14,14 @@ import io
 import json
 import re
 import statistics
-import subprocess
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from builders import h100
-from conftest import clean_env, venv_python
 from envcheck.knowledge import DATA_DIR, Knowledge, load_toml
-from envcheck.probes import marker_json
-from envcheck.smoke.host import (MARKER, SCRIPT, SLOW_FRACTION, SLOW_OF_ALLREDUCE, SLOW_OF_BAND, build_report,
+from envcheck.smoke.host import (SLOW_FRACTION, SLOW_OF_ALLREDUCE, SLOW_OF_BAND, build_report,
                                  fabric_from_topology, judge, make_config, matmul_band, plan_for)
 from envcheck.serde import to_data
 from envcheck.smoke.render import render_smoke
@@ -32,7 +29,6 @@ from envcheck.smoke.render import render_smoke
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())  # wherever this file sits
 #: one xdist worker runs the whole module, so its module-scoped fixtures (a real run each) run once
 pytestmark = pytest.mark.xdist_group("smoke_bands")
-HARNESS = ROOT / "tests" / "fixtures" / "fake_cuda_run.py"
 TOPO_FIXTURE = ROOT / "tests" / "fixtures" / "h100-torch2.11-cu130" / "nvidia-smi-topo.txt"
 K = Knowledge()
 DATA = load_toml(DATA_DIR / "smoke_bands.toml")
@@ -174,22 +170,31 @@ def test_config_plans_each_model_by_name_and_sizes_the_allreduce():
 # --------------------------------------------------------------------------- the script under the harness
 
 
-def run_harness(torch_venv: Path, config: dict, gpus: int = 2) -> dict:
-    proc = subprocess.run([str(venv_python(torch_venv)), str(HARNESS), str(SCRIPT), json.dumps(config)],
-                          capture_output=True, text=True, env=clean_env(FAKE_GPUS=str(gpus)), timeout=300)
-    answer = marker_json(proc.stdout, MARKER)
-    assert answer is not None, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return answer
+#: a plan by GPU name: fp32 and bf16 at their own sizes on an H100, fp16 elsewhere
+BY_NAME = dict(SMALL, multi=False, bandwidth_mib=0, plan={
+    "name:NVIDIA H100 80GB HBM3": {"sizes": {"fp32": 64, "bf16": 128}, "iters": {"fp32": 3, "bf16": 4}},
+    "*": {"n": 32, "iters": {"fp16": 2}}})
 
 
 @pytest.fixture(scope="module")
-def answer(torch_venv):
-    return run_harness(torch_venv, SMALL)
+def runs(torch_venv):
+    """The module's runs of the script in one interpreter (torch imported once)."""
+    from test_smoke_script import run_batch
+
+    return run_batch(torch_venv, {
+        "answer": (SMALL, {"FAKE_GPUS": "2"}),
+        "eight": (dict(SMALL, plan={"*": {"n": 32, "iters": {"bf16": 2}}}, bandwidth_mib=0), {"FAKE_GPUS": "8"}),
+        "by-name": (BY_NAME, {"FAKE_GPUS": "1"})})
 
 
 @pytest.fixture(scope="module")
-def eight(torch_venv):
-    return run_harness(torch_venv, dict(SMALL, plan={"*": {"n": 32, "iters": {"bf16": 2}}}, bandwidth_mib=0), gpus=8)
+def answer(runs):
+    return runs["answer"]
+
+
+@pytest.fixture(scope="module")
+def eight(runs):
+    return runs["eight"]
 
 
 def at_rates(raw: dict, rates: dict, name: str = None) -> dict:
@@ -214,11 +219,8 @@ def at_busbw(raw: dict, busbw: float) -> dict:
 H100_BAND = {"fp32": 52, "tf32": 380, "fp16": 758, "bf16": 796}
 
 
-def test_the_script_times_each_dtype_at_its_planned_size_by_gpu_name(torch_venv):
-    config = dict(SMALL, multi=False, bandwidth_mib=0, plan={
-        "name:NVIDIA H100 80GB HBM3": {"sizes": {"fp32": 64, "bf16": 128}, "iters": {"fp32": 3, "bf16": 4}},
-        "*": {"n": 32, "iters": {"fp16": 2}}})
-    raw = run_harness(torch_venv, config, gpus=1)
+def test_the_script_times_each_dtype_at_its_planned_size_by_gpu_name(runs):
+    raw = runs["by-name"]
     matmul = raw["devices"][0]["matmul"]
     assert {d: (m["n"], m["iters"]) for d, m in matmul.items()} == {"fp32": (64, 3), "bf16": (128, 4)}
     report = build_report(raw, K)

@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 from pathlib import Path
+from typing import Dict, Tuple
 
 import pytest
 from rich.console import Console
@@ -42,9 +43,48 @@ def run_script(torch_venv: Path, config=CONFIG, **faults: str) -> dict:
     return answer
 
 
+def run_batch(torch_venv: Path, entries: Dict[str, Tuple[dict, Dict[str, str]]]) -> Dict[str, dict]:
+    """Several runs of the script in one interpreter (torch imported once): name -> (config, faults)."""
+    runs = [{"config": config, "faults": faults} for config, faults in entries.values()]
+    proc = subprocess.run([str(venv_python(torch_venv)), str(HARNESS), str(SCRIPT), "--batch", json.dumps(runs)],
+                          capture_output=True, text=True, env=clean_env(), timeout=600)
+    outputs = [json.loads(line[len("BATCH-OUTPUT "):]) for line in proc.stdout.splitlines()
+               if line.startswith("BATCH-OUTPUT ")]
+    assert len(outputs) == len(runs), proc.stdout[-2000:] + proc.stderr[-2000:]
+    answers = {}
+    for name, output in zip(entries, outputs):
+        answers[name] = marker_json(output, MARKER)
+        assert answers[name] is not None, (name, output[-2000:])
+    return answers
+
+
+def _selection(devices):
+    return dict(CONFIG, devices=devices, multi=False, bandwidth_mib=0, plan={"*": {"n": 64, "iters": {"bf16": 2}}})
+
+
+SELECTIONS = [([1], [1], None), ([0, 7], [0], None), ([5], [], {"why": "no-device", "count": 2})]
+
+
 @pytest.fixture(scope="module")
-def healthy(torch_venv):
-    return run_script(torch_venv)
+def runs(torch_venv) -> Dict[str, dict]:
+    """Every run this module judges, in one interpreter: the healthy pair, the faults, the device selections."""
+    entries = {"healthy": (CONFIG, {}), "wrong-bf16": (CONFIG, {"FAKE_WRONG_DTYPE": "bf16"}),
+               "broken-1": (CONFIG, {"FAKE_BROKEN_GPU": "1"})}
+    entries.update({f"devices={devices}": (_selection(devices), {}) for devices, _i, _s in SELECTIONS})
+    return run_batch(torch_venv, entries)
+
+
+@pytest.fixture(scope="module")
+def healthy(runs):
+    return runs["healthy"]
+
+
+def test_a_run_alone_answers_as_in_a_batch(torch_venv, runs):
+    """The batch is only a saving: one run in its own interpreter gives the same devices and plan."""
+    alone = run_script(torch_venv, _selection([1]))
+    batched = runs["devices=[1]"]
+    assert [d["index"] for d in alone["devices"]] == [d["index"] for d in batched["devices"]] == [1]
+    assert alone["devices"][0]["matmul"].keys() == batched["devices"][0]["matmul"].keys() == {"bf16"}
 
 
 def test_every_gpu_every_dtype_measured_and_checked(healthy):
@@ -91,8 +131,8 @@ def test_the_answer_matches_the_report_schema(healthy):
     assert errors(json.loads(json.dumps(data)), sub_validator("smoke_output")) == []
 
 
-def test_wrong_products_are_caught_by_the_float64_check(torch_venv):
-    raw = run_script(torch_venv, FAKE_WRONG_DTYPE="bf16")
+def test_wrong_products_are_caught_by_the_float64_check(runs):
+    raw = runs["wrong-bf16"]
     for dev in raw["devices"]:
         assert dev["matmul"]["bf16"]["max_rel_error"] > TOLERANCE["bf16"] / 4
         assert dev["matmul"]["fp16"]["max_rel_error"] <= TOLERANCE["fp16"]
@@ -100,8 +140,8 @@ def test_wrong_products_are_caught_by_the_float64_check(torch_venv):
     assert [(f.facts["gpu"], f.facts["dtype"]) for f in wrong] == [(0, "bf16"), (1, "bf16")]
 
 
-def test_a_failing_gpu_is_reported_and_the_others_still_measured(torch_venv):
-    raw = run_script(torch_venv, FAKE_BROKEN_GPU="1")
+def test_a_failing_gpu_is_reported_and_the_others_still_measured(runs):
+    raw = runs["broken-1"]
     ok, broken = raw["devices"]
     assert "error" not in ok and set(ok["matmul"]) == {"fp32", "tf32", "fp16", "bf16"}
     assert broken["error"] == "RuntimeError: CUDA error: an illegal memory access was encountered"
@@ -109,15 +149,9 @@ def test_a_failing_gpu_is_reported_and_the_others_still_measured(torch_venv):
     assert len(failed) == 1 and "illegal memory access" in failed[0].detail
 
 
-@pytest.mark.parametrize("devices, indexes, skipped", [
-    ([1], [1], None),
-    ([0, 7], [0], None),
-    ([5], [], {"why": "no-device", "count": 2}),
-])
-def test_device_selection(torch_venv, devices, indexes, skipped):
-    config = dict(CONFIG, devices=devices, multi=False, bandwidth_mib=0,
-                  plan={"*": {"n": 64, "iters": {"bf16": 2}}})
-    raw = run_script(torch_venv, config)
+@pytest.mark.parametrize("devices, indexes, skipped", SELECTIONS)
+def test_device_selection(runs, devices, indexes, skipped):
+    raw = runs[f"devices={devices}"]
     assert raw["skip"] == skipped
     assert [d["index"] for d in raw["devices"]] == indexes
     assert all(set(d["matmul"]) == {"bf16"} and "bandwidth" not in d for d in raw["devices"])
