@@ -144,6 +144,13 @@ def cuda_from_int(value: Optional[int]) -> Optional[str]:
     return f"{major}.{minor}" if 1 <= major <= 99 else None
 
 
+def cuda_from_hundreds(value: Optional[int]) -> Optional[str]:
+    """CUDA as major * 100 + minor (xformers' build info: 1208, 1201) -> "12.8"."""
+    if value is None or isinstance(value, bool) or not 100 <= value < 10000:
+        return None
+    return f"{value // 100}.{value % 100}"
+
+
 _TAG_TORCH = (re.compile(r"(?:^|[^a-z])pt(\d)(\d{1,2})(?!\d)"), re.compile(r"torch(\d+)\.(\d+)"))
 _TAG_CUDA = re.compile(r"(?:^|[^a-z])cu(\d{2,3})(?!\d)|cu(\d{2,3})(?=torch|pt)")
 

@@ -292,30 +292,27 @@ HINT_REACH = 200
 def hint_windows(lowered: str, hint: str, starts: Sequence[int]) -> List[Tuple[int, int]]:
     """(start, end) offsets of the runs of lines within HINT_REACH lines of a line holding ``hint``, merged; a
     match of a signature holds its hint, so it lies in one of them."""
-    lines: List[Tuple[int, int]] = []
+    spans: List[Tuple[int, int]] = []  # (first line, last line) of each window
     last_line = len(starts) - 1
-
-    def line_of(offset: int) -> int:
-        return _line_of(starts, offset)
 
     def end_of(line: int) -> int:
         return starts[line + 1] - 1 if line < last_line else len(lowered)
 
     found = lowered.find(hint)
     while found >= 0:
-        center = line_of(found)
+        center = _line_of(starts, found)
         first, last = max(0, center - HINT_REACH), min(last_line, center + HINT_REACH)
-        if lines and first <= lines[-1][1] + 1:  # touches the window before: one window
-            first = lines.pop()[0]
+        if spans and first <= spans[-1][1] + 1:  # touches the window before: one window
+            first = spans.pop()[0]
         while last < last_line:  # the last occurrence inside the window widens it
             later = lowered.rfind(hint, starts[center + 1], end_of(last))
             if later < 0:
                 break
-            center = line_of(later)
+            center = _line_of(starts, later)
             last = min(last_line, center + HINT_REACH)
-        lines.append((first, last))
+        spans.append((first, last))
         found = lowered.find(hint, end_of(last)) if last < last_line else -1
-    return [(starts[first], end_of(last)) for first, last in lines]
+    return [(starts[first], end_of(last)) for first, last in spans]
 
 
 def scan(text: str, input_name: str, signatures: Sequence[Signature], raw_lines: Optional[Sequence[str]] = None,

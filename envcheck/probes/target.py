@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..i18n import N_, Message
 from ..runner import CommandResult, Started, signal_name, start, which
 from ..snapshot import Cudnn, CudnnCopy, Extension, LoadedLibrary, Package, ProbeIssue, Python, Torch, TorchDevice, build_of
-from ..versions import build_tag, cuda_from_tag, cudnn_from_int, dotted, local_tag, major_minor, nccl_from_int
+from ..versions import build_tag, cuda_from_hundreds, cuda_from_tag, cudnn_from_int, dotted, local_tag, major_minor, nccl_from_int
 from . import ProbeContext, issue_from, marker_json
 
 SCRIPT_PATH = Path(__file__).resolve().parent / "target_script.py"
@@ -471,13 +471,6 @@ def _extensions(raw: Any) -> List[Extension]:
     return out
 
 
-def _toolkit(cuda: Any) -> Optional[str]:
-    """xformers' build-info CUDA (major * 100 + minor: 1208, 1201) as "12.8"."""
-    if isinstance(cuda, int) and not isinstance(cuda, bool) and 100 <= cuda < 10000:
-        return f"{cuda // 100}.{cuda % 100}"
-    return major_minor(cuda) if isinstance(cuda, str) else None
-
-
 def extension_of(name: str, version: Optional[str], requires: Sequence[str] = (), wheel: Optional[str] = None,
                  location: Optional[str] = None, build_torch: Optional[str] = None,
                  build_cuda: Any = None) -> Extension:
@@ -487,7 +480,7 @@ def extension_of(name: str, version: Optional[str], requires: Sequence[str] = ()
     list's row (no Requires-Dist there: the pin stays unknown)."""
     if build_torch and major_minor(build_torch):
         built_torch = major_minor(build_torch)
-        built_cuda = cuda_from_tag(local_tag(build_torch)) or _toolkit(build_cuda)
+        built_cuda = cuda_from_tag(local_tag(build_torch)) or (cuda_from_hundreds(build_cuda) if isinstance(build_cuda, int) else major_minor(build_cuda) if isinstance(build_cuda, str) else None)
         return Extension(name=normalize_name(name), version=version, built_torch=built_torch, built_cuda=built_cuda,
                          requires_torch=_requirement_on_torch(list(requires)), tag_source="build-info",
                          location=location)
